@@ -1,0 +1,301 @@
+//! `tsudoi seed-demo`: a realistic company to click through — departments,
+//! employees, and events over past and coming weeks, some full with a waitlist.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono_tz::Tz;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+use crate::events::{self, NewEvent};
+use crate::model::{Category, EventStatus, Lang, Role};
+use crate::storage::{Database, on_pool};
+use crate::users::{self, NewUser};
+use crate::{Error, Result};
+
+const DEPARTMENTS: [&str; 10] = [
+    "営業部 Sales",
+    "マーケティング部 Marketing",
+    "開発部 Engineering",
+    "品質保証部 Quality Assurance",
+    "人事部 Human Resources",
+    "経理部 Finance",
+    "法務部 Legal",
+    "情報システム部 IT",
+    "カスタマーサポート部 Customer Support",
+    "経営企画部 Corporate Planning",
+];
+
+const FAMILY_NAMES: [(&str, &str); 20] = [
+    ("佐藤", "sato"),
+    ("鈴木", "suzuki"),
+    ("高橋", "takahashi"),
+    ("田中", "tanaka"),
+    ("伊藤", "ito"),
+    ("渡辺", "watanabe"),
+    ("山本", "yamamoto"),
+    ("中村", "nakamura"),
+    ("小林", "kobayashi"),
+    ("加藤", "kato"),
+    ("吉田", "yoshida"),
+    ("山田", "yamada"),
+    ("佐々木", "sasaki"),
+    ("山口", "yamaguchi"),
+    ("松本", "matsumoto"),
+    ("井上", "inoue"),
+    ("木村", "kimura"),
+    ("林", "hayashi"),
+    ("清水", "shimizu"),
+    ("森", "mori"),
+];
+
+const GIVEN_NAMES: [(&str, &str); 15] = [
+    ("翔", "sho"),
+    ("陽菜", "hina"),
+    ("蓮", "ren"),
+    ("結衣", "yui"),
+    ("大翔", "hiroto"),
+    ("葵", "aoi"),
+    ("悠真", "yuma"),
+    ("さくら", "sakura"),
+    ("湊", "minato"),
+    ("美咲", "misaki"),
+    ("健太", "kenta"),
+    ("由美", "yumi"),
+    ("拓海", "takumi"),
+    ("恵", "megumi"),
+    ("直樹", "naoki"),
+];
+
+/// (Japanese title, English title, category, typical capacity)
+const EVENT_TEMPLATES: [(&str, &str, Category, i32); 12] = [
+    (
+        "新入社員向けオンボーディング研修",
+        "New-hire onboarding training",
+        Category::Training,
+        40,
+    ),
+    (
+        "情報セキュリティ基礎講座",
+        "Information security basics",
+        Category::Training,
+        80,
+    ),
+    (
+        "Rust 入門ハンズオン",
+        "Hands-on introduction to Rust",
+        Category::Workshop,
+        24,
+    ),
+    (
+        "全社タウンホールミーティング",
+        "All-hands town hall",
+        Category::Townhall,
+        300,
+    ),
+    (
+        "生成AI活用セミナー",
+        "Seminar: putting generative AI to work",
+        Category::Seminar,
+        120,
+    ),
+    (
+        "リーダーシップ研修",
+        "Leadership training",
+        Category::Training,
+        30,
+    ),
+    (
+        "部署対抗ボウリング大会",
+        "Inter-department bowling night",
+        Category::Social,
+        60,
+    ),
+    (
+        "デザイン思考ワークショップ",
+        "Design thinking workshop",
+        Category::Workshop,
+        20,
+    ),
+    (
+        "ハラスメント防止研修",
+        "Harassment prevention training",
+        Category::Training,
+        100,
+    ),
+    (
+        "夏祭り（社内懇親会）",
+        "Summer festival (company social)",
+        Category::Social,
+        150,
+    ),
+    (
+        "四半期業績説明会",
+        "Quarterly results briefing",
+        Category::Townhall,
+        250,
+    ),
+    (
+        "プレゼンテーション技術セミナー",
+        "Presentation skills seminar",
+        Category::Seminar,
+        50,
+    ),
+];
+
+const PLACES: [&str; 6] = [
+    "本社 12F 大会議室 / HQ 12F Main Hall",
+    "本社 8F セミナールーム A / HQ 8F Seminar Room A",
+    "大阪支社 会議室 3 / Osaka Office Room 3",
+    "オンライン (Teams) / Online (Teams)",
+    "本社 1F カフェテリア / HQ 1F Cafeteria",
+    "研修センター 201 / Training Center 201",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoSummary {
+    pub departments: usize,
+    pub users: usize,
+    pub events: usize,
+    pub registrations: usize,
+}
+
+/// Fills an empty database with the demo company. Deterministic: the same
+/// `seed` gives the same company, with event dates relative to `now`.
+pub async fn seed(db: &Database, tz: Tz, now: DateTime<Utc>, seed: u64) -> Result<DemoSummary> {
+    let existing: i64 = on_pool!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM events")
+        .fetch_one(pool)
+        .await?);
+    if existing > 0 {
+        return Err(Error::Conflict(
+            "The database already has events; seed-demo only fills an empty database.".into(),
+        ));
+    }
+    let mut rng = StdRng::seed_from_u64(seed);
+
+    let mut user_ids = Vec::with_capacity(300);
+    for n in 0..300 {
+        let (family_ja, family) = FAMILY_NAMES[n % FAMILY_NAMES.len()];
+        let (given_ja, given) = GIVEN_NAMES[(n / FAMILY_NAMES.len()) % GIVEN_NAMES.len()];
+        let role = match n {
+            0..=4 => Role::Organizer,
+            5..=9 => Role::Staff,
+            _ => Role::Employee,
+        };
+        let user = NewUser {
+            email: format!("{given}.{family}{n}@example.co.jp"),
+            display_name: format!("{family_ja} {given_ja}"),
+            department: Some(DEPARTMENTS[n % DEPARTMENTS.len()].to_string()),
+            role,
+            lang: if n % 5 == 0 { Lang::En } else { Lang::Ja },
+        };
+        user_ids.push(users::upsert(db, &user, None).await?);
+    }
+    let organizers = &user_ids[0..5];
+
+    // 60 events from three weeks back to five weeks ahead, during office hours.
+    let today = now.with_timezone(&tz).date_naive();
+    let mut event_ids = Vec::with_capacity(60);
+    for n in 0..60i64 {
+        let (title_ja, title_en, category, capacity) =
+            EVENT_TEMPLATES[n as usize % EVENT_TEMPLATES.len()];
+        let day = today + Duration::days(-21 + n * 56 / 60);
+        let hour = [10, 13, 15, 17][n as usize % 4];
+        let local_start = day.and_hms_opt(hour, 0, 0).expect("valid demo time");
+        let starts_at = tz
+            .from_local_datetime(&local_start)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(now);
+        let edition = n / EVENT_TEMPLATES.len() as i64 + 1;
+        let event = NewEvent {
+            title_ja: Some(if edition > 1 {
+                format!("{title_ja}（第{edition}回）")
+            } else {
+                title_ja.to_string()
+            }),
+            // A few events exist in Japanese only, as in a real company.
+            title_en: (n % 7 != 3).then(|| {
+                if edition > 1 {
+                    format!("{title_en} (part {edition})")
+                } else {
+                    title_en.to_string()
+                }
+            }),
+            description_ja: format!("{title_ja}を開催します。どなたでも参加できます。"),
+            description_en: format!("Join us for “{title_en}”. Everyone is welcome."),
+            category,
+            place: PLACES[n as usize % PLACES.len()].to_string(),
+            starts_at,
+            ends_at: starts_at + Duration::minutes([60, 90, 120][n as usize % 3]),
+            capacity,
+            status: if n % 17 == 16 {
+                EventStatus::Draft
+            } else {
+                EventStatus::Published
+            },
+            organizer_id: Some(organizers[n as usize % organizers.len()]),
+        };
+        event_ids.push((events::create(db, &event).await?, capacity, starts_at));
+    }
+
+    let mut registrations = 0;
+    for (index, &(event_id, capacity, starts_at)) in event_ids.iter().enumerate() {
+        // Every fourth event is oversubscribed; the rest fill partly.
+        let wanted = if index % 4 == 1 {
+            capacity as usize + rng.gen_range(3..15)
+        } else {
+            rng.gen_range(0..=capacity as usize * 9 / 10)
+        };
+        let mut people = user_ids[10..].to_vec();
+        people.shuffle(&mut rng);
+        people.truncate(wanted);
+        let seated = people.len().min(capacity as usize);
+        let past = starts_at < now;
+        let registered_at = starts_at - Duration::days(10);
+        on_pool!(db, |pool| {
+            let mut tx = pool.begin().await?;
+            for (position, user_id) in people.iter().enumerate() {
+                let (status, seq) = if position < seated {
+                    (
+                        if past && position % 5 != 0 {
+                            "checked_in"
+                        } else {
+                            "registered"
+                        },
+                        None,
+                    )
+                } else {
+                    ("waitlisted", Some(position as i64))
+                };
+                let at = registered_at + Duration::minutes(position as i64);
+                sqlx::query(
+                    "INSERT INTO registrations (event_id, user_id, status, waitlist_seq, registered_at, updated_at, checked_in_at)
+                     VALUES ($1, $2, $3, $4, $5, $5, $6)",
+                )
+                .bind(event_id)
+                .bind(user_id)
+                .bind(status)
+                .bind(seq)
+                .bind(at)
+                .bind((status == "checked_in").then_some(starts_at))
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("UPDATE events SET seats_taken = $2 WHERE id = $1")
+                .bind(event_id)
+                .bind(seated as i32)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        registrations += people.len();
+    }
+
+    Ok(DemoSummary {
+        departments: DEPARTMENTS.len(),
+        users: user_ids.len(),
+        events: event_ids.len(),
+        registrations,
+    })
+}

@@ -1,0 +1,20 @@
+//! Tsudoi's domain core: the rules of the product and the storage behind them.
+//!
+//! Everything here is plain Rust and plain async functions, so tests call it
+//! directly without a browser or an HTTP server. The types in [`model`] and
+//! [`error`] also compile for the browser (wasm) build; everything that needs a
+//! database, a clock or the network sits behind the `server` feature.
+
+pub mod error;
+pub mod model;
+
+#[cfg(feature = "server")]
+pub mod demo;
+#[cfg(feature = "server")]
+pub mod events;
+#[cfg(feature = "server")]
+pub mod storage;
+#[cfg(feature = "server")]
+pub mod users;
+
+pub use error::{Error, Result};

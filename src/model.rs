@@ -1,0 +1,248 @@
+//! Data shapes shared by the server and the browser build.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Largest page any list returns, whatever the caller asks for (review S-1).
+pub const MAX_PAGE_SIZE: u32 = 100;
+pub const DEFAULT_PAGE_SIZE: u32 = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lang {
+    Ja,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ja => "ja",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Lang> {
+        match code {
+            "ja" => Some(Lang::Ja),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Employee,
+    Staff,
+    Organizer,
+    Admin,
+}
+
+impl Role {
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Employee => "employee",
+            Role::Staff => "staff",
+            Role::Organizer => "organizer",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Role> {
+        [Role::Employee, Role::Staff, Role::Organizer, Role::Admin]
+            .into_iter()
+            .find(|r| r.code() == code)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Seminar,
+    Training,
+    Social,
+    Townhall,
+    Workshop,
+}
+
+impl Category {
+    pub const ALL: [Category; 5] = [
+        Category::Seminar,
+        Category::Training,
+        Category::Social,
+        Category::Townhall,
+        Category::Workshop,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Category::Seminar => "seminar",
+            Category::Training => "training",
+            Category::Social => "social",
+            Category::Townhall => "townhall",
+            Category::Workshop => "workshop",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.code() == code)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventStatus {
+    Draft,
+    Published,
+    Cancelled,
+}
+
+impl EventStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            EventStatus::Draft => "draft",
+            EventStatus::Published => "published",
+            EventStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<EventStatus> {
+        [
+            EventStatus::Draft,
+            EventStatus::Published,
+            EventStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
+    }
+}
+
+/// One line of the public event list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventSummary {
+    pub id: i64,
+    pub title_ja: Option<String>,
+    pub title_en: Option<String>,
+    pub category: Category,
+    pub place: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// The company time zone's offset at `starts_at`, so the browser shows local
+    /// time without shipping a time zone database in the wasm bundle.
+    pub utc_offset_seconds: i32,
+    pub capacity: i32,
+    pub seats_taken: i32,
+    pub waitlisted: i32,
+}
+
+impl EventSummary {
+    /// The title in the wanted language, falling back to the other one.
+    pub fn title(&self, lang: Lang) -> &str {
+        let (first, second) = match lang {
+            Lang::Ja => (&self.title_ja, &self.title_en),
+            Lang::En => (&self.title_en, &self.title_ja),
+        };
+        first.as_deref().or(second.as_deref()).unwrap_or_default()
+    }
+
+    pub fn seats_left(&self) -> i32 {
+        (self.capacity - self.seats_taken).max(0)
+    }
+
+    pub fn local_start(&self) -> DateTime<FixedOffset> {
+        to_local(self.starts_at, self.utc_offset_seconds)
+    }
+
+    pub fn local_end(&self) -> DateTime<FixedOffset> {
+        to_local(self.ends_at, self.utc_offset_seconds)
+    }
+}
+
+fn to_local(at: DateTime<Utc>, offset_seconds: i32) -> DateTime<FixedOffset> {
+    let offset = FixedOffset::east_opt(offset_seconds).unwrap_or(FixedOffset::east_opt(0).unwrap());
+    at.with_timezone(&offset)
+}
+
+/// A page of a keyset-paginated list: the rows and where the next page starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<EventCursor>,
+}
+
+/// Position after the last row of a page of events ordered by (start, id).
+///
+/// Opaque to callers; in URLs it travels as `"<unix millis>_<id>"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventCursor {
+    pub starts_at: DateTime<Utc>,
+    pub id: i64,
+}
+
+impl EventCursor {
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.starts_at.timestamp_millis(), self.id)
+    }
+
+    pub fn decode(text: &str) -> Option<EventCursor> {
+        let (millis, id) = text.split_once('_')?;
+        Some(EventCursor {
+            starts_at: DateTime::from_timestamp_millis(millis.parse().ok()?)?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+/// Clamps a requested page size into `1..=MAX_PAGE_SIZE`.
+pub fn page_size(requested: Option<u32>) -> u32 {
+    requested
+        .unwrap_or(DEFAULT_PAGE_SIZE)
+        .clamp(1, MAX_PAGE_SIZE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let cursor = EventCursor {
+            starts_at: DateTime::from_timestamp_millis(1_790_000_000_123).unwrap(),
+            id: 42,
+        };
+        assert_eq!(EventCursor::decode(&cursor.encode()), Some(cursor));
+        assert_eq!(EventCursor::decode("garbage"), None);
+        assert_eq!(EventCursor::decode("12_x"), None);
+    }
+
+    #[test]
+    fn page_size_is_capped() {
+        assert_eq!(page_size(None), DEFAULT_PAGE_SIZE);
+        assert_eq!(page_size(Some(0)), 1);
+        assert_eq!(page_size(Some(10_000)), MAX_PAGE_SIZE);
+    }
+
+    #[test]
+    fn title_falls_back_to_the_other_language() {
+        let mut event = EventSummary {
+            id: 1,
+            title_ja: Some("新人研修".into()),
+            title_en: None,
+            category: Category::Training,
+            place: "Room A".into(),
+            starts_at: Utc::now(),
+            ends_at: Utc::now(),
+            utc_offset_seconds: 9 * 3600,
+            capacity: 10,
+            seats_taken: 12,
+            waitlisted: 0,
+        };
+        assert_eq!(event.title(Lang::En), "新人研修");
+        event.title_en = Some("Onboarding".into());
+        assert_eq!(event.title(Lang::En), "Onboarding");
+        assert_eq!(event.title(Lang::Ja), "新人研修");
+        assert_eq!(event.seats_left(), 0);
+    }
+}

@@ -1,0 +1,124 @@
+//! The storage layer: one [`Database`] value over either backend.
+//!
+//! Server functions can't be generic, so the backend is an enum rather than a
+//! type parameter. SQL that reads the same on both dialects is written once and
+//! expanded for each pool by [`on_pool!`]; where the dialects differ, the query
+//! functions match on the variant. Dialect differences live here and nowhere else.
+
+mod connect;
+pub mod test_support;
+
+pub use connect::{DatabaseUrl, PoolSettings};
+
+use std::time::Duration;
+
+use sqlx::{PgPool, SqlitePool};
+
+/// Runs the same code against whichever pool the database has, binding `$pool`.
+///
+/// The body is compiled once per backend, so it may use backend-generic sqlx
+/// calls (`query`, `query_as`, `query_scalar`) with `$1`-style placeholders,
+/// which both SQLite and PostgreSQL accept.
+macro_rules! on_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::storage::Database::Sqlite($pool) => $body,
+            $crate::storage::Database::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+#[derive(Clone, Debug)]
+pub enum Database {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// Why the database could not be opened, in words for the operator's terminal.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open the SQLite database at {path}: {reason}")]
+    Sqlite { path: String, reason: String },
+    #[error("cannot connect to PostgreSQL at {target}: {reason}")]
+    Postgres { target: String, reason: String },
+    #[error("migrating the {backend} database failed: {reason}")]
+    Migrate {
+        backend: &'static str,
+        reason: String,
+    },
+}
+
+impl Database {
+    /// Opens the pool for `url`; SQLite files are created when missing.
+    pub async fn open(url: &DatabaseUrl, settings: &PoolSettings) -> Result<Database, OpenError> {
+        connect::open(url, settings).await
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Database::Sqlite(_) => Backend::Sqlite,
+            Database::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies the embedded migrations that are not applied yet.
+    ///
+    /// Migrations applied by a newer binary are tolerated, so the previous
+    /// release keeps running during a blue-green switch (see migrations/README.md).
+    pub async fn migrate(&self) -> Result<(), OpenError> {
+        let result = match self {
+            Database::Sqlite(pool) => {
+                let mut migrator = sqlx::migrate!("./migrations/sqlite");
+                migrator.set_ignore_missing(true);
+                migrator.run(pool).await
+            }
+            Database::Postgres(pool) => {
+                let mut migrator = sqlx::migrate!("./migrations/postgres");
+                migrator.set_ignore_missing(true);
+                migrator.run(pool).await
+            }
+        };
+        result.map_err(|err| OpenError::Migrate {
+            backend: self.backend().name(),
+            reason: err.to_string(),
+        })
+    }
+
+    /// Readiness: can a statement run within `timeout`?
+    pub async fn ping(&self, timeout: Duration) -> crate::Result<()> {
+        let probe = async {
+            on_pool!(self, |pool| sqlx::query("SELECT 1")
+                .execute(pool)
+                .await
+                .map(|_| ()))
+        };
+        match tokio::time::timeout(timeout, probe).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "readiness probe failed");
+                Err(crate::Error::Unavailable)
+            }
+            Err(_) => Err(crate::Error::Unavailable),
+        }
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, |pool| pool.close().await)
+    }
+}
