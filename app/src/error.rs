@@ -1,0 +1,43 @@
+//! The error every server function returns.
+//!
+//! It carries the domain error (already stripped of internal detail) or a
+//! transport problem, serializes as JSON, and sets the matching HTTP status.
+
+use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
+use leptos::server_fn::codec::JsonEncoding;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum AppError {
+    #[error(transparent)]
+    Domain(tsudoi::Error),
+    /// The request never reached our code in a usable shape (network, encoding).
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        let message = match value {
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
+                "The server could not be reached. Check your connection and try again."
+            }
+            _ => "The request could not be processed.",
+        };
+        AppError::Transport(message.to_string())
+    }
+}
+
+impl From<tsudoi::Error> for AppError {
+    fn from(err: tsudoi::Error) -> Self {
+        #[cfg(feature = "ssr")]
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            if let Ok(status) = axum::http::StatusCode::from_u16(err.http_status()) {
+                response.set_status(status);
+            }
+        }
+        AppError::Domain(err)
+    }
+}

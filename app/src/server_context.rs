@@ -1,0 +1,19 @@
+//! What the binary hands to every page render and server function.
+
+use chrono_tz::Tz;
+use tsudoi::storage::Database;
+
+#[derive(Clone, Debug)]
+pub struct ServerContext {
+    pub db: Database,
+    /// The company's time zone: "today" and displayed times are in it.
+    pub time_zone: Tz,
+}
+
+/// The context of the current request; present in every route and server function.
+pub fn server_context() -> Result<ServerContext, crate::AppError> {
+    leptos::prelude::use_context::<ServerContext>().ok_or_else(|| {
+        tracing::error!("ServerContext missing from the request context");
+        crate::AppError::Domain(tsudoi::Error::Internal)
+    })
+}

@@ -1,0 +1,72 @@
+//! The command line: `tsudoi serve | migrate | create-admin | seed-demo`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tsudoi",
+    version,
+    about = "Tsudoi (集い) — company events: browse, register, check in."
+)]
+pub struct Cli {
+    /// Configuration file (default: ./Leptos.toml, else Leptos.toml next to the binary, else built-in defaults).
+    #[arg(long, global = true, env = "TSUDOI_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate the database, then serve the web app until SIGINT or SIGTERM.
+    Serve {
+        /// Address to listen on, overriding `addr` / TSUDOI_ADDR.
+        #[arg(long, value_name = "HOST:PORT")]
+        addr: Option<SocketAddr>,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Create an administrator, or make an existing user one. The password is
+    /// prompted for, or read from standard input when it is not a terminal.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        /// Display name, e.g. "山田 太郎".
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Fill an empty database with a demo company: 10 departments, 300 employees, 60 events.
+    SeedDemo {
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArg {
+    /// Database URL (postgres://… or sqlite://PATH), overriding `database_url` / TSUDOI_DATABASE_URL.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

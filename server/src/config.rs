@@ -1,0 +1,319 @@
+//! Runtime configuration: built-in defaults, then `Leptos.toml`, then
+//! `TSUDOI_<KEY>` environment variables, then command-line flags.
+//!
+//! No file is needed at all: the defaults run Tsudoi on an embedded SQLite file
+//! next to the binary. Every value is checked before anything starts, and a bad
+//! one stops the start with one line naming the key and the problem.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::NaiveTime;
+use chrono_tz::Tz;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use tsudoi::storage::{DatabaseUrl, PoolSettings};
+
+pub const CONFIG_FILE_NAME: &str = "Leptos.toml";
+pub const ENV_PREFIX: &str = "TSUDOI_";
+
+/// The keys as written in `Leptos.toml`; each can be overridden by `TSUDOI_<KEY>`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    pub addr: String,
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+    pub smtp_url: Option<String>,
+    pub public_url: String,
+    pub time_zone: String,
+    pub reminder_time: String,
+    pub pool_size: u32,
+    pub statement_timeout_ms: u64,
+    pub acquire_timeout_ms: u64,
+    pub retention_months: u32,
+    pub log: String,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        RawConfig {
+            addr: "127.0.0.1:3000".into(),
+            database_url: None,
+            redis_url: None,
+            smtp_url: None,
+            public_url: "http://localhost:3000".into(),
+            time_zone: "Asia/Tokyo".into(),
+            reminder_time: "09:00".into(),
+            pool_size: 16,
+            statement_timeout_ms: 5_000,
+            acquire_timeout_ms: 3_000,
+            retention_months: 24,
+            log: "info".into(),
+        }
+    }
+}
+
+const KEYS: [&str; 12] = [
+    "addr",
+    "database_url",
+    "redis_url",
+    "smtp_url",
+    "public_url",
+    "time_zone",
+    "reminder_time",
+    "pool_size",
+    "statement_timeout_ms",
+    "acquire_timeout_ms",
+    "retention_months",
+    "log",
+];
+
+/// Checked configuration, ready to use.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub database: DatabaseUrl,
+    pub redis_url: Option<String>,
+    pub smtp_url: Option<String>,
+    pub public_url: url::Url,
+    pub time_zone: Tz,
+    pub reminder_time: NaiveTime,
+    pub pool: PoolSettings,
+    pub retention_months: u32,
+    pub log: String,
+    /// Where the configuration came from, for the start-up log line.
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+/// Values given on the command line; they win over file and environment.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+/// Finds the configuration file: the one named explicitly, else `Leptos.toml`
+/// in the working directory, else next to the binary, else none.
+pub fn locate(explicit: Option<&Path>) -> Result<Option<PathBuf>, ConfigError> {
+    if let Some(path) = explicit {
+        return if path.is_file() {
+            Ok(Some(path.to_path_buf()))
+        } else {
+            Err(ConfigError(format!(
+                "config file {} does not exist",
+                path.display()
+            )))
+        };
+    }
+    let beside_binary = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(CONFIG_FILE_NAME)));
+    Ok([Some(PathBuf::from(CONFIG_FILE_NAME)), beside_binary]
+        .into_iter()
+        .flatten()
+        .find(|p| p.is_file()))
+}
+
+pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Settings, ConfigError> {
+    let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
+    if let Some(path) = file {
+        figment = figment.merge(Toml::file_exact(path));
+    }
+    let raw: RawConfig = figment
+        .merge(Env::prefixed(ENV_PREFIX).only(&KEYS))
+        .merge(Serialized::defaults(overrides))
+        .extract()
+        .map_err(|err| ConfigError(one_line(&err.to_string())))?;
+    validate(raw, file)
+}
+
+fn one_line(text: &str) -> String {
+    text.lines().map(str::trim).collect::<Vec<_>>().join(" ")
+}
+
+/// Names a key the way the operator set it: `database_url (TSUDOI_DATABASE_URL)`.
+fn key(name: &str) -> String {
+    format!("{name} ({ENV_PREFIX}{})", name.to_uppercase())
+}
+
+fn bad(name: &str, problem: impl std::fmt::Display) -> ConfigError {
+    ConfigError(format!("{}: {problem}", key(name)))
+}
+
+fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigError> {
+    let addr = raw.addr.parse::<SocketAddr>().map_err(|_| {
+        bad(
+            "addr",
+            format!("“{}” is not HOST:PORT, e.g. 127.0.0.1:3000", raw.addr),
+        )
+    })?;
+    let database = match raw.database_url.as_deref() {
+        None => DatabaseUrl::Sqlite(default_sqlite_path()),
+        Some(text) => DatabaseUrl::parse(text).map_err(|problem| bad("database_url", problem))?,
+    };
+    let redis_url = non_empty(raw.redis_url);
+    if let Some(url) = &redis_url {
+        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+            return Err(bad("redis_url", "must start with redis:// or rediss://"));
+        }
+    }
+    let smtp_url = non_empty(raw.smtp_url);
+    if let Some(url) = &smtp_url {
+        if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+            return Err(bad("smtp_url", "must start with smtp:// or smtps://"));
+        }
+    }
+    let public_url = url::Url::parse(&raw.public_url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .ok_or_else(|| {
+            bad(
+                "public_url",
+                "must be an http:// or https:// URL, e.g. https://events.example.co.jp",
+            )
+        })?;
+    let time_zone = raw.time_zone.parse::<Tz>().map_err(|_| {
+        bad(
+            "time_zone",
+            format!(
+                "“{}” is not an IANA time zone such as Asia/Tokyo",
+                raw.time_zone
+            ),
+        )
+    })?;
+    let reminder_time = NaiveTime::parse_from_str(&raw.reminder_time, "%H:%M").map_err(|_| {
+        bad(
+            "reminder_time",
+            format!("“{}” is not a time of day as HH:MM", raw.reminder_time),
+        )
+    })?;
+    if !(1..=1000).contains(&raw.pool_size) {
+        return Err(bad("pool_size", "must be between 1 and 1000"));
+    }
+    if !(100..=600_000).contains(&raw.statement_timeout_ms) {
+        return Err(bad(
+            "statement_timeout_ms",
+            "must be between 100 and 600000 milliseconds",
+        ));
+    }
+    if !(100..=600_000).contains(&raw.acquire_timeout_ms) {
+        return Err(bad(
+            "acquire_timeout_ms",
+            "must be between 100 and 600000 milliseconds",
+        ));
+    }
+    if raw.retention_months < 1 {
+        return Err(bad("retention_months", "must be at least 1"));
+    }
+    tracing_subscriber::EnvFilter::try_new(&raw.log)
+        .map_err(|_| bad("log", "is not a log filter such as info or tsudoi=debug"))?;
+    Ok(Settings {
+        addr,
+        database,
+        redis_url,
+        smtp_url,
+        public_url,
+        time_zone,
+        reminder_time,
+        pool: PoolSettings {
+            max_connections: raw.pool_size,
+            acquire_timeout: Duration::from_millis(raw.acquire_timeout_ms),
+            statement_timeout: Duration::from_millis(raw.statement_timeout_ms),
+        },
+        retention_months: raw.retention_months,
+        log: raw.log,
+        source: source.map(Path::to_path_buf),
+    })
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// `tsudoi.db` next to the binary: copy the binary anywhere and it keeps its data beside it.
+fn default_sqlite_path() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("tsudoi.db")))
+        .unwrap_or_else(|| PathBuf::from("tsudoi.db"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_file(contents: &str) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONFIG_FILE_NAME);
+        std::fs::write(&path, contents).unwrap();
+        load(Some(&path), &Overrides::default())
+    }
+
+    #[test]
+    fn defaults_need_no_file() {
+        let settings = load(None, &Overrides::default()).unwrap();
+        assert_eq!(settings.time_zone, chrono_tz::Asia::Tokyo);
+        assert_eq!(
+            settings.reminder_time,
+            NaiveTime::from_hms_opt(9, 0, 0).unwrap()
+        );
+        assert!(
+            matches!(settings.database, DatabaseUrl::Sqlite(ref p) if p.ends_with("tsudoi.db"))
+        );
+    }
+
+    #[test]
+    fn file_values_are_read_and_overrides_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONFIG_FILE_NAME);
+        std::fs::write(
+            &path,
+            "addr = \"0.0.0.0:8080\"\ntime_zone = \"Europe/Berlin\"\npool_size = 4\n",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            addr: Some("127.0.0.1:9999".into()),
+            database_url: None,
+        };
+        let settings = load(Some(&path), &overrides).unwrap();
+        assert_eq!(settings.addr.port(), 9999);
+        assert_eq!(settings.time_zone, chrono_tz::Europe::Berlin);
+        assert_eq!(settings.pool.max_connections, 4);
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let cases = [
+            (
+                "time_zone = \"Mars/Olympus\"",
+                "time_zone (TSUDOI_TIME_ZONE)",
+            ),
+            ("reminder_time = \"9am\"", "reminder_time"),
+            (
+                "database_url = \"mysql://x\"",
+                "database_url (TSUDOI_DATABASE_URL)",
+            ),
+            ("pool_size = 0", "pool_size"),
+            ("addr = \"nowhere\"", "addr"),
+            ("public_url = \"ftp://x\"", "public_url"),
+            ("pool_size = \"many\"", "pool_size"),
+            ("unknown_key = 1", "unknown_key"),
+        ];
+        for (line, expected) in cases {
+            let err = with_file(line).expect_err(line).to_string();
+            assert!(err.contains(expected), "{line}: {err}");
+            assert!(!err.contains('\n'), "{line}: {err}");
+        }
+    }
+}

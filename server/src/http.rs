@@ -1,0 +1,96 @@
+//! The axum router: Leptos pages and server functions, health endpoints,
+//! embedded static files, request ids and tracing.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{FromRef, State};
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tsudoi::storage::Database;
+use tsudoi_app::server_context::ServerContext;
+use tsudoi_app::{App, shell};
+
+use crate::assets;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub context: ServerContext,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl FromRef<AppState> for Database {
+    fn from_ref(state: &AppState) -> Self {
+        state.context.db.clone()
+    }
+}
+
+pub fn leptos_options() -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(tsudoi_app::OUTPUT_NAME)
+        .site_pkg_dir("pkg")
+        .build()
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context = state.context.clone();
+    let provide = move || provide_context(context.clone());
+    let options = state.leptos_options.clone();
+    let not_found = leptos_axum::render_app_to_stream_with_context(provide.clone(), {
+        let options = options.clone();
+        move || shell(options.clone())
+    });
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .leptos_routes_with_context(&state, routes, provide, move || shell(options.clone()))
+        .fallback(move |request: Request<Body>| {
+            let not_found = not_found.clone();
+            async move {
+                match assets::serve(&request) {
+                    Some(file) => file,
+                    None => not_found(request).await,
+                }
+            }
+        })
+        .with_state(state)
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+            let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Liveness: the process is up and answering.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers a statement within two seconds.
+async fn readyz(State(db): State<Database>) -> Response {
+    match db.ping(Duration::from_secs(2)).await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the database is unreachable",
+        )
+            .into_response(),
+    }
+}

@@ -1,0 +1,132 @@
+//! The real server over HTTP, on each backend: health, readiness, the events
+//! page, static assets, errors that say what is wrong and nothing more.
+
+mod support;
+
+use chrono::Utc;
+use chrono_tz::Asia::Tokyo;
+use support::RunningServer;
+use tsudoi::storage::test_support;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serves_health_pages_assets_and_clean_errors_on_every_backend() {
+    for t in test_support::backends().await {
+        let backend = t.db.backend().name();
+        tsudoi::demo::seed(&t.db, Tokyo, Utc::now(), 1)
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let server = RunningServer::start(dir.path(), &t.url());
+        let http = reqwest::Client::new();
+        let get = |path: &str| http.get(server.url(path)).send();
+
+        let health = get("/healthz").await.unwrap();
+        assert_eq!(health.status(), 200, "{backend}");
+        assert_eq!(get("/readyz").await.unwrap().status(), 200, "{backend}");
+
+        let page = get("/").await.unwrap();
+        assert_eq!(page.status(), 200, "{backend}");
+        assert!(
+            page.headers().contains_key("x-request-id"),
+            "{backend}: no request id"
+        );
+        let html = page.text().await.unwrap();
+        assert!(
+            html.matches("class=\"event-card").count() >= 10,
+            "{backend}: the list is not server-rendered"
+        );
+
+        let filtered = get("/?category=training")
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            filtered.contains("badge-training") && !filtered.contains("badge-social"),
+            "{backend}"
+        );
+
+        let missing = get("/no-such-page").await.unwrap();
+        assert_eq!(missing.status(), 404, "{backend}");
+        assert!(
+            missing
+                .text()
+                .await
+                .unwrap()
+                .contains("This page does not exist")
+        );
+
+        let favicon = get("/favicon.svg").await.unwrap();
+        assert_eq!(favicon.status(), 200, "{backend}");
+        assert_eq!(favicon.headers()["content-type"], "image/svg+xml");
+        let etag = favicon.headers()["etag"].clone();
+        let again = http
+            .get(server.url("/favicon.svg"))
+            .header("if-none-match", etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{backend}");
+
+        // Bad input is a 422 with a message for people, never a 500 or a driver message.
+        let bad = get("/api/events/list?category=bogus").await.unwrap();
+        assert_eq!(bad.status(), 422, "{backend}");
+        let body = bad.text().await.unwrap();
+        assert!(body.contains("Unknown category"), "{backend}: {body}");
+        let broken_cursor = get("/api/events/list?after=not-a-cursor").await.unwrap();
+        assert_eq!(broken_cursor.status(), 422, "{backend}");
+
+        let status = server.terminate();
+        assert!(
+            status.success(),
+            "{backend}: graceful shutdown exited with {status}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readiness_turns_503_when_postgres_goes_away() {
+    let Some(server_url) = test_support::postgres_url() else {
+        // SQLite is a file inside the process; "unreachable" does not apply to it.
+        panic!("this test needs PostgreSQL: set TSUDOI_TEST_DATABASE_URL (cargo xtask test does)");
+    };
+    let t = test_support::postgres(&server_url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(dir.path(), &t.url());
+    let http = reqwest::Client::new();
+    assert_eq!(
+        http.get(server.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let database = t.url().rsplit('/').next().unwrap().to_string();
+    let admin = sqlx::PgPool::connect(&server_url).await.unwrap();
+    sqlx::query(&format!(r#"DROP DATABASE "{database}" WITH (FORCE)"#))
+        .execute(&admin)
+        .await
+        .unwrap();
+
+    let response = http.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("database is unreachable")
+    );
+    assert_eq!(
+        http.get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "liveness stays up"
+    );
+}

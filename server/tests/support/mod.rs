@@ -1,0 +1,116 @@
+//! Runs the real `tsudoi` binary for tests: own database, own port, killed on drop.
+
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_tsudoi");
+
+/// A command for the binary with none of the caller's TSUDOI_* settings.
+pub fn tsudoi(dir: &Path) -> Command {
+    let mut command = Command::new(BINARY);
+    command.current_dir(dir).env("RUST_BACKTRACE", "1");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("TSUDOI_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// Runs to completion, killing the process if it takes longer than `limit`.
+pub fn run_with_timeout(mut command: Command, limit: Duration) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tsudoi");
+    let deadline = Instant::now() + limit;
+    while child.try_wait().expect("poll tsudoi").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("tsudoi did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("collect output")
+}
+
+pub struct RunningServer {
+    pub base_url: String,
+    child: Child,
+}
+
+impl RunningServer {
+    /// Starts `tsudoi serve` on a port the OS picks and waits for its "listening" line.
+    pub fn start(dir: &Path, database_url: &str) -> RunningServer {
+        let mut child = tsudoi(dir)
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--database-url",
+                database_url,
+            ])
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start tsudoi serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (found, address) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("listening on http://") {
+                    let url = line[at + "listening on ".len()..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default();
+                    let _ = found.send(url.to_string());
+                }
+            }
+        });
+        let base_url = address
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("tsudoi serve did not report its address")
+            });
+        RunningServer { base_url, child }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tsudoi did not stop after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
