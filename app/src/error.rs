@@ -33,10 +33,10 @@ impl FromServerFnError for AppError {
 impl From<tsudoi::Error> for AppError {
     fn from(err: tsudoi::Error) -> Self {
         #[cfg(feature = "ssr")]
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            if let Ok(status) = axum::http::StatusCode::from_u16(err.http_status()) {
-                response.set_status(status);
-            }
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+            && let Ok(status) = axum::http::StatusCode::from_u16(err.http_status())
+        {
+            response.set_status(status);
         }
         AppError::Domain(err)
     }

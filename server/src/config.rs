@@ -160,18 +160,16 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
         None => DatabaseUrl::Sqlite(default_sqlite_path()),
         Some(text) => DatabaseUrl::parse(text).map_err(|problem| bad("database_url", problem))?,
     };
-    let redis_url = non_empty(raw.redis_url);
-    if let Some(url) = &redis_url {
-        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-            return Err(bad("redis_url", "must start with redis:// or rediss://"));
-        }
-    }
-    let smtp_url = non_empty(raw.smtp_url);
-    if let Some(url) = &smtp_url {
-        if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
-            return Err(bad("smtp_url", "must start with smtp:// or smtps://"));
-        }
-    }
+    let redis_url = with_scheme(
+        "redis_url",
+        non_empty(raw.redis_url),
+        &["redis://", "rediss://"],
+    )?;
+    let smtp_url = with_scheme(
+        "smtp_url",
+        non_empty(raw.smtp_url),
+        &["smtp://", "smtps://"],
+    )?;
     let public_url = url::Url::parse(&raw.public_url)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
@@ -233,6 +231,21 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
         log: raw.log,
         source: source.map(Path::to_path_buf),
     })
+}
+
+/// The URL if it starts with one of `schemes`; unset stays unset.
+fn with_scheme(
+    name: &str,
+    url: Option<String>,
+    schemes: &[&str],
+) -> Result<Option<String>, ConfigError> {
+    match url {
+        Some(url) if !schemes.iter().any(|scheme| url.starts_with(scheme)) => Err(bad(
+            name,
+            format!("must start with {}", schemes.join(" or ")),
+        )),
+        url => Ok(url),
+    }
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -307,6 +320,11 @@ mod tests {
             ("pool_size = 0", "pool_size"),
             ("addr = \"nowhere\"", "addr"),
             ("public_url = \"ftp://x\"", "public_url"),
+            (
+                "redis_url = \"http://x\"",
+                "redis_url (TSUDOI_REDIS_URL): must start with redis:// or rediss://",
+            ),
+            ("smtp_url = \"mail.example\"", "smtp_url"),
             ("pool_size = \"many\"", "pool_size"),
             ("unknown_key = 1", "unknown_key"),
         ];

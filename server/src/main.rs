@@ -174,7 +174,8 @@ async fn create_admin(db: &Database, email: String, name: String) -> Result<(), 
     let id = users::upsert(db, &user, Some(&hash))
         .await
         .map_err(|e| e.to_string())?;
-    println!("Administrator {} is ready (user #{id}).", user.email.trim());
+    let email = users::normalize_email(&user.email).map_err(|e| e.to_string())?;
+    println!("Administrator {email} is ready (user #{id}).");
     Ok(())
 }
 

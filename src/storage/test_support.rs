@@ -23,7 +23,7 @@ pub struct TestDatabase {
 enum Cleanup {
     SqliteFile(PathBuf),
     PostgresDatabase {
-        admin: PgConnectOptions,
+        admin: Box<PgConnectOptions>,
         name: String,
     },
 }
@@ -89,7 +89,10 @@ pub async fn postgres(server_url: &str) -> TestDatabase {
         .expect("migrate the test PostgreSQL database");
     TestDatabase {
         db,
-        cleanup: Cleanup::PostgresDatabase { admin, name },
+        cleanup: Cleanup::PostgresDatabase {
+            admin: Box::new(admin),
+            name,
+        },
     }
 }
 
@@ -123,7 +126,7 @@ impl Drop for TestDatabase {
                 // Drop runs outside async; a short-lived runtime on its own thread
                 // removes the database even when called from inside a tokio test.
                 // FORCE ends this pool's own open connections, so no need to close it first.
-                let (admin, name) = (admin.clone(), name.clone());
+                let (admin, name) = (admin.as_ref().clone(), name.clone());
                 let _ = std::thread::spawn(move || {
                     let runtime = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
