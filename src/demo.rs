@@ -1,7 +1,7 @@
 //! `tsudoi seed-demo`: a realistic company to click through — departments,
 //! employees, and events over past and coming weeks, some full with a waitlist.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -152,6 +152,15 @@ const PLACES: [&str; 6] = [
     "研修センター 201 / Training Center 201",
 ];
 
+/// Company events happen on working days: a weekend date moves to Monday.
+fn weekday_on_or_after(day: NaiveDate) -> NaiveDate {
+    match day.weekday() {
+        Weekday::Sat => day + Duration::days(2),
+        Weekday::Sun => day + Duration::days(1),
+        _ => day,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoSummary {
     pub departments: usize,
@@ -199,7 +208,7 @@ pub async fn seed(db: &Database, tz: Tz, now: DateTime<Utc>, seed: u64) -> Resul
     for n in 0..60i64 {
         let (title_ja, title_en, category, capacity) =
             EVENT_TEMPLATES[n as usize % EVENT_TEMPLATES.len()];
-        let day = today + Duration::days(-21 + n * 56 / 60);
+        let day = weekday_on_or_after(today + Duration::days(-21 + n * 56 / 60));
         let hour = [10, 13, 15, 17][n as usize % 4];
         let local_start = day.and_hms_opt(hour, 0, 0).expect("valid demo time");
         let starts_at = tz

@@ -58,7 +58,11 @@ async fn serves_health_pages_assets_and_clean_errors_on_every_backend() {
         );
 
         let favicon = get("/favicon.svg").await.unwrap();
-        assert_eq!(favicon.status(), 200, "{backend}");
+        assert_eq!(
+            favicon.status(),
+            200,
+            "{backend}: no embedded site; build it first with `cargo xtask site`"
+        );
         assert_eq!(favicon.headers()["content-type"], "image/svg+xml");
         let etag = favicon.headers()["etag"].clone();
         let again = http
@@ -68,6 +72,32 @@ async fn serves_health_pages_assets_and_clean_errors_on_every_backend() {
             .await
             .unwrap();
         assert_eq!(again.status(), 304, "{backend}");
+
+        // The hydration bundle is embedded and sent pre-compressed to browsers that accept it.
+        let wasm = http
+            .get(server.url("/pkg/tsudoi.wasm"))
+            .header("accept-encoding", "gzip, br")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wasm.status(), 200, "{backend}");
+        assert_eq!(wasm.headers()["content-type"], "application/wasm");
+        assert_eq!(wasm.headers()["content-encoding"], "br");
+        assert_eq!(wasm.headers()["vary"], "accept-encoding");
+        let compressed = wasm.bytes().await.unwrap().len();
+        let plain = http
+            .get(server.url("/pkg/tsudoi.wasm"))
+            .send()
+            .await
+            .unwrap();
+        assert!(plain.headers().get("content-encoding").is_none());
+        let plain = plain.bytes().await.unwrap();
+        assert_eq!(&plain[..4], b"\0asm", "{backend}: not a wasm module");
+        assert!(
+            compressed * 2 < plain.len(),
+            "{backend}: {compressed} vs {}",
+            plain.len()
+        );
 
         // Bad input is a 422 with a message for people, never a 500 or a driver message.
         let bad = get("/api/events/list?category=bogus").await.unwrap();

@@ -58,13 +58,16 @@ pub fn run_all(root: &Path) -> Result<()> {
     ]);
     run(clippy_wasm, "linting the wasm build (clippy -D warnings)")?;
 
+    // The site goes first: the server embeds it at compile time, so the HTTP
+    // tests see the real bundle (assets, compression), as users do.
+    build_site(root, true)?;
+
     let mut tests = cargo(root);
     tests
         .args(["test", "--workspace"])
         .env("TSUDOI_TEST_DATABASE_URL", &database_url);
     run(tests, "running the Rust tests on SQLite and PostgreSQL")?;
 
-    build_site(root, true)?;
     let binary = build_server(root, true)?;
 
     let mut playwright = Command::new("npx");

@@ -159,6 +159,9 @@ pub(crate) fn build_site(root: &Path, release: bool) -> Result<()> {
         &pkg.join(format!("{OUTPUT_NAME}.css")),
     )?;
     copy_tree(&root.join("public"), &site)?;
+    for extension in ["wasm", "js", "css"] {
+        compress(&pkg.join(format!("{OUTPUT_NAME}.{extension}")))?;
+    }
     let size = std::fs::metadata(pkg.join(format!("{OUTPUT_NAME}.wasm")))?.len();
     eprintln!(
         "xtask: site ready in {} (wasm {} KiB)",
@@ -181,6 +184,29 @@ pub(crate) fn build_server(root: &Path, release: bool) -> Result<PathBuf> {
         .join("tsudoi");
     eprintln!("xtask: binary ready: {}", binary.display());
     Ok(binary)
+}
+
+/// Writes `FILE.br` and `FILE.gz` beside `file`; the server picks one by the
+/// browser's Accept-Encoding (the wasm shrinks to about a quarter).
+fn compress(file: &Path) -> Result<()> {
+    use std::io::Write;
+    let bytes = std::fs::read(file).with_context(|| format!("read {}", file.display()))?;
+    let mut brotli = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 10,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut bytes.as_slice(), &mut brotli, &params)?;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gzip.write_all(&bytes)?;
+    let gzip = gzip.finish()?;
+    for (suffix, data) in [("br", brotli), ("gz", gzip)] {
+        let target = PathBuf::from(format!("{}.{suffix}", file.display()));
+        if std::fs::read(&target).ok().as_deref() != Some(data.as_slice()) {
+            std::fs::write(&target, data)?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes only when the bytes differ, so an unchanged site doesn't recompile the server.
