@@ -119,6 +119,68 @@ impl EventStatus {
     }
 }
 
+/// Where a registration stands. Allowed moves (enforced in SQL, see `registrations`):
+/// registered → checked_in | cancelled | removed; waitlisted → registered (promotion) |
+/// cancelled (left the waitlist) | removed. checked_in, cancelled and removed are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationStatus {
+    Registered,
+    Waitlisted,
+    CheckedIn,
+    Cancelled,
+    Removed,
+}
+
+impl RegistrationStatus {
+    pub const ALL: [RegistrationStatus; 5] = [
+        RegistrationStatus::Registered,
+        RegistrationStatus::Waitlisted,
+        RegistrationStatus::CheckedIn,
+        RegistrationStatus::Cancelled,
+        RegistrationStatus::Removed,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            RegistrationStatus::Registered => "registered",
+            RegistrationStatus::Waitlisted => "waitlisted",
+            RegistrationStatus::CheckedIn => "checked_in",
+            RegistrationStatus::Cancelled => "cancelled",
+            RegistrationStatus::Removed => "removed",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<RegistrationStatus> {
+        RegistrationStatus::ALL
+            .into_iter()
+            .find(|s| s.code() == code)
+    }
+
+    /// Holds a seat: counted in `events.seats_taken`.
+    pub fn holds_seat(self) -> bool {
+        matches!(
+            self,
+            RegistrationStatus::Registered | RegistrationStatus::CheckedIn
+        )
+    }
+}
+
+/// A person's registration for an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    pub id: i64,
+    pub event_id: i64,
+    pub user_id: i64,
+    pub status: RegistrationStatus,
+    /// 1 for the first in line; only while waitlisted.
+    pub waitlist_position: Option<i64>,
+    pub version: i32,
+    pub registered_at: DateTime<Utc>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub checked_in_by: Option<i64>,
+}
+
 /// One line of the public event list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventSummary {

@@ -1,9 +1,12 @@
 //! Storage conformance: every test runs on SQLite, and on PostgreSQL too when
 //! TSUDOI_TEST_DATABASE_URL is set (CI always sets it). Each run gets a fresh database.
 
+mod common;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Asia::Tokyo;
-use tsudoi::events::{self, NewEvent, UpcomingFilter};
+use common::{event, execute};
+use tsudoi::events::{self, UpcomingFilter};
 use tsudoi::model::{Category, EventStatus, Lang, Role, page_size};
 use tsudoi::storage::Database;
 use tsudoi::storage::test_support::{self, TestDatabase};
@@ -15,22 +18,6 @@ fn noon_tokyo() -> DateTime<Utc> {
         .with_ymd_and_hms(2026, 12, 1, 12, 0, 0)
         .unwrap()
         .with_timezone(&Utc)
-}
-
-fn event(title: &str, starts_at: DateTime<Utc>, status: EventStatus) -> NewEvent {
-    NewEvent {
-        title_ja: None,
-        title_en: Some(title.to_string()),
-        description_ja: String::new(),
-        description_en: String::new(),
-        category: Category::Seminar,
-        place: "Room A".into(),
-        starts_at,
-        ends_at: starts_at + Duration::hours(1),
-        capacity: 10,
-        status,
-        organizer_id: None,
-    }
 }
 
 async fn each_backend() -> Vec<TestDatabase> {
@@ -79,19 +66,6 @@ async fn an_older_binary_tolerates_migrations_it_does_not_know() {
         t.db.migrate()
             .await
             .unwrap_or_else(|e| panic!("{:?}: {e}", t.db.backend()));
-    }
-}
-
-async fn execute(db: &Database, sql: &str) -> Result<u64, sqlx::Error> {
-    match db {
-        Database::Sqlite(pool) => sqlx::query(sql)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()),
-        Database::Postgres(pool) => sqlx::query(sql)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()),
     }
 }
 

@@ -6,6 +6,7 @@
 //! functions match on the variant. Dialect differences live here and nowhere else.
 
 mod connect;
+pub(crate) mod outbox;
 pub mod test_support;
 
 pub use connect::{DatabaseUrl, PoolSettings};
@@ -28,6 +29,38 @@ macro_rules! on_pool {
     };
 }
 pub(crate) use on_pool;
+
+/// Starts a transaction that will write.
+///
+/// SQLite: `BEGIN IMMEDIATE` takes the write lock up front. A plain (deferred)
+/// transaction that reads first and writes later can fail with "database is
+/// locked" when another writer got in between; immediate ones queue on the
+/// busy timeout instead. PostgreSQL: a plain transaction; the conditional
+/// UPDATEs lock exactly the rows they change.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = sqlx::Result<sqlx::Transaction<'static, Self::Db>>> + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>>> + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>>> + Send {
+        self.begin()
+    }
+}
 
 #[derive(Clone, Debug)]
 pub enum Database {

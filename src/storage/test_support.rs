@@ -49,9 +49,18 @@ pub fn postgres_url() -> Option<String> {
         .filter(|url| !url.trim().is_empty())
 }
 
+/// Production settings, but patient: tests start hundreds of requests at once
+/// on a busy CI machine, and a pool timeout there would be a false failure.
+fn settings() -> PoolSettings {
+    PoolSettings {
+        acquire_timeout: std::time::Duration::from_secs(60),
+        ..PoolSettings::default()
+    }
+}
+
 pub async fn sqlite() -> TestDatabase {
     let path = std::env::temp_dir().join(format!("{}.db", unique_name()));
-    let db = Database::open(&DatabaseUrl::Sqlite(path.clone()), &PoolSettings::default())
+    let db = Database::open(&DatabaseUrl::Sqlite(path.clone()), &settings())
         .await
         .expect("open a test SQLite database");
     db.migrate()
@@ -81,7 +90,7 @@ pub async fn postgres(server_url: &str) -> TestDatabase {
         .expect("create a test PostgreSQL database");
     conn.close().await.ok();
     let url = DatabaseUrl::Postgres(Box::new(admin.clone().database(&name)));
-    let db = Database::open(&url, &PoolSettings::default())
+    let db = Database::open(&url, &settings())
         .await
         .expect("open the test PostgreSQL database");
     db.migrate()

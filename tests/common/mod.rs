@@ -1,0 +1,81 @@
+//! Builders shared by the integration tests.
+
+#![allow(dead_code)] // each test file uses part of this module
+
+use chrono::{DateTime, Duration, Utc};
+use tsudoi::events::{self, NewEvent};
+use tsudoi::model::{Category, EventStatus, Lang, Role};
+use tsudoi::storage::Database;
+use tsudoi::users::{self, NewUser};
+
+pub fn event(title: &str, starts_at: DateTime<Utc>, status: EventStatus) -> NewEvent {
+    NewEvent {
+        title_ja: None,
+        title_en: Some(title.to_string()),
+        description_ja: String::new(),
+        description_en: String::new(),
+        category: Category::Seminar,
+        place: "Room A".into(),
+        starts_at,
+        ends_at: starts_at + Duration::hours(1),
+        capacity: 10,
+        status,
+        organizer_id: None,
+    }
+}
+
+/// A published event next week with `capacity` seats.
+pub async fn open_event(db: &Database, capacity: i32) -> i64 {
+    let mut new = event(
+        "Rush",
+        Utc::now() + Duration::days(7),
+        EventStatus::Published,
+    );
+    new.capacity = capacity;
+    events::create(db, &new).await.unwrap()
+}
+
+/// `count` employees with distinct e-mails under `prefix`.
+pub async fn employees(db: &Database, prefix: &str, count: usize) -> Vec<i64> {
+    let mut ids = Vec::with_capacity(count);
+    for n in 0..count {
+        let user = NewUser {
+            email: format!("{prefix}{n}@example.com"),
+            display_name: format!("{prefix} {n}"),
+            department: None,
+            role: Role::Employee,
+            lang: Lang::Ja,
+        };
+        ids.push(users::upsert(db, &user, None).await.unwrap());
+    }
+    ids
+}
+
+/// A single integer from `sql`, on either backend.
+pub async fn scalar(db: &Database, sql: &str) -> i64 {
+    match db {
+        Database::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        Database::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+    }
+}
+
+/// Rows of (i64, String) from `sql`, on either backend.
+pub async fn pairs(db: &Database, sql: &str) -> Vec<(i64, String)> {
+    match db {
+        Database::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+        Database::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+    }
+}
+
+pub async fn execute(db: &Database, sql: &str) -> Result<u64, sqlx::Error> {
+    match db {
+        Database::Sqlite(pool) => sqlx::query(sql)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+        Database::Postgres(pool) => sqlx::query(sql)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+    }
+}
