@@ -20,7 +20,7 @@ use serde_json::json;
 
 use crate::model::{EventStatus, Registration, RegistrationStatus};
 use crate::storage::outbox::{self, MailKind};
-use crate::storage::{BeginWrite, Database, on_pool};
+use crate::storage::{BeginWrite, BeginWriteOn, Database, on_pool};
 use crate::{Error, Result};
 
 #[derive(sqlx::FromRow)]
@@ -135,15 +135,26 @@ async fn try_register(
          VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}"
     );
     on_pool!(db, |pool| {
-        let mut tx = pool.begin_write().await?;
+        let mut conn = pool.acquire().await?;
+        let mut tx = conn.begin_write_on().await?;
         if let Some(existing) = sqlx::query_as::<_, RegistrationRow>(&select_live)
             .bind(event_id)
             .bind(user_id)
             .fetch_optional(&mut *tx)
             .await?
         {
+            let position = match existing.waitlist_seq {
+                Some(seq) => Some(
+                    sqlx::query_scalar(WAITLIST_POSITION)
+                        .bind(event_id)
+                        .bind(seq)
+                        .fetch_one(&mut *tx)
+                        .await?,
+                ),
+                None => None,
+            };
             tx.rollback().await?;
-            return Ok(with_position(db, existing).await);
+            return Ok(existing.into_registration(position));
         }
         let window: Option<EventWindow> = sqlx::query_as(
             "SELECT status, starts_at, registration_opens_at, registration_closes_at FROM events WHERE id = $1",
@@ -210,22 +221,37 @@ async fn try_register(
         )
         .await?;
         tx.commit().await?;
-        Ok(with_position(db, row).await)
+        // Counted after the commit, so the event row is not held for it, and on
+        // the same connection: asking the pool again would queue behind
+        // everyone else in a rush.
+        let position = match waitlist_seq {
+            Some(seq) => Some(
+                sqlx::query_scalar(WAITLIST_POSITION)
+                    .bind(event_id)
+                    .bind(seq)
+                    .fetch_one(&mut *conn)
+                    .await?,
+            ),
+            None => None,
+        };
+        Ok(row.into_registration(position))
     })
 }
+
+/// Place in line of the waitlist entry numbered `$2` of event `$1` (1 = next).
+const WAITLIST_POSITION: &str = "SELECT COUNT(*) FROM registrations
+  WHERE event_id = $1 AND status = 'waitlisted' AND waitlist_seq <= $2";
 
 /// The registration with its place in line when waitlisted.
 async fn with_position(db: &Database, row: RegistrationRow) -> Result<Registration> {
     let position = match row.waitlist_seq {
         Some(seq) if row.status == RegistrationStatus::Waitlisted.code() => {
             Some(on_pool!(db, |pool| {
-                sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM registrations WHERE event_id = $1 AND status = 'waitlisted' AND waitlist_seq <= $2",
-            )
-            .bind(row.event_id)
-            .bind(seq)
-            .fetch_one(pool)
-            .await?
+                sqlx::query_scalar::<_, i64>(WAITLIST_POSITION)
+                    .bind(row.event_id)
+                    .bind(seq)
+                    .fetch_one(pool)
+                    .await?
             }))
         }
         _ => None,

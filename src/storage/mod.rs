@@ -62,6 +62,33 @@ impl BeginWrite for PgPool {
     }
 }
 
+/// [`BeginWrite`] on a connection the caller holds, so it can keep using the
+/// connection after the commit without queueing for the pool again.
+pub(crate) trait BeginWriteOn {
+    type Db: sqlx::Database;
+    fn begin_write_on(
+        &mut self,
+    ) -> impl Future<Output = sqlx::Result<sqlx::Transaction<'_, Self::Db>>> + Send;
+}
+
+impl BeginWriteOn for sqlx::SqliteConnection {
+    type Db = sqlx::Sqlite;
+    fn begin_write_on(
+        &mut self,
+    ) -> impl Future<Output = sqlx::Result<sqlx::Transaction<'_, sqlx::Sqlite>>> + Send {
+        sqlx::Connection::begin_with(self, "BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWriteOn for sqlx::PgConnection {
+    type Db = sqlx::Postgres;
+    fn begin_write_on(
+        &mut self,
+    ) -> impl Future<Output = sqlx::Result<sqlx::Transaction<'_, sqlx::Postgres>>> + Send {
+        sqlx::Connection::begin(self)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Database {
     Sqlite(SqlitePool),
