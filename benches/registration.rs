@@ -19,7 +19,7 @@ use chrono::Utc;
 use tokio::sync::Barrier;
 use tsudoi::events::{self, NewEvent};
 use tsudoi::model::{Category, EventStatus};
-use tsudoi::registrations;
+use tsudoi::registrations::{self, Registrar};
 use tsudoi::storage::Database;
 use tsudoi::storage::test_support::{self, TestDatabase};
 
@@ -307,6 +307,27 @@ async fn bench_backend(t: &TestDatabase, requests: usize, workers: usize) -> Vec
         note: format!("{seated} seated of capacity {half}"),
     });
 
+    // 1b. The core's Registrar, which groups concurrent requests per event.
+    let event = create_event(&db, half).await;
+    let registrar = Registrar::new(db.clone());
+    let (r, u) = (registrar.clone(), users.clone());
+    let (elapsed, latencies) = drive(workers, requests, move |i| {
+        let (r, u) = (r.clone(), u.clone());
+        async move {
+            r.register(event, u[i], Utc::now()).await.unwrap();
+        }
+    })
+    .await;
+    let seated = count_registered(&db, event).await;
+    rows.push(Row {
+        backend,
+        scenario: "core `Registrar` (grouped), one hot event".into(),
+        requests,
+        elapsed,
+        latencies,
+        note: format!("{seated} seated of capacity {half}"),
+    });
+
     // 2. The same statements, raw.
     let event = create_event(&db, half).await;
     let (d, u) = (db.clone(), users.clone());
@@ -390,6 +411,26 @@ async fn bench_backend(t: &TestDatabase, requests: usize, workers: usize) -> Vec
         note: format!("{seated} seated (exact)"),
     });
 
+    // 5b. The same burst through the Registrar.
+    let event = create_event(&db, 200).await;
+    let (r, u) = (registrar.clone(), users.clone());
+    let (elapsed, latencies) = drive(burst, burst, move |i| {
+        let (r, u) = (r.clone(), u.clone());
+        async move {
+            r.register(event, u[burst + i], Utc::now()).await.unwrap();
+        }
+    })
+    .await;
+    let seated = count_registered(&db, event).await;
+    rows.push(Row {
+        backend,
+        scenario: format!("core `Registrar` burst: {burst} at once for 200 seats"),
+        requests: burst,
+        elapsed,
+        latencies,
+        note: format!("{seated} seated (exact)"),
+    });
+
     // 6. The naive flow under the same burst.
     let event = create_event(&db, 200).await;
     let (d, u) = (db.clone(), users.clone());
@@ -443,10 +484,16 @@ async fn main() {
                 .find(|r| r.backend == backend && r.scenario.starts_with(prefix))
                 .map(Row::per_second)
         };
-        if let (Some(core), Some(raw)) = (rate("core `register`, one hot"), rate("raw ceiling")) {
+        let (core, grouped, raw) = (
+            rate("core `register`, one hot"),
+            rate("core `Registrar` (grouped), one hot"),
+            rate("raw ceiling"),
+        );
+        if let (Some(core), Some(grouped), Some(raw)) = (core, grouped, raw) {
             println!(
-                "\n{backend}: core / raw ceiling on the hot event = {:.0} %",
-                core / raw * 100.0
+                "\n{backend}, hot event, share of the raw ceiling: `register` {:.0} %, `Registrar` {:.0} %",
+                core / raw * 100.0,
+                grouped / raw * 100.0
             );
         }
     }

@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::Barrier;
 use tsudoi::Error;
 use tsudoi::model::RegistrationStatus::{self, *};
-use tsudoi::registrations::{self, CheckIn, Ending};
+use tsudoi::registrations::{self, CheckIn, Ending, Registrar};
 use tsudoi::storage::Database;
 use tsudoi::storage::test_support;
 
@@ -48,20 +48,52 @@ async fn mails(db: &Database, kind: &str, registration_id: i64) -> i64 {
         .await
 }
 
+/// How a test registers: one transaction each, or grouped by the Registrar.
+#[derive(Clone, Copy, Debug)]
+enum Path {
+    Single,
+    Grouped,
+}
+
+fn registerer(
+    db: &Database,
+    path: Path,
+) -> impl Fn(i64, i64) -> BoxedRegistration + Clone + Send + Sync + 'static {
+    let registrar = Registrar::new(db.clone());
+    let db = db.clone();
+    move |event_id, user_id| {
+        let (db, registrar) = (db.clone(), registrar.clone());
+        Box::pin(async move {
+            match path {
+                Path::Single => registrations::register(&db, event_id, user_id, Utc::now()).await,
+                Path::Grouped => registrar.register(event_id, user_id, Utc::now()).await,
+            }
+        })
+    }
+}
+
+type BoxedRegistration = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<tsudoi::model::Registration, Error>> + Send>,
+>;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_rush_of_500_for_200_seats_seats_exactly_200_and_queues_the_rest_in_order() {
-    for t in test_support::backends().await {
+    for (t, path) in test_support::backends().await.into_iter().flat_map(|t| {
+        let t = Arc::new(t);
+        [(t.clone(), Path::Single), (t, Path::Grouped)]
+    }) {
         let db = t.db.clone();
-        let backend = db.backend().name();
+        let backend = format!("{} {path:?}", db.backend().name());
+        let register = registerer(&db, path);
         let event_id = open_event(&db, 200).await;
-        let people = employees(&db, "rush", 500).await;
+        let people = employees(&db, &format!("rush-{path:?}-"), 500).await;
         let start = Arc::new(Barrier::new(people.len()));
         let mut tasks = Vec::new();
         for user_id in people.clone() {
-            let (db, start) = (db.clone(), start.clone());
+            let (register, start) = (register.clone(), start.clone());
             tasks.push(tokio::spawn(async move {
                 start.wait().await;
-                registrations::register(&db, event_id, user_id, Utc::now()).await
+                register(event_id, user_id).await
             }));
         }
         let mut results = Vec::new();
@@ -575,6 +607,7 @@ async fn cancel_and_check_in_raced_1000_times_one_wins_every_time() {
 #[derive(Debug, Clone, Copy)]
 enum Op {
     Register(usize),
+    RegisterGrouped(usize),
     Cancel(usize),
     LeaveWaitlist(usize),
     CheckIn(usize),
@@ -584,7 +617,8 @@ enum Op {
 fn random_op(rng: &mut StdRng, people: usize) -> Op {
     let who = rng.gen_range(0..people);
     match rng.gen_range(0..10) {
-        0..=3 => Op::Register(who),
+        0..=1 => Op::Register(who),
+        2..=3 => Op::RegisterGrouped(who),
         4..=5 => Op::Cancel(who),
         6 => Op::LeaveWaitlist(who),
         7..=8 => Op::CheckIn(who),
@@ -592,11 +626,22 @@ fn random_op(rng: &mut StdRng, people: usize) -> Op {
     }
 }
 
-async fn apply(db: &Database, event_id: i64, people: &[i64], staff: i64, op: Op) {
+async fn apply(
+    db: &Database,
+    registrar: &Registrar,
+    event_id: i64,
+    people: &[i64],
+    staff: i64,
+    op: Op,
+) {
     let now = Utc::now();
     let live = |who: usize| registrations::live_registration(db, event_id, people[who]);
     let result = match op {
         Op::Register(who) => registrations::register(db, event_id, people[who], now)
+            .await
+            .map(|_| ()),
+        Op::RegisterGrouped(who) => registrar
+            .register(event_id, people[who], now)
             .await
             .map(|_| ()),
         Op::Cancel(who) | Op::LeaveWaitlist(who) => match live(who).await.unwrap() {
@@ -707,6 +752,7 @@ async fn invariants_hold_after_100_random_interleavings() {
         let db = t.db.clone();
         let people = Arc::new(employees(&db, "prop", 12).await);
         let staff = employees(&db, "prop-staff", 1).await[0];
+        let registrar = Registrar::new(db.clone());
         for case in 0..100u64 {
             let mut rng = StdRng::seed_from_u64(case);
             let event_id = open_event(&db, rng.gen_range(0..6)).await;
@@ -714,10 +760,10 @@ async fn invariants_hold_after_100_random_interleavings() {
             for worker in 0..6u64 {
                 let mut rng = StdRng::seed_from_u64(case * 100 + worker);
                 let ops: Vec<Op> = (0..8).map(|_| random_op(&mut rng, people.len())).collect();
-                let (db, people) = (db.clone(), people.clone());
+                let (db, people, registrar) = (db.clone(), people.clone(), registrar.clone());
                 workers.push(tokio::spawn(async move {
                     for op in ops {
-                        apply(&db, event_id, &people, staff, op).await;
+                        apply(&db, &registrar, event_id, &people, staff, op).await;
                     }
                 }));
             }

@@ -15,6 +15,10 @@
 //! 4. Every transaction locks the event row before any registration row
 //!    (PostgreSQL; SQLite serializes writers), so they cannot deadlock.
 
+mod batched;
+
+pub use batched::Registrar;
+
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -23,7 +27,7 @@ use crate::storage::outbox::{self, MailKind};
 use crate::storage::{BeginWrite, BeginWriteOn, Database, on_pool};
 use crate::{Error, Result};
 
-#[derive(sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 struct RegistrationRow {
     id: i64,
     event_id: i64,
@@ -109,15 +113,23 @@ pub async fn register(
     user_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Registration> {
-    match try_register(db, event_id, user_id, now).await {
-        // Two requests of the same person raced (a double click) and the other
-        // one won the unique index: answer with its registration.
-        Err(err) if is_unique_violation(&err) => live_registration(db, event_id, user_id)
-            .await?
-            .ok_or(Error::Internal),
-        Err(err) => Err(err.into()),
-        Ok(result) => result,
+    // Two requests of the same person can race (a double click): the other one
+    // wins the unique index and we answer with its registration. If that one
+    // was cancelled in the meantime too, start over; a few rounds settle it.
+    for _ in 0..3 {
+        match try_register(db, event_id, user_id, now).await {
+            Err(err) if is_unique_violation(&err) => {
+                if let Some(live) = live_registration(db, event_id, user_id).await? {
+                    return Ok(live);
+                }
+            }
+            Err(err) => return Err(err.into()),
+            Ok(result) => return result,
+        }
     }
+    Err(Error::Conflict(
+        "Your registration changed meanwhile; please try again.".into(),
+    ))
 }
 
 async fn try_register(

@@ -1,0 +1,331 @@
+//! Group registration for a rush on one event.
+//!
+//! On one event every registration takes the same row lock and waits for its
+//! own commit, so a single hot event tops out at roughly one registration per
+//! commit latency (docs/PERFORMANCE.md). The [`Registrar`] gathers the
+//! requests for an event that arrive while a transaction for it is running
+//! and takes them together in the next one: a fixed number of statements and
+//! one commit for the whole group, in arrival order, with the same seat rules
+//! as [`super::register`]. A request that finds no queue runs alone through
+//! [`super::register`] unchanged.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use tokio::sync::oneshot;
+
+use super::{
+    COLUMNS, EventWindow, RegistrationRow, WAITLIST_POSITION, is_unique_violation, register,
+    with_position,
+};
+use crate::model::{Registration, RegistrationStatus};
+use crate::storage::outbox::MailKind;
+use crate::storage::{BeginWriteOn, Database, on_pool};
+use crate::{Error, Result};
+
+/// Most requests taken in one transaction; bounds statement size and lock time.
+const MAX_GROUP: usize = 200;
+
+struct Pending {
+    user_id: i64,
+    now: DateTime<Utc>,
+    reply: oneshot::Sender<Result<Registration>>,
+}
+
+/// Registers people, grouping concurrent requests for the same event.
+/// Cheap to clone; one per process, shared by all requests.
+#[derive(Clone)]
+pub struct Registrar {
+    db: Database,
+    queues: Arc<Mutex<HashMap<i64, VecDeque<Pending>>>>,
+}
+
+impl Registrar {
+    pub fn new(db: Database) -> Registrar {
+        Registrar {
+            db,
+            queues: Arc::default(),
+        }
+    }
+
+    /// Same contract as [`super::register`].
+    pub async fn register(
+        &self,
+        event_id: i64,
+        user_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Registration> {
+        let (reply, answer) = oneshot::channel();
+        let leads = {
+            let mut queues = self.queues.lock().map_err(|_| Error::Internal)?;
+            match queues.get_mut(&event_id) {
+                // A group for this event is being written: join the next one.
+                Some(queue) => {
+                    queue.push_back(Pending {
+                        user_id,
+                        now,
+                        reply,
+                    });
+                    false
+                }
+                None => {
+                    queues.insert(
+                        event_id,
+                        VecDeque::from([Pending {
+                            user_id,
+                            now,
+                            reply,
+                        }]),
+                    );
+                    true
+                }
+            }
+        };
+        if leads {
+            // A task of its own: if this caller goes away (a closed browser tab),
+            // the people queued behind it still get their answers.
+            let registrar = self.clone();
+            tokio::spawn(async move { registrar.drain(event_id).await });
+        }
+        answer.await.unwrap_or(Err(Error::Internal))
+    }
+
+    /// Writes groups for `event_id` until nobody is waiting.
+    async fn drain(self, event_id: i64) {
+        let _done = Finished {
+            queues: self.queues.clone(),
+            event_id,
+        };
+        loop {
+            let group: Vec<Pending> = {
+                let Ok(mut queues) = self.queues.lock() else {
+                    return;
+                };
+                let Some(queue) = queues.get_mut(&event_id) else {
+                    return;
+                };
+                if queue.is_empty() {
+                    queues.remove(&event_id);
+                    return;
+                }
+                let take = queue.len().min(MAX_GROUP);
+                queue.drain(..take).collect()
+            };
+            let answers = if group.len() == 1 {
+                vec![register(&self.db, event_id, group[0].user_id, group[0].now).await]
+            } else {
+                self.register_group(event_id, &group).await
+            };
+            for (pending, answer) in group.into_iter().zip(answers) {
+                let _ = pending.reply.send(answer);
+            }
+        }
+    }
+
+    async fn register_group(&self, event_id: i64, group: &[Pending]) -> Vec<Result<Registration>> {
+        let users: Vec<i64> = group.iter().map(|p| p.user_id).collect();
+        match write_group(&self.db, event_id, &users, group[0].now).await {
+            Ok(Ok(by_user)) => {
+                let mut answers = Vec::with_capacity(group.len());
+                for user in &users {
+                    answers.push(match by_user.get(user) {
+                        Some(Fresh(registration)) => Ok(registration.clone()),
+                        Some(Existing(row)) => with_position(&self.db, row.clone()).await,
+                        None => Err(Error::Internal),
+                    });
+                }
+                answers
+            }
+            Ok(Err(refusal)) => vec![Err(refusal); group.len()],
+            // Another instance registered one of these people meanwhile: let
+            // each request find its own answer the careful way.
+            Err(err) if is_unique_violation(&err) => {
+                let mut answers = Vec::with_capacity(group.len());
+                for pending in group {
+                    answers.push(register(&self.db, event_id, pending.user_id, pending.now).await);
+                }
+                answers
+            }
+            Err(err) => {
+                let err = Error::from(err);
+                vec![Err(err); group.len()]
+            }
+        }
+    }
+}
+
+/// Clears the event's queue when a drain ends, even by panic, failing any
+/// request still queued (its sender is dropped) rather than leaving it hanging.
+struct Finished {
+    queues: Arc<Mutex<HashMap<i64, VecDeque<Pending>>>>,
+    event_id: i64,
+}
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        if std::thread::panicking()
+            && let Ok(mut queues) = self.queues.lock()
+        {
+            queues.remove(&self.event_id);
+        }
+    }
+}
+
+enum Outcome {
+    Fresh(Registration),
+    Existing(RegistrationRow),
+}
+use Outcome::{Existing, Fresh};
+
+/// One transaction for the whole group, in a fixed number of statements.
+async fn write_group(
+    db: &Database,
+    event_id: i64,
+    users: &[i64],
+    now: DateTime<Utc>,
+) -> sqlx::Result<Result<HashMap<i64, Outcome>>> {
+    on_pool!(db, |pool| {
+        let mut conn = pool.acquire().await?;
+        let mut tx = conn.begin_write_on().await?;
+        let mut outcomes: HashMap<i64, Outcome> = HashMap::new();
+
+        // People who already hold a live registration get it back.
+        let mut query = sqlx::QueryBuilder::new(format!(
+            "SELECT {COLUMNS} FROM registrations
+              WHERE status IN ('registered', 'waitlisted', 'checked_in') AND event_id = "
+        ));
+        query.push_bind(event_id).push(" AND user_id IN (");
+        let mut list = query.separated(", ");
+        for user in users {
+            list.push_bind(*user);
+        }
+        list.push_unseparated(")");
+        let existing: Vec<RegistrationRow> = query.build_query_as().fetch_all(&mut *tx).await?;
+        for row in existing {
+            outcomes.insert(row.user_id, Existing(row));
+        }
+
+        let window: Option<EventWindow> = sqlx::query_as(
+            "SELECT status, starts_at, registration_opens_at, registration_closes_at FROM events WHERE id = $1",
+        )
+        .bind(event_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(window) = window else {
+            return Ok(Err(Error::NotFound));
+        };
+        if let Err(refusal) = window.check_open(now) {
+            return Ok(Err(refusal));
+        }
+
+        // Newcomers in arrival order, each once (a double click may appear twice).
+        let mut newcomers: Vec<i64> = Vec::new();
+        for user in users {
+            if !outcomes.contains_key(user) && !newcomers.contains(user) {
+                newcomers.push(*user);
+            }
+        }
+        if newcomers.is_empty() {
+            tx.rollback().await?;
+            return Ok(Ok(outcomes));
+        }
+
+        // One conditional statement takes as many seats as are free, up to the
+        // group's size, and numbers the rest for the waitlist. Every SET
+        // expression sees the row as it was, so `last_group_seats` reports what
+        // this statement took; the CHECK on seats_taken stays the backstop.
+        let wanted = newcomers.len() as i32;
+        let (seats, waitlist_after): (i32, i64) = sqlx::query_as(
+            "UPDATE events SET
+                seats_taken = seats_taken + CASE WHEN capacity - seats_taken < $2 THEN capacity - seats_taken ELSE $2 END,
+                waitlist_next = waitlist_next + CASE WHEN capacity - seats_taken < $2 THEN $2 - (capacity - seats_taken) ELSE 0 END,
+                last_group_seats = CASE WHEN capacity - seats_taken < $2 THEN capacity - seats_taken ELSE $2 END
+              WHERE id = $1
+              RETURNING last_group_seats, waitlist_next",
+        )
+        .bind(event_id)
+        .bind(wanted)
+        .fetch_one(&mut *tx)
+        .await?;
+        let seats = i64::from(seats);
+        let waitlist_next = waitlist_after - (i64::from(wanted) - seats);
+
+        let mut insert = sqlx::QueryBuilder::new(
+            "INSERT INTO registrations (event_id, user_id, status, waitlist_seq, registered_at, updated_at) ",
+        );
+        insert.push_values(newcomers.iter().enumerate(), |mut row, (index, user)| {
+            let index = index as i64;
+            let (status, seq) = if index < seats {
+                (RegistrationStatus::Registered, None)
+            } else {
+                (
+                    RegistrationStatus::Waitlisted,
+                    Some(waitlist_next + 1 + index - seats),
+                )
+            };
+            row.push_bind(event_id)
+                .push_bind(*user)
+                .push_bind(status.code())
+                .push_bind(seq)
+                .push_bind(now)
+                .push_bind(now);
+        });
+        insert.push(format!(" RETURNING {COLUMNS}"));
+        let rows: Vec<RegistrationRow> = insert.build_query_as().fetch_all(&mut *tx).await?;
+
+        // One outbox row each, addressed from the users table, in one statement.
+        let mut mail = sqlx::QueryBuilder::new(
+            "INSERT INTO mail_outbox (kind, recipient_user_id, to_address, lang, payload, dedupe_key,
+                                      status, attempts, next_attempt_at, created_at) ",
+        );
+        for (index, row) in rows.iter().enumerate() {
+            if index > 0 {
+                mail.push(" UNION ALL ");
+            }
+            let seated = row.waitlist_seq.is_none();
+            let (kind, key) = if seated {
+                (
+                    MailKind::RegistrationConfirmed,
+                    format!("confirmed:{}", row.id),
+                )
+            } else {
+                (MailKind::Waitlisted, format!("waitlisted:{}", row.id))
+            };
+            mail.push("SELECT ")
+                .push_bind(kind.code())
+                .push(", u.id, u.email, u.lang, ")
+                .push_bind(sqlx::types::Json(
+                    json!({ "event_id": event_id, "registration_id": row.id }),
+                ))
+                .push(", ")
+                .push_bind(key)
+                .push(", 'queued', 0, ")
+                .push_bind(now)
+                .push(", ")
+                .push_bind(now)
+                .push(" FROM users u WHERE u.id = ")
+                .push_bind(row.user_id);
+        }
+        mail.build().execute(&mut *tx).await?;
+
+        // Places in line: everyone already waiting, then this group in order.
+        let ahead: i64 = sqlx::query_scalar(WAITLIST_POSITION)
+            .bind(event_id)
+            .bind(waitlist_next)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+
+        for row in rows {
+            let position = row.waitlist_seq.map(|seq| ahead + seq - waitlist_next);
+            let user = row.user_id;
+            match row.into_registration(position) {
+                Ok(registration) => outcomes.insert(user, Fresh(registration)),
+                Err(err) => return Ok(Err(err)),
+            };
+        }
+        Ok(Ok(outcomes))
+    })
+}
