@@ -38,6 +38,7 @@ struct Row {
     requests: usize,
     elapsed: Duration,
     latencies: Vec<Duration>,
+    seated: i64,
     note: String,
 }
 
@@ -270,12 +271,41 @@ async fn count_registered(db: &Database, event_id: i64) -> i64 {
     .unwrap())
 }
 
+/// Runs `call(event, i)` for i in 0..requests from `workers` tasks, on a fresh
+/// event with `capacity` seats, and records the result with the seats taken.
+async fn scenario<F, Fut>(
+    db: &Database,
+    name: impl Into<String>,
+    capacity: i32,
+    workers: usize,
+    requests: usize,
+    call: F,
+) -> Row
+where
+    F: Fn(i64, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let event = create_event(db, capacity).await;
+    let (elapsed, latencies) = drive(workers, requests, move |i| call(event, i)).await;
+    let seated = count_registered(db, event).await;
+    Row {
+        backend: db.backend().name(),
+        scenario: name.into(),
+        requests,
+        elapsed,
+        latencies,
+        seated,
+        note: format!("{seated} seated of capacity {capacity}"),
+    }
+}
+
 async fn bench_backend(t: &TestDatabase, requests: usize, workers: usize) -> Vec<Row> {
     let db = t.db.clone();
-    let backend = db.backend().name();
     let users = Arc::new(create_users(&db, requests).await);
-    let mut rows = Vec::new();
+    let registrar = Registrar::new(db.clone());
     let half = (requests / 2) as i32;
+    let burst = 500.min(requests / 2);
+    let mut rows = Vec::new();
 
     // Warm the pool and caches so the first scenario is not penalised.
     let warm = create_event(&db, 10).await;
@@ -285,169 +315,159 @@ async fn bench_backend(t: &TestDatabase, requests: usize, workers: usize) -> Vec
             .unwrap();
     }
 
-    // 1. The core, one hot event: half the people get seats, half queue.
-    let event = create_event(&db, half).await;
     let (d, u) = (db.clone(), users.clone());
-    let (elapsed, latencies) = drive(workers, requests, move |i| {
-        let (d, u) = (d.clone(), u.clone());
-        async move {
-            registrations::register(&d, event, u[i], Utc::now())
-                .await
-                .unwrap();
-        }
-    })
-    .await;
-    let seated = count_registered(&db, event).await;
-    rows.push(Row {
-        backend,
-        scenario: "core `register`, one hot event".into(),
-        requests,
-        elapsed,
-        latencies,
-        note: format!("{seated} seated of capacity {half}"),
-    });
+    rows.push(
+        scenario(
+            &db,
+            "core `register`, one hot event",
+            half,
+            workers,
+            requests,
+            move |event, i| {
+                let (d, u) = (d.clone(), u.clone());
+                async move {
+                    registrations::register(&d, event, u[i], Utc::now())
+                        .await
+                        .unwrap();
+                }
+            },
+        )
+        .await,
+    );
 
-    // 1b. The core's Registrar, which groups concurrent requests per event.
-    let event = create_event(&db, half).await;
-    let registrar = Registrar::new(db.clone());
     let (r, u) = (registrar.clone(), users.clone());
-    let (elapsed, latencies) = drive(workers, requests, move |i| {
-        let (r, u) = (r.clone(), u.clone());
-        async move {
-            r.register(event, u[i], Utc::now()).await.unwrap();
-        }
-    })
-    .await;
-    let seated = count_registered(&db, event).await;
-    rows.push(Row {
-        backend,
-        scenario: "core `Registrar` (grouped), one hot event".into(),
-        requests,
-        elapsed,
-        latencies,
-        note: format!("{seated} seated of capacity {half}"),
-    });
+    rows.push(
+        scenario(
+            &db,
+            "core `Registrar` (grouped), one hot event",
+            half,
+            workers,
+            requests,
+            move |event, i| {
+                let (r, u) = (r.clone(), u.clone());
+                async move {
+                    r.register(event, u[i], Utc::now()).await.unwrap();
+                }
+            },
+        )
+        .await,
+    );
 
-    // 2. The same statements, raw.
-    let event = create_event(&db, half).await;
     let (d, u) = (db.clone(), users.clone());
-    let (elapsed, latencies) = drive(workers, requests, move |i| {
-        let (d, u) = (d.clone(), u.clone());
-        async move { raw_same_statements(&d, event, u[i]).await }
-    })
-    .await;
-    let seated = count_registered(&db, event).await;
-    rows.push(Row {
-        backend,
-        scenario: "raw ceiling: same SQL, no domain code, one hot event".into(),
-        requests,
-        elapsed,
-        latencies,
-        note: format!("{seated} seated of capacity {half}"),
-    });
+    rows.push(
+        scenario(
+            &db,
+            "raw ceiling: same SQL, no domain code, one hot event",
+            half,
+            workers,
+            requests,
+            move |event, i| {
+                let (d, u) = (d.clone(), u.clone());
+                async move { raw_same_statements(&d, event, u[i]).await }
+            },
+        )
+        .await,
+    );
 
-    // 3. The core, spread over 50 events.
+    // The core spread over 50 events (the event the helper makes stays empty).
     let mut spread = Vec::new();
     for _ in 0..50 {
         spread.push(create_event(&db, (requests / 100) as i32).await);
     }
-    let spread = Arc::new(spread);
-    let (d, u, e) = (db.clone(), users.clone(), spread.clone());
-    let (elapsed, latencies) = drive(workers, requests, move |i| {
-        let (d, u, e) = (d.clone(), u.clone(), e.clone());
-        async move {
-            registrations::register(&d, e[i % e.len()], u[i], Utc::now())
-                .await
-                .unwrap();
-        }
-    })
-    .await;
-    rows.push(Row {
-        backend,
-        scenario: "core `register`, 50 events".into(),
+    let (d, u, e) = (db.clone(), users.clone(), Arc::new(spread));
+    let mut row = scenario(
+        &db,
+        "core `register`, 50 events",
+        0,
+        workers,
         requests,
-        elapsed,
-        latencies,
-        note: "half seated, half waitlisted per event".into(),
-    });
-
-    // 4. DESIGN.md's bare seat transaction.
-    let event = create_event(&db, requests as i32).await;
-    let (d, u) = (db.clone(), users.clone());
-    let (elapsed, latencies) = drive(workers, requests, move |i| {
-        let (d, u) = (d.clone(), u.clone());
-        async move { bare_seat_transaction(&d, event, u[i]).await }
-    })
+        move |_, i| {
+            let (d, u, e) = (d.clone(), u.clone(), e.clone());
+            async move {
+                registrations::register(&d, e[i % e.len()], u[i], Utc::now())
+                    .await
+                    .unwrap();
+            }
+        },
+    )
     .await;
-    rows.push(Row {
-        backend,
-        scenario: "bare seat transaction (UPDATE + 2 INSERT), one hot event".into(),
+    row.note = "half seated, half waitlisted per event".into();
+    rows.push(row);
+
+    let (d, u) = (db.clone(), users.clone());
+    let mut row = scenario(
+        &db,
+        "bare seat transaction (UPDATE + 2 INSERT), one hot event",
+        requests as i32,
+        workers,
         requests,
-        elapsed,
-        latencies,
-        note: "reference from DESIGN.md".into(),
-    });
-
-    // 5. The 500-person burst on 200 seats through the core.
-    let burst = 500.min(requests);
-    let event = create_event(&db, 200).await;
-    let (d, u) = (db.clone(), users.clone());
-    let (elapsed, latencies) = drive(burst, burst, move |i| {
-        let (d, u) = (d.clone(), u.clone());
-        async move {
-            registrations::register(&d, event, u[i], Utc::now())
-                .await
-                .unwrap();
-        }
-    })
+        move |event, i| {
+            let (d, u) = (d.clone(), u.clone());
+            async move { bare_seat_transaction(&d, event, u[i]).await }
+        },
+    )
     .await;
-    let seated = count_registered(&db, event).await;
-    rows.push(Row {
-        backend,
-        scenario: format!("core burst: {burst} at once for 200 seats"),
-        requests: burst,
-        elapsed,
-        latencies,
-        note: format!("{seated} seated (exact)"),
-    });
+    row.note = "reference from DESIGN.md".into();
+    rows.push(row);
 
-    // 5b. The same burst through the Registrar.
-    let event = create_event(&db, 200).await;
+    // Bursts: everyone at once for 200 seats.
+    let (d, u) = (db.clone(), users.clone());
+    rows.push(
+        scenario(
+            &db,
+            format!("core burst: {burst} at once for 200 seats"),
+            200,
+            burst,
+            burst,
+            move |event, i| {
+                let (d, u) = (d.clone(), u.clone());
+                async move {
+                    registrations::register(&d, event, u[i], Utc::now())
+                        .await
+                        .unwrap();
+                }
+            },
+        )
+        .await,
+    );
+
     let (r, u) = (registrar.clone(), users.clone());
-    let (elapsed, latencies) = drive(burst, burst, move |i| {
-        let (r, u) = (r.clone(), u.clone());
-        async move {
-            r.register(event, u[burst + i], Utc::now()).await.unwrap();
-        }
-    })
-    .await;
-    let seated = count_registered(&db, event).await;
-    rows.push(Row {
-        backend,
-        scenario: format!("core `Registrar` burst: {burst} at once for 200 seats"),
-        requests: burst,
-        elapsed,
-        latencies,
-        note: format!("{seated} seated (exact)"),
-    });
+    rows.push(
+        scenario(
+            &db,
+            format!("core `Registrar` burst: {burst} at once for 200 seats"),
+            200,
+            burst,
+            burst,
+            move |event, i| {
+                let (r, u) = (r.clone(), u.clone());
+                async move {
+                    r.register(event, u[burst + i], Utc::now()).await.unwrap();
+                }
+            },
+        )
+        .await,
+    );
 
-    // 6. The naive flow under the same burst.
-    let event = create_event(&db, 200).await;
     let (d, u) = (db.clone(), users.clone());
-    let (elapsed, latencies) = drive(burst, burst, move |i| {
-        let (d, u) = (d.clone(), u.clone());
-        async move { naive_check_then_insert(&d, event, 200, u[i]).await }
-    })
+    let mut row = scenario(
+        &db,
+        format!("naive check-then-insert: {burst} at once for 200 seats"),
+        200,
+        burst,
+        burst,
+        move |event, i| {
+            let (d, u) = (d.clone(), u.clone());
+            async move { naive_check_then_insert(&d, event, 200, u[i]).await }
+        },
+    )
     .await;
-    let seated = count_registered(&db, event).await;
-    rows.push(Row {
-        backend,
-        scenario: format!("naive check-then-insert: {burst} at once for 200 seats"),
-        requests: burst,
-        elapsed,
-        latencies,
-        note: format!("**{seated} seated: oversold by {}**", (seated - 200).max(0)),
-    });
+    row.note = format!(
+        "**{} seated: oversold by {}**",
+        row.seated,
+        (row.seated - 200).max(0)
+    );
+    rows.push(row);
     rows
 }
 

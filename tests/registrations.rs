@@ -29,6 +29,23 @@ async fn status_counts(db: &Database, event_id: i64) -> HashMap<String, i64> {
     .collect()
 }
 
+/// Registers `people` one after another, so arrival order is their order.
+async fn register_in_order(
+    db: &Database,
+    event_id: i64,
+    people: &[i64],
+) -> Vec<tsudoi::model::Registration> {
+    let mut regs = Vec::new();
+    for &user in people {
+        regs.push(
+            registrations::register(db, event_id, user, Utc::now())
+                .await
+                .unwrap(),
+        );
+    }
+    regs
+}
+
 async fn seats_taken(db: &Database, event_id: i64) -> i64 {
     scalar(
         db,
@@ -217,14 +234,7 @@ async fn cancelling_hands_the_seat_to_the_first_in_line_exactly_once() {
         let backend = db.backend().name();
         let event_id = open_event(db, 2).await;
         let people = employees(db, "line", 4).await;
-        let mut regs = Vec::new();
-        for &user in &people {
-            regs.push(
-                registrations::register(db, event_id, user, Utc::now())
-                    .await
-                    .unwrap(),
-            );
-        }
+        let regs = register_in_order(db, event_id, &people).await;
         let statuses: Vec<_> = regs
             .iter()
             .map(|r| (r.status, r.waitlist_position))
@@ -326,14 +336,7 @@ async fn capacity_changes_promote_in_order_and_never_drop_below_seats_taken() {
         let backend = db.backend().name();
         let event_id = open_event(db, 1).await;
         let people = employees(db, "cap", 4).await;
-        let mut regs = Vec::new();
-        for &user in &people {
-            regs.push(
-                registrations::register(db, event_id, user, Utc::now())
-                    .await
-                    .unwrap(),
-            );
-        }
+        let regs = register_in_order(db, event_id, &people).await;
         let lowered = registrations::change_capacity(db, event_id, 0, Utc::now()).await;
         assert!(
             matches!(lowered, Err(Error::Conflict(m)) if m.contains("cannot go below")),

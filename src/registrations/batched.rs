@@ -17,8 +17,8 @@ use serde_json::json;
 use tokio::sync::oneshot;
 
 use super::{
-    COLUMNS, EventWindow, RegistrationRow, WAITLIST_POSITION, is_unique_violation, register,
-    with_position,
+    COLUMNS, EVENT_WINDOW, EventWindow, RegistrationRow, WAITLIST_POSITION, is_unique_violation,
+    register, with_position,
 };
 use crate::model::{Registration, RegistrationStatus};
 use crate::storage::outbox::MailKind;
@@ -207,16 +207,11 @@ async fn write_group(
             outcomes.insert(row.user_id, Existing(row));
         }
 
-        let window: Option<EventWindow> = sqlx::query_as(
-            "SELECT status, starts_at, registration_opens_at, registration_closes_at FROM events WHERE id = $1",
-        )
-        .bind(event_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(window) = window else {
-            return Ok(Err(Error::NotFound));
-        };
-        if let Err(refusal) = window.check_open(now) {
+        let window: Option<EventWindow> = sqlx::query_as(EVENT_WINDOW)
+            .bind(event_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Err(refusal) = EventWindow::check(window, now) {
             return Ok(Err(refusal));
         }
 

@@ -73,7 +73,14 @@ struct EventWindow {
     registration_closes_at: Option<DateTime<Utc>>,
 }
 
+const EVENT_WINDOW: &str = "SELECT status, starts_at, registration_opens_at, registration_closes_at FROM events WHERE id = $1";
+
 impl EventWindow {
+    /// Refuses a missing event, then anything [`EventWindow::check_open`] refuses.
+    fn check(window: Option<EventWindow>, now: DateTime<Utc>) -> Result<()> {
+        window.ok_or(Error::NotFound)?.check_open(now)
+    }
+
     /// Registration is open from `registration_opens_at` (or publication) until
     /// `registration_closes_at` (or the start of the event).
     fn check_open(&self, now: DateTime<Utc>) -> Result<()> {
@@ -168,16 +175,11 @@ async fn try_register(
             tx.rollback().await?;
             return Ok(existing.into_registration(position));
         }
-        let window: Option<EventWindow> = sqlx::query_as(
-            "SELECT status, starts_at, registration_opens_at, registration_closes_at FROM events WHERE id = $1",
-        )
-        .bind(event_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(window) = window else {
-            return Ok(Err(Error::NotFound));
-        };
-        if let Err(refusal) = window.check_open(now) {
+        let window: Option<EventWindow> = sqlx::query_as(EVENT_WINDOW)
+            .bind(event_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Err(refusal) = EventWindow::check(window, now) {
             return Ok(Err(refusal));
         }
         // A seat if one is free; else a place in line, taken under the event-row
