@@ -17,6 +17,9 @@ pub enum Error {
     /// The request was valid but the current state forbids it (e.g. event full, already cancelled).
     #[error("{0}")]
     Conflict(String),
+    /// Login failed. One message for every reason, so it reveals nothing.
+    #[error("the e-mail address or password is not correct")]
+    Unauthenticated,
     #[error("you are not allowed to do this")]
     Forbidden,
     /// A dependency (database, Redis, SMTP) is down or overloaded; retrying later can work.
@@ -34,6 +37,7 @@ impl Error {
             Error::Invalid(_) => 422,
             Error::NotFound => 404,
             Error::Conflict(_) => 409,
+            Error::Unauthenticated => 401,
             Error::Forbidden => 403,
             Error::Unavailable => 503,
             Error::Internal => 500,

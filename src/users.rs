@@ -121,6 +121,68 @@ pub async fn upsert(db: &Database, user: &NewUser, password_hash: Option<&str>) 
     Ok(id)
 }
 
+/// Who is logged in: what pages and rules need to know about the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticatedUser {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub lang: Lang,
+}
+
+#[derive(sqlx::FromRow)]
+struct LoginRow {
+    id: i64,
+    email: String,
+    display_name: String,
+    role: String,
+    lang: String,
+    password_hash: Option<String>,
+    active: bool,
+}
+
+/// Checks an e-mail address and password.
+///
+/// Unknown address, wrong password, deactivated account and an account
+/// without a password all answer [`Error::Unauthenticated`] after the same
+/// work — a full Argon2 verification, against a dummy hash when there is no
+/// real one — so neither the answer nor its timing tells which it was.
+pub async fn authenticate(
+    db: &Database,
+    email: &str,
+    password: String,
+) -> Result<AuthenticatedUser> {
+    let email = email.trim().to_lowercase();
+    let row: Option<LoginRow> = on_pool!(db, |pool| {
+        sqlx::query_as(
+            "SELECT id, email, display_name, role, lang, password_hash, active FROM users WHERE lower(email) = $1",
+        )
+        .bind(&email)
+        .fetch_optional(pool)
+        .await?
+    });
+    let stored = row
+        .as_ref()
+        .filter(|row| row.active)
+        .and_then(|row| row.password_hash.clone());
+    let (stored, real) = match stored {
+        Some(hash) => (hash, true),
+        None => (password::dummy_hash().await?, false),
+    };
+    let matches = password::verify(password, stored).await;
+    match row {
+        Some(row) if real && matches => Ok(AuthenticatedUser {
+            role: Role::parse(&row.role).ok_or(Error::Internal)?,
+            lang: Lang::parse(&row.lang).ok_or(Error::Internal)?,
+            id: row.id,
+            email: row.email,
+            display_name: row.display_name,
+        }),
+        _ => Err(Error::Unauthenticated),
+    }
+}
+
 pub async fn count(db: &Database) -> Result<i64> {
     Ok(on_pool!(db, |pool| sqlx::query_scalar(
         "SELECT COUNT(*) FROM users"
@@ -132,16 +194,40 @@ pub async fn count(db: &Database) -> Result<i64> {
 pub mod password {
     //! Argon2id with the crate's defaults, which are OWASP's recommendation
     //! (19 MiB, 2 passes, 1 lane). Hashing takes ~25 ms of CPU, so it runs on
-    //! the blocking pool, never on an async worker.
+    //! the blocking pool, never on an async worker, and at most one per core
+    //! at a time: a login storm queues instead of starving everything else.
+
+    use std::sync::LazyLock;
 
     use argon2::Argon2;
     use argon2::password_hash::{
         PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
     };
+    use tokio::sync::{OnceCell, Semaphore};
 
     use crate::{Error, Result};
 
     pub const MIN_LENGTH: usize = 10;
+
+    static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
+    });
+
+    /// Runs `work` on the blocking pool once a hashing slot is free.
+    async fn limited<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let _slot = HASHING.acquire().await.map_err(|_| Error::Internal)?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|_| Error::Internal)
+    }
+
+    fn hash_now(password: &[u8]) -> Result<String> {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password, &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|_| Error::Internal)
+    }
 
     pub fn check_strength(password: &str) -> Result<()> {
         if password.chars().count() < MIN_LENGTH {
@@ -154,19 +240,11 @@ pub mod password {
 
     pub async fn hash(password: String) -> Result<String> {
         check_strength(&password)?;
-        tokio::task::spawn_blocking(move || {
-            let salt = SaltString::generate(&mut OsRng);
-            Argon2::default()
-                .hash_password(password.as_bytes(), &salt)
-                .map(|hash| hash.to_string())
-                .map_err(|_| Error::Internal)
-        })
-        .await
-        .map_err(|_| Error::Internal)?
+        limited(move || hash_now(password.as_bytes())).await?
     }
 
     pub async fn verify(password: String, stored: String) -> bool {
-        tokio::task::spawn_blocking(move || {
+        limited(move || {
             PasswordHash::new(&stored)
                 .map(|parsed| {
                     Argon2::default()
@@ -177,6 +255,19 @@ pub mod password {
         })
         .await
         .unwrap_or(false)
+    }
+
+    /// A real hash of a random password, made once, to verify against when an
+    /// account has none, so that a failed login costs the same either way.
+    pub(crate) async fn dummy_hash() -> Result<String> {
+        static DUMMY: OnceCell<String> = OnceCell::const_new();
+        DUMMY
+            .get_or_try_init(|| async {
+                let random = SaltString::generate(&mut OsRng).to_string();
+                limited(move || hash_now(random.as_bytes())).await?
+            })
+            .await
+            .cloned()
     }
 }
 
