@@ -46,6 +46,15 @@ pub enum Command {
         #[command(flatten)]
         database: DatabaseArg,
     },
+    /// Create or update employees from a CSV file with the columns email, name,
+    /// department, role (header line required). Lines that cannot be imported
+    /// are listed with the reason; the rest are imported. Safe to rerun.
+    ImportUsers {
+        /// The CSV file (UTF-8; in Excel save as "CSV UTF-8").
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
     /// Fill an empty database with a demo company: 10 departments, 300 employees, 60 events.
     SeedDemo {
         #[command(flatten)]

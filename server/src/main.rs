@@ -47,6 +47,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve { addr, database } => (addr.map(|a| a.to_string()), database),
         Command::Migrate { database }
         | Command::CreateAdmin { database, .. }
+        | Command::ImportUsers { database, .. }
         | Command::SeedDemo { database } => (None, database),
     };
     let overrides = Overrides {
@@ -69,6 +70,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::CreateAdmin { email, name, .. } => create_admin(&db, email, name).await,
+        Command::ImportUsers { file, .. } => import_users(&db, &file).await,
         Command::SeedDemo { .. } => seed_demo(&db, &settings).await,
     };
     db.close().await;
@@ -196,6 +198,26 @@ fn read_password() -> Result<String, Failure> {
             .map_err(|e| e.to_string())?;
         Ok(line.trim_end_matches(['\r', '\n']).to_string())
     }
+}
+
+async fn import_users(db: &Database, path: &std::path::Path) -> Result<(), Failure> {
+    let file = std::fs::File::open(path)
+        .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+    let report = users::import::import_csv(db, std::io::BufReader::new(file))
+        .await
+        .map_err(|e| e.to_string())?;
+    for rejected in &report.rejected {
+        println!("line {}: not imported: {}", rejected.line, rejected.reason);
+    }
+    println!(
+        "Imported {}: {} created, {} updated, {} unchanged, {} lines not imported.",
+        path.display(),
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.rejected.len()
+    );
+    Ok(())
 }
 
 async fn seed_demo(db: &Database, settings: &Settings) -> Result<(), Failure> {

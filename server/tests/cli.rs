@@ -19,6 +19,7 @@ fn every_command_has_help() {
         vec!["migrate", "--help"],
         vec!["create-admin", "--help"],
         vec!["seed-demo", "--help"],
+        vec!["import-users", "--help"],
     ] {
         let mut command = tsudoi(dir.path());
         command.args(&args);
@@ -157,6 +158,46 @@ fn create_admin_reads_the_password_from_stdin_and_can_be_rerun() {
     assert!(!output.status.success());
     assert!(
         stderr_of(&output).contains("at least 10 characters"),
+        "{}",
+        stderr_of(&output)
+    );
+}
+
+#[test]
+fn import_users_reports_each_rejected_line_and_reruns_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let csv = dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        "email,name,department,role\na@example.co.jp,A さん,営業部,\nbroken,B,営業部,\n",
+    )
+    .unwrap();
+    let run = || {
+        let mut command = tsudoi(dir.path());
+        command.args(["import-users", csv.to_str().unwrap(), "--database-url", &db]);
+        run_with_timeout(command, Duration::from_secs(20))
+    };
+    let first = run();
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(first.status.success(), "{}", stderr_of(&first));
+    assert!(
+        stdout.contains("line 3: not imported: “broken” is not a valid e-mail address."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 created, 0 updated, 0 unchanged, 1 lines not imported"),
+        "{stdout}"
+    );
+    let second = run();
+    assert!(String::from_utf8_lossy(&second.stdout).contains("0 created, 0 updated, 1 unchanged"));
+
+    let mut missing = tsudoi(dir.path());
+    missing.args(["import-users", "nope.csv", "--database-url", &db]);
+    let output = run_with_timeout(missing, Duration::from_secs(20));
+    assert!(!output.status.success());
+    assert!(
+        stderr_of(&output).starts_with("tsudoi: error: cannot read nope.csv"),
         "{}",
         stderr_of(&output)
     );

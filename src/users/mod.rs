@@ -1,5 +1,7 @@
 //! People and departments, and the password hashing they log in with.
 
+pub mod import;
+
 use chrono::Utc;
 
 use crate::model::{Lang, Role};

@@ -1,0 +1,178 @@
+//! Importing employees from a CSV file (`tsudoi import-users`, admin upload).
+//!
+//! Columns, in any order, header names case-insensitive: `email`, `name`
+//! (required), `department`, `role` (employee, staff, organizer, admin;
+//! empty means employee). A person is found by e-mail: new people are
+//! created, changed ones updated, unchanged ones left alone — so importing
+//! the same file twice changes nothing. Unknown departments are created.
+//! Every line that cannot be imported is reported with its reason; the
+//! others are imported all the same.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use super::{NewUser, normalize_email, upsert};
+use crate::model::{Lang, Role};
+use crate::storage::{Database, on_pool};
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub rejected: Vec<RejectedLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedLine {
+    /// Line number in the file, counting the header as line 1.
+    pub line: u64,
+    pub reason: String,
+}
+
+struct Columns {
+    email: usize,
+    name: usize,
+    department: Option<usize>,
+    role: Option<usize>,
+}
+
+fn columns(headers: &csv::StringRecord) -> Result<Columns> {
+    let find = |wanted: &str| {
+        headers.iter().position(|h| {
+            h.trim()
+                .trim_start_matches('\u{feff}')
+                .eq_ignore_ascii_case(wanted)
+        })
+    };
+    match (find("email"), find("name")) {
+        (Some(email), Some(name)) => Ok(Columns {
+            email,
+            name,
+            department: find("department"),
+            role: find("role"),
+        }),
+        _ => Err(Error::Invalid(format!(
+            "The file needs a header line with at least the columns “email” and “name” \
+             (optional: “department”, “role”); found: {}.",
+            headers.iter().collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+fn parse_role(text: &str) -> std::result::Result<Role, String> {
+    let text = text.trim().to_lowercase();
+    if text.is_empty() {
+        return Ok(Role::Employee);
+    }
+    Role::parse(&text)
+        .ok_or_else(|| format!("unknown role “{text}” (use employee, staff, organizer or admin)"))
+}
+
+#[derive(sqlx::FromRow)]
+struct Current {
+    display_name: String,
+    department: Option<String>,
+    role: String,
+}
+
+/// Imports `file`; fails as a whole only when it has no usable header.
+pub async fn import_csv(db: &Database, file: impl Read) -> Result<ImportReport> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(file);
+    let headers = reader
+        .headers()
+        .map_err(|_| {
+            Error::Invalid(
+                "The file is not CSV text in UTF-8 (in Excel: save as “CSV UTF-8”).".into(),
+            )
+        })?
+        .clone();
+    let columns = columns(&headers)?;
+    let mut report = ImportReport::default();
+    let mut first_seen: HashMap<String, u64> = HashMap::new();
+
+    for record in reader.records() {
+        let (line, record) = match record {
+            Ok(record) => (record.position().map_or(0, |p| p.line()), record),
+            Err(err) => {
+                let line = err.position().map_or(0, |p| p.line());
+                let reason = match err.kind() {
+                    csv::ErrorKind::Utf8 { .. } => {
+                        "not UTF-8 text (in Excel: save as “CSV UTF-8”)".to_string()
+                    }
+                    _ => "not a valid CSV line".to_string(),
+                };
+                report.rejected.push(RejectedLine { line, reason });
+                continue;
+            }
+        };
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        let field = |index: Option<usize>| index.and_then(|i| record.get(i)).unwrap_or_default();
+        let reject = |reason: String| RejectedLine { line, reason };
+        let email = match normalize_email(field(Some(columns.email))) {
+            Ok(email) => email,
+            Err(err) => {
+                report.rejected.push(reject(err.to_string()));
+                continue;
+            }
+        };
+        if let Some(first) = first_seen.get(&email) {
+            report
+                .rejected
+                .push(reject(format!("{email} already appears on line {first}")));
+            continue;
+        }
+        first_seen.insert(email.clone(), line);
+        let name = field(Some(columns.name));
+        if name.is_empty() {
+            report.rejected.push(reject("the name is empty".into()));
+            continue;
+        }
+        let role = match parse_role(field(columns.role)) {
+            Ok(role) => role,
+            Err(reason) => {
+                report.rejected.push(reject(reason));
+                continue;
+            }
+        };
+        let department = Some(field(columns.department)).filter(|d| !d.is_empty());
+
+        let current: Option<Current> = on_pool!(db, |pool| {
+            sqlx::query_as(
+                "SELECT u.display_name, d.name AS department, u.role
+                   FROM users u LEFT JOIN departments d ON d.id = u.department_id
+                  WHERE lower(u.email) = $1",
+            )
+            .bind(&email)
+            .fetch_optional(pool)
+            .await?
+        });
+        let unchanged = current.as_ref().is_some_and(|c| {
+            c.display_name == name && c.department.as_deref() == department && c.role == role.code()
+        });
+        if unchanged {
+            report.unchanged += 1;
+            continue;
+        }
+        let user = NewUser {
+            email,
+            display_name: name.to_string(),
+            department: department.map(str::to_string),
+            role,
+            lang: Lang::Ja,
+        };
+        match upsert(db, &user, None).await {
+            Ok(_) if current.is_some() => report.updated += 1,
+            Ok(_) => report.created += 1,
+            Err(Error::Invalid(reason)) => report.rejected.push(reject(reason)),
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(report)
+}
