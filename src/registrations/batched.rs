@@ -22,7 +22,7 @@ use super::{
 };
 use crate::model::{Registration, RegistrationStatus};
 use crate::storage::outbox::MailKind;
-use crate::storage::{BeginWriteOn, Database, on_pool};
+use crate::storage::{BeginWrite, Database, on_pool};
 use crate::{Error, Result};
 
 /// Most requests taken in one transaction; bounds statement size and lock time.
@@ -188,7 +188,7 @@ async fn write_group(
 ) -> sqlx::Result<Result<HashMap<i64, Outcome>>> {
     on_pool!(db, |pool| {
         let mut conn = pool.acquire().await?;
-        let mut tx = conn.begin_write_on().await?;
+        let mut tx = conn.begin_write().await?;
         let mut outcomes: HashMap<i64, Outcome> = HashMap::new();
 
         // People who already hold a live registration get it back.

@@ -24,7 +24,7 @@ use serde_json::json;
 
 use crate::model::{EventStatus, Registration, RegistrationStatus};
 use crate::storage::outbox::{self, MailKind};
-use crate::storage::{BeginWrite, BeginWriteOn, Database, on_pool};
+use crate::storage::{BeginWrite, Database, on_pool};
 use crate::{Error, Result};
 
 #[derive(Clone, sqlx::FromRow)]
@@ -40,7 +40,20 @@ struct RegistrationRow {
     checked_in_by: Option<i64>,
 }
 
-const COLUMNS: &str = "id, event_id, user_id, status, waitlist_seq, version, registered_at, checked_in_at, checked_in_by";
+/// The columns of [`RegistrationRow`], for statements built at compile time.
+macro_rules! columns {
+    () => {
+        "id, event_id, user_id, status, waitlist_seq, version, registered_at, checked_in_at, checked_in_by"
+    };
+}
+const COLUMNS: &str = columns!();
+
+const SELECT_LIVE: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM registrations
+      WHERE event_id = $1 AND user_id = $2 AND status IN ('registered', 'waitlisted', 'checked_in')"
+);
 
 impl RegistrationRow {
     fn status(&self) -> Result<RegistrationStatus> {
@@ -145,100 +158,91 @@ async fn try_register(
     user_id: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Result<Registration>> {
-    let select_live = format!(
-        "SELECT {COLUMNS} FROM registrations
-          WHERE event_id = $1 AND user_id = $2 AND status IN ('registered', 'waitlisted', 'checked_in')"
-    );
-    let insert = format!(
+    const INSERT: &str = concat!(
         "INSERT INTO registrations (event_id, user_id, status, waitlist_seq, registered_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}"
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING ",
+        columns!()
     );
     on_pool!(db, |pool| {
         let mut conn = pool.acquire().await?;
-        let mut tx = conn.begin_write_on().await?;
-        if let Some(existing) = sqlx::query_as::<_, RegistrationRow>(&select_live)
+        let mut tx = conn.begin_write().await?;
+        let existing: Option<RegistrationRow> = sqlx::query_as(SELECT_LIVE)
             .bind(event_id)
             .bind(user_id)
             .fetch_optional(&mut *tx)
-            .await?
-        {
-            let position = match existing.waitlist_seq {
-                Some(seq) => Some(
-                    sqlx::query_scalar(WAITLIST_POSITION)
-                        .bind(event_id)
-                        .bind(seq)
-                        .fetch_one(&mut *tx)
-                        .await?,
-                ),
-                None => None,
-            };
-            tx.rollback().await?;
-            return Ok(existing.into_registration(position));
-        }
-        let window: Option<EventWindow> = sqlx::query_as(EVENT_WINDOW)
-            .bind(event_id)
-            .fetch_optional(&mut *tx)
             .await?;
-        if let Err(refusal) = EventWindow::check(window, now) {
-            return Ok(Err(refusal));
-        }
-        // A seat if one is free; else a place in line, taken under the event-row
-        // lock and only while the event is still full. A failed seat UPDATE locks
-        // nothing, so a seat freed in between sends us round again rather than
-        // leaving a free seat behind a waitlist.
-        let (status, waitlist_seq) = loop {
-            let seated =
-                sqlx::query("UPDATE events SET seats_taken = seats_taken + 1 WHERE id = $1 AND seats_taken < capacity")
+        let row = match existing {
+            Some(existing) => {
+                tx.rollback().await?;
+                existing
+            }
+            None => {
+                let window: Option<EventWindow> = sqlx::query_as(EVENT_WINDOW)
+                    .bind(event_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Err(refusal) = EventWindow::check(window, now) {
+                    return Ok(Err(refusal));
+                }
+                // A seat if one is free; else a place in line, taken under the
+                // event-row lock and only while the event is still full. A failed
+                // seat UPDATE locks nothing, so a seat freed in between sends us
+                // round again rather than leaving a free seat behind a waitlist.
+                let (status, waitlist_seq) = loop {
+                    let seated = sqlx::query(
+                        "UPDATE events SET seats_taken = seats_taken + 1 WHERE id = $1 AND seats_taken < capacity",
+                    )
                     .bind(event_id)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected()
-                    == 1;
-            if seated {
-                break (RegistrationStatus::Registered, None);
-            }
-            let seq: Option<i64> = sqlx::query_scalar(
-                "UPDATE events SET waitlist_next = waitlist_next + 1
-                  WHERE id = $1 AND seats_taken >= capacity RETURNING waitlist_next",
-            )
-            .bind(event_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(seq) = seq {
-                break (RegistrationStatus::Waitlisted, Some(seq));
+                        == 1;
+                    if seated {
+                        break (RegistrationStatus::Registered, None);
+                    }
+                    let seq: Option<i64> = sqlx::query_scalar(
+                        "UPDATE events SET waitlist_next = waitlist_next + 1
+                          WHERE id = $1 AND seats_taken >= capacity RETURNING waitlist_next",
+                    )
+                    .bind(event_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(seq) = seq {
+                        break (RegistrationStatus::Waitlisted, Some(seq));
+                    }
+                };
+                let row: RegistrationRow = sqlx::query_as(INSERT)
+                    .bind(event_id)
+                    .bind(user_id)
+                    .bind(status.code())
+                    .bind(waitlist_seq)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let (kind, key) = match status {
+                    RegistrationStatus::Registered => (
+                        MailKind::RegistrationConfirmed,
+                        format!("confirmed:{}", row.id),
+                    ),
+                    _ => (MailKind::Waitlisted, format!("waitlisted:{}", row.id)),
+                };
+                outbox::enqueue(
+                    &mut *tx,
+                    kind,
+                    user_id,
+                    &key,
+                    json!({ "event_id": event_id, "registration_id": row.id }),
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                row
             }
         };
-        let seated = status == RegistrationStatus::Registered;
-        let row: RegistrationRow = sqlx::query_as(&insert)
-            .bind(event_id)
-            .bind(user_id)
-            .bind(status.code())
-            .bind(waitlist_seq)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-        let (kind, key) = if seated {
-            (
-                MailKind::RegistrationConfirmed,
-                format!("confirmed:{}", row.id),
-            )
-        } else {
-            (MailKind::Waitlisted, format!("waitlisted:{}", row.id))
-        };
-        outbox::enqueue(
-            &mut *tx,
-            kind,
-            user_id,
-            &key,
-            json!({ "event_id": event_id, "registration_id": row.id }),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        // Counted after the commit, so the event row is not held for it, and on
-        // the same connection: asking the pool again would queue behind
+        // Counted after the transaction, so the event row is not held for it,
+        // and on the same connection: asking the pool again would queue behind
         // everyone else in a rush.
-        let position = match waitlist_seq {
+        let position = match row.waitlist_seq {
             Some(seq) => Some(
                 sqlx::query_scalar(WAITLIST_POSITION)
                     .bind(event_id)
@@ -279,11 +283,7 @@ pub async fn live_registration(
     event_id: i64,
     user_id: i64,
 ) -> Result<Option<Registration>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM registrations
-          WHERE event_id = $1 AND user_id = $2 AND status IN ('registered', 'waitlisted', 'checked_in')"
-    );
-    let row: Option<RegistrationRow> = on_pool!(db, |pool| sqlx::query_as(&sql)
+    let row: Option<RegistrationRow> = on_pool!(db, |pool| sqlx::query_as(SELECT_LIVE)
         .bind(event_id)
         .bind(user_id)
         .fetch_optional(pool)
@@ -295,8 +295,8 @@ pub async fn live_registration(
 }
 
 pub async fn get(db: &Database, registration_id: i64) -> Result<Registration> {
-    let sql = format!("SELECT {COLUMNS} FROM registrations WHERE id = $1");
-    let row: RegistrationRow = on_pool!(db, |pool| sqlx::query_as(&sql)
+    const SELECT_BY_ID: &str = concat!("SELECT ", columns!(), " FROM registrations WHERE id = $1");
+    let row: RegistrationRow = on_pool!(db, |pool| sqlx::query_as(SELECT_BY_ID)
         .bind(registration_id)
         .fetch_optional(pool)
         .await?)
@@ -417,7 +417,8 @@ pub async fn end(
     let event_id = current.event_id;
     let freed_seat = current.status.holds_seat();
     let promoted = on_pool!(db, |pool| {
-        let mut tx = pool.begin_write().await?;
+        let mut conn = pool.acquire().await?;
+        let mut tx = conn.begin_write().await?;
         // Lock order is the same in every transaction: the event row first, then
         // registration rows. Freeing the seat before touching the registration
         // keeps that order here; if the registration changed meanwhile, the
@@ -499,7 +500,8 @@ pub async fn change_capacity(
         ));
     }
     let outcome: std::result::Result<Vec<i64>, Option<i32>> = on_pool!(db, |pool| {
-        let mut tx = pool.begin_write().await?;
+        let mut conn = pool.acquire().await?;
+        let mut tx = conn.begin_write().await?;
         let changed = sqlx::query(
             "UPDATE events SET capacity = $2, version = version + 1, updated_at = $3 WHERE id = $1 AND seats_taken <= $2",
         )

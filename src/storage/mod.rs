@@ -30,7 +30,8 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
-/// Starts a transaction that will write.
+/// Starts a transaction that will write, on a connection the caller holds (so
+/// it can keep using it after the commit without queueing for the pool again).
 ///
 /// SQLite: `BEGIN IMMEDIATE` takes the write lock up front. A plain (deferred)
 /// transaction that reads first and writes later can fail with "database is
@@ -40,49 +41,22 @@ pub(crate) use on_pool;
 pub(crate) trait BeginWrite {
     type Db: sqlx::Database;
     fn begin_write(
-        &self,
-    ) -> impl Future<Output = sqlx::Result<sqlx::Transaction<'static, Self::Db>>> + Send;
-}
-
-impl BeginWrite for SqlitePool {
-    type Db = sqlx::Sqlite;
-    fn begin_write(
-        &self,
-    ) -> impl Future<Output = sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>>> + Send {
-        self.begin_with("BEGIN IMMEDIATE")
-    }
-}
-
-impl BeginWrite for PgPool {
-    type Db = sqlx::Postgres;
-    fn begin_write(
-        &self,
-    ) -> impl Future<Output = sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>>> + Send {
-        self.begin()
-    }
-}
-
-/// [`BeginWrite`] on a connection the caller holds, so it can keep using the
-/// connection after the commit without queueing for the pool again.
-pub(crate) trait BeginWriteOn {
-    type Db: sqlx::Database;
-    fn begin_write_on(
         &mut self,
     ) -> impl Future<Output = sqlx::Result<sqlx::Transaction<'_, Self::Db>>> + Send;
 }
 
-impl BeginWriteOn for sqlx::SqliteConnection {
+impl BeginWrite for sqlx::SqliteConnection {
     type Db = sqlx::Sqlite;
-    fn begin_write_on(
+    fn begin_write(
         &mut self,
     ) -> impl Future<Output = sqlx::Result<sqlx::Transaction<'_, sqlx::Sqlite>>> + Send {
         sqlx::Connection::begin_with(self, "BEGIN IMMEDIATE")
     }
 }
 
-impl BeginWriteOn for sqlx::PgConnection {
+impl BeginWrite for sqlx::PgConnection {
     type Db = sqlx::Postgres;
-    fn begin_write_on(
+    fn begin_write(
         &mut self,
     ) -> impl Future<Output = sqlx::Result<sqlx::Transaction<'_, sqlx::Postgres>>> + Send {
         sqlx::Connection::begin(self)

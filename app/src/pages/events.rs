@@ -89,7 +89,7 @@ pub fn EventsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading" aria-busy="true">"Loading events…"</p> }>
             {move || Suspend::new(async move {
                 match events.await {
-                    Ok(page) => view! { <EventList page needle /> }.into_any(),
+                    Ok(page) => view! { <EventList page needle category=category() /> }.into_any(),
                     Err(err) => view! { <p class="error" role="alert">{err.to_string()}</p> }.into_any(),
                 }
             })}
@@ -126,7 +126,11 @@ fn matches(event: &EventSummary, needle: &str) -> bool {
 }
 
 #[component]
-fn EventList(page: Page<EventSummary>, needle: ReadSignal<String>) -> impl IntoView {
+fn EventList(
+    page: Page<EventSummary>,
+    needle: ReadSignal<String>,
+    category: Option<String>,
+) -> impl IntoView {
     if page.items.is_empty() {
         return view! {
             <section class="empty-state">
@@ -159,12 +163,9 @@ fn EventList(page: Page<EventSummary>, needle: ReadSignal<String>) -> impl IntoV
                 .collect_view()}
         </ul>
         {next.map(|cursor| {
-            let href = move || {
-                let query = use_query_map().get();
-                match query.get("category") {
-                    Some(c) => format!("/?category={c}&after={cursor}"),
-                    None => format!("/?after={cursor}"),
-                }
+            let href = match category {
+                Some(c) => format!("/?category={c}&after={cursor}"),
+                None => format!("/?after={cursor}"),
             };
             view! { <a class="button next-page" href=href>"Next page →"</a> }
         })}
