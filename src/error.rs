@@ -20,8 +20,19 @@ pub enum Error {
     /// Login failed. One message for every reason, so it reveals nothing.
     #[error("the e-mail address or password is not correct")]
     Unauthenticated,
+    /// The action needs a logged-in user and there is none (or the login expired).
+    #[error("Please log in to continue.")]
+    LoginRequired,
     #[error("you are not allowed to do this")]
     Forbidden,
+    /// Sign-in is paused after too many failures (brute-force protection); the
+    /// wait travels along so the page can say how long, and routes can send
+    /// `Retry-After`.
+    #[error(
+        "Too many failed sign-in attempts. Try again in {}.",
+        describe_wait(*retry_after_secs)
+    )]
+    TooManyAttempts { retry_after_secs: u64 },
     /// A dependency (database, Redis, SMTP) is down or overloaded; retrying later can work.
     #[error("the service is temporarily unavailable, please try again shortly")]
     Unavailable,
@@ -37,11 +48,29 @@ impl Error {
             Error::Invalid(_) => 422,
             Error::NotFound => 404,
             Error::Conflict(_) => 409,
-            Error::Unauthenticated => 401,
+            Error::Unauthenticated | Error::LoginRequired => 401,
             Error::Forbidden => 403,
+            Error::TooManyAttempts { .. } => 429,
             Error::Unavailable => 503,
             Error::Internal => 500,
         }
+    }
+}
+
+/// A wait in words: whole minutes, rounded up so the user never retries too
+/// early; seconds when it is under a minute, where "1 minute" would overstate it.
+fn describe_wait(secs: u64) -> String {
+    let plural = |n: u64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit}")
+        } else {
+            format!("{n} {unit}s")
+        }
+    };
+    if secs < 60 {
+        plural(secs.max(1), "second")
+    } else {
+        plural(secs.div_ceil(60), "minute")
     }
 }
 
@@ -59,5 +88,61 @@ impl From<sqlx::Error> for Error {
                 Error::Internal
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn too_many_attempts_says_how_long_to_wait() {
+        let message = |secs| {
+            Error::TooManyAttempts {
+                retry_after_secs: secs,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            message(180),
+            "Too many failed sign-in attempts. Try again in 3 minutes."
+        );
+        assert_eq!(
+            message(121),
+            "Too many failed sign-in attempts. Try again in 3 minutes."
+        );
+        assert_eq!(
+            message(60),
+            "Too many failed sign-in attempts. Try again in 1 minute."
+        );
+        assert_eq!(
+            message(59),
+            "Too many failed sign-in attempts. Try again in 59 seconds."
+        );
+        assert_eq!(
+            message(1),
+            "Too many failed sign-in attempts. Try again in 1 second."
+        );
+        assert_eq!(
+            message(0),
+            "Too many failed sign-in attempts. Try again in 1 second."
+        );
+        assert_eq!(
+            Error::TooManyAttempts {
+                retry_after_secs: 5
+            }
+            .http_status(),
+            429
+        );
+    }
+
+    #[cfg(feature = "server")]
+    #[test]
+    fn the_wait_survives_the_trip_to_the_browser() {
+        let error = Error::TooManyAttempts {
+            retry_after_secs: 840,
+        };
+        let json = serde_json::to_string(&error).unwrap();
+        assert_eq!(serde_json::from_str::<Error>(&json).unwrap(), error);
     }
 }

@@ -1,10 +1,13 @@
 //! Tsudoi's domain core: the rules of the product and the storage behind them.
 //!
 //! Everything here is plain Rust and plain async functions, so tests call it
-//! directly without a browser or an HTTP server. The types in [`model`] and
-//! [`error`] also compile for the browser (wasm) build; everything that needs a
-//! database, a clock or the network sits behind the `server` feature.
+//! directly without a browser or an HTTP server. The types in [`model`],
+//! [`error`] and [`audit`] also compile for the browser (wasm) build;
+//! everything that needs a database, a clock or the network sits behind the
+//! `server` feature.
 
+pub mod access;
+pub mod audit;
 pub mod error;
 pub mod model;
 

@@ -257,6 +257,64 @@ impl EventCursor {
     }
 }
 
+/// What is needed to create a person, from the admin form or an import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub email: String,
+    pub display_name: String,
+    pub department: Option<String>,
+    pub role: Role,
+    pub lang: Lang,
+}
+
+/// Who is logged in: what pages and rules need to know about the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthenticatedUser {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub lang: Lang,
+}
+
+/// One line of the user administration list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub department: Option<String>,
+    pub role: Role,
+    pub lang: Lang,
+    pub active: bool,
+    /// False for people imported but not yet given a password: they cannot log in.
+    pub has_password: bool,
+}
+
+/// A page of users in e-mail order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserPage {
+    pub items: Vec<UserSummary>,
+    /// Opaque and URL-safe; pass it back as `after` for the next page.
+    pub next: Option<String>,
+}
+
+/// The outcome of a user import, shown to the admin who ran it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub rejected: Vec<RejectedLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedLine {
+    /// Line number in the file, counting the header as line 1.
+    pub line: u64,
+    pub reason: String,
+}
+
 /// Clamps a requested page size into `1..=MAX_PAGE_SIZE`.
 pub fn page_size(requested: Option<u32>) -> u32 {
     requested

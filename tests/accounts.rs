@@ -1,12 +1,18 @@
-//! Logging in (issue #4, first part) on every backend.
+//! Accounts (issue #4): logging in, brute-force limits and user administration,
+//! on every backend.
 
 mod common;
 
-use common::execute;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use common::{cheap_hash, execute, scalar};
+use tokio::sync::Barrier;
 use tsudoi::Error;
+use tsudoi::audit::{self, AuditAction};
 use tsudoi::model::{Lang, Role};
-use tsudoi::storage::test_support;
-use tsudoi::users::{self, NewUser, password};
+use tsudoi::storage::{Database, test_support};
+use tsudoi::users::{self, LoginLimits, NewUser, password, throttle};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn login_accepts_the_right_password_and_refuses_everything_else_alike() {
@@ -158,6 +164,853 @@ async fn importing_employees_reports_bad_lines_and_a_rerun_changes_nothing() {
         assert!(
             matches!(headless, Err(Error::Invalid(m)) if m.contains("“email” and “name”")),
             "{backend}"
+        );
+    }
+}
+
+// ---- Brute-force limits (issue #4) -------------------------------------------------
+
+const PASSWORD: &str = "correct horse battery";
+
+fn person(email: &str, role: Role) -> NewUser {
+    NewUser {
+        email: email.into(),
+        display_name: format!("Person {email}"),
+        department: None,
+        role,
+        lang: Lang::En,
+    }
+}
+
+/// Someone who can log in with [`PASSWORD`].
+async fn with_password(db: &Database, email: &str, role: Role) -> i64 {
+    users::upsert(db, &person(email, role), Some(&cheap_hash(PASSWORD)))
+        .await
+        .unwrap()
+}
+
+async fn attempt(
+    db: &Database,
+    limits: &LoginLimits,
+    email: &str,
+    password: &str,
+    address: &str,
+    now: DateTime<Utc>,
+) -> tsudoi::Result<i64> {
+    users::log_in(db, limits, email, password.into(), address, now)
+        .await
+        .map(|user| user.id)
+}
+
+async fn count_actions(db: &Database, action: AuditAction) -> i64 {
+    scalar(
+        db,
+        &format!(
+            "SELECT COUNT(*) FROM audit_log WHERE action = '{}'",
+            action.code()
+        ),
+    )
+    .await
+}
+
+async fn failures(db: &Database, key: &str) -> i64 {
+    scalar(
+        db,
+        &format!(
+            "SELECT COALESCE(MAX(CAST(failures AS BIGINT)), 0) FROM login_throttle WHERE key = '{key}'"
+        ),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn five_wrong_passwords_block_the_account_even_for_the_right_one() {
+    let limits = LoginLimits::default();
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let id = with_password(db, "hanako@example.co.jp", Role::Employee).await;
+        let now = Utc::now();
+        for n in 0..5 {
+            let wrong = attempt(
+                db,
+                &limits,
+                "Hanako@example.co.jp",
+                "wrong horse battery",
+                "192.0.2.1",
+                now + Duration::seconds(n),
+            )
+            .await;
+            assert_eq!(wrong, Err(Error::Unauthenticated), "{backend}: attempt {n}");
+        }
+        // The last failure was at now + 4 s, the block runs 15 minutes from it.
+        let later = now + Duration::seconds(64);
+        let blocked = attempt(
+            db,
+            &limits,
+            "hanako@example.co.jp",
+            PASSWORD,
+            "198.51.100.7",
+            later,
+        )
+        .await;
+        assert_eq!(
+            blocked,
+            Err(Error::TooManyAttempts {
+                retry_after_secs: 15 * 60 - 60
+            }),
+            "{backend}"
+        );
+        let message = blocked.unwrap_err().to_string();
+        assert_eq!(
+            message, "Too many failed sign-in attempts. Try again in 14 minutes.",
+            "{backend}"
+        );
+        assert_eq!(
+            count_actions(db, AuditAction::LoginFailed).await,
+            5,
+            "{backend}"
+        );
+        let throttled = audit::latest(db, AuditAction::LoginThrottled, None)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{backend}: the refusal is not in the audit log"));
+        assert_eq!(throttled.target, "hanako@example.co.jp", "{backend}");
+
+        let after_block = now + Duration::seconds(4) + Duration::minutes(15);
+        let allowed = attempt(
+            db,
+            &limits,
+            "hanako@example.co.jp",
+            PASSWORD,
+            "192.0.2.1",
+            after_block,
+        )
+        .await;
+        assert_eq!(allowed, Ok(id), "{backend}");
+        let logged_in = audit::latest(db, AuditAction::LoggedIn, Some(id))
+            .await
+            .unwrap();
+        assert!(logged_in.is_some(), "{backend}");
+        assert_eq!(
+            failures(db, "account:hanako@example.co.jp").await,
+            0,
+            "{backend}: success forgets the account's failures"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failures_in_different_windows_do_not_add_up() {
+    let limits = LoginLimits::default();
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let id = with_password(db, "taro@example.co.jp", Role::Employee).await;
+        let first_window = Utc::now();
+        let second_window = first_window + limits.window + Duration::seconds(1);
+        for now in [first_window, second_window] {
+            for _ in 0..4 {
+                let wrong = attempt(
+                    db,
+                    &limits,
+                    "taro@example.co.jp",
+                    "not it at all",
+                    "192.0.2.9",
+                    now,
+                )
+                .await;
+                assert_eq!(wrong, Err(Error::Unauthenticated), "{backend}");
+            }
+        }
+        assert_eq!(
+            failures(db, "account:taro@example.co.jp").await,
+            4,
+            "{backend}"
+        );
+        let allowed = attempt(
+            db,
+            &limits,
+            "taro@example.co.jp",
+            PASSWORD,
+            "192.0.2.9",
+            second_window,
+        )
+        .await;
+        assert_eq!(
+            allowed,
+            Ok(id),
+            "{backend}: 4 + 4 failures in two windows must not block"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_address_limit_stops_a_spray_over_many_accounts() {
+    // Fewer than the default 20, to keep the test quick; the rule is the same.
+    let limits = LoginLimits {
+        per_address: 6,
+        ..LoginLimits::default()
+    };
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let target = with_password(db, "target@example.co.jp", Role::Admin).await;
+        for n in 0..6 {
+            with_password(db, &format!("victim{n}@example.co.jp"), Role::Employee).await;
+        }
+        let now = Utc::now();
+        for n in 0..6 {
+            let wrong = attempt(
+                db,
+                &limits,
+                &format!("victim{n}@example.co.jp"),
+                "Winter2026!!",
+                "203.0.113.5",
+                now,
+            )
+            .await;
+            assert_eq!(wrong, Err(Error::Unauthenticated), "{backend}: {n}");
+        }
+        let from_sprayer = attempt(
+            db,
+            &limits,
+            "target@example.co.jp",
+            PASSWORD,
+            "203.0.113.5",
+            now,
+        )
+        .await;
+        assert!(
+            matches!(from_sprayer, Err(Error::TooManyAttempts { retry_after_secs }) if retry_after_secs == 15 * 60),
+            "{backend}: {from_sprayer:?}"
+        );
+        // Every account got only one failure, so from elsewhere they are fine.
+        let from_elsewhere = attempt(
+            db,
+            &limits,
+            "target@example.co.jp",
+            PASSWORD,
+            "192.0.2.44",
+            now,
+        )
+        .await;
+        assert_eq!(from_elsewhere, Ok(target), "{backend}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_successful_login_clears_the_account_counter_but_not_the_address_counter() {
+    let limits = LoginLimits::default();
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let id = with_password(db, "jiro@example.co.jp", Role::Staff).await;
+        let now = Utc::now();
+        for round in 0..2 {
+            for _ in 0..4 {
+                let wrong = attempt(
+                    db,
+                    &limits,
+                    "jiro@example.co.jp",
+                    "typo typo typo",
+                    "192.0.2.3",
+                    now,
+                )
+                .await;
+                assert_eq!(
+                    wrong,
+                    Err(Error::Unauthenticated),
+                    "{backend}: round {round}"
+                );
+            }
+            let right = attempt(
+                db,
+                &limits,
+                "jiro@example.co.jp",
+                PASSWORD,
+                "192.0.2.3",
+                now,
+            )
+            .await;
+            assert_eq!(right, Ok(id), "{backend}: round {round}");
+        }
+        assert_eq!(
+            failures(db, "account:jiro@example.co.jp").await,
+            0,
+            "{backend}"
+        );
+        assert_eq!(failures(db, "address:192.0.2.3").await, 8, "{backend}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn simultaneous_failures_are_all_counted() {
+    // Limits out of reach, so every attempt gets as far as counting its failure.
+    let limits = LoginLimits {
+        per_account: 1000,
+        per_address: 1000,
+        ..LoginLimits::default()
+    };
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        with_password(db, "saburo@example.co.jp", Role::Employee).await;
+        let now = Utc::now();
+        let start = Arc::new(Barrier::new(20));
+        let tasks: Vec<_> = (0..20)
+            .map(|n| {
+                let (db, start, limits) = (db.clone(), start.clone(), limits.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    users::log_in(
+                        &db,
+                        &limits,
+                        "saburo@example.co.jp",
+                        format!("guess number {n}"),
+                        "198.51.100.20",
+                        now,
+                    )
+                    .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            assert_eq!(
+                task.await.unwrap(),
+                Err(Error::Unauthenticated),
+                "{backend}"
+            );
+        }
+        assert_eq!(
+            failures(db, "account:saburo@example.co.jp").await,
+            20,
+            "{backend}"
+        );
+        assert_eq!(failures(db, "address:198.51.100.20").await, 20, "{backend}");
+        assert_eq!(
+            count_actions(db, AuditAction::LoginFailed).await,
+            20,
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn pruning_forgets_only_counts_that_no_longer_matter() {
+    let limits = LoginLimits::default();
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let now = Utc::now();
+        let long_ago = now - Duration::hours(2);
+        // Unknown accounts are counted too; these rows are what pruning is for.
+        attempt(
+            db,
+            &limits,
+            "old@example.co.jp",
+            "whatever pw",
+            "192.0.2.70",
+            long_ago,
+        )
+        .await
+        .unwrap_err();
+        attempt(
+            db,
+            &limits,
+            "new@example.co.jp",
+            "whatever pw",
+            "192.0.2.71",
+            now,
+        )
+        .await
+        .unwrap_err();
+        let pruned = throttle::prune(db, &limits, now).await.unwrap();
+        assert_eq!(pruned, 2, "{backend}: the old account and address rows");
+        assert_eq!(
+            failures(db, "account:old@example.co.jp").await,
+            0,
+            "{backend}"
+        );
+        assert_eq!(
+            failures(db, "account:new@example.co.jp").await,
+            1,
+            "{backend}"
+        );
+    }
+}
+
+// ---- User administration (issue #4) ------------------------------------------------
+
+/// The first administrator, as `tsudoi create-admin` makes one.
+async fn first_admin(db: &Database) -> i64 {
+    with_password(db, "admin@example.co.jp", Role::Admin).await
+}
+
+async fn audit_detail(db: &Database, action: AuditAction, actor: i64) -> serde_json::Value {
+    audit::latest(db, action, Some(actor))
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {action:?} entry by {actor}"))
+        .detail_value()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admins_create_accounts_once_and_the_creation_is_audited() {
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let admin = first_admin(db).await;
+        let mut new = person("Ken.Ito@example.co.jp", Role::Organizer);
+        new.department = Some("営業部".into());
+        let id = users::create(db, admin, &new, Some(PASSWORD.into()))
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: {e:?}"));
+        let created = users::find(db, id).await.unwrap();
+        assert_eq!(
+            (
+                created.email.as_str(),
+                created.role,
+                created.department.as_deref(),
+                created.active,
+                created.has_password
+            ),
+            (
+                "ken.ito@example.co.jp",
+                Role::Organizer,
+                Some("営業部"),
+                true,
+                true
+            ),
+            "{backend}"
+        );
+        let entry = audit::latest(db, AuditAction::UserCreated, Some(admin))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(entry.target, "ken.ito@example.co.jp", "{backend}");
+        assert_eq!(
+            entry.actor_name.as_deref(),
+            Some("Person admin@example.co.jp")
+        );
+        assert_eq!(entry.detail_value()["user_id"], id, "{backend}");
+        let me = users::log_in(
+            db,
+            &LoginLimits::default(),
+            "ken.ito@example.co.jp",
+            PASSWORD.into(),
+            "192.0.2.1",
+            Utc::now(),
+        )
+        .await;
+        assert_eq!(me.map(|me| me.id), Ok(id), "{backend}");
+
+        let again = users::create(
+            db,
+            admin,
+            &person("KEN.ITO@example.co.jp", Role::Employee),
+            None,
+        )
+        .await;
+        assert_eq!(
+            again,
+            Err(Error::Conflict(
+                "An account with this e-mail address already exists.".into()
+            )),
+            "{backend}"
+        );
+        let weak = users::create(
+            db,
+            admin,
+            &person("weak@example.co.jp", Role::Employee),
+            Some("short".into()),
+        )
+        .await;
+        assert!(
+            matches!(weak, Err(Error::Invalid(m)) if m.contains("at least")),
+            "{backend}"
+        );
+        let without = users::create(
+            db,
+            admin,
+            &person("later@example.co.jp", Role::Employee),
+            None,
+        )
+        .await
+        .unwrap();
+        assert!(
+            !users::find(db, without).await.unwrap().has_password,
+            "{backend}"
+        );
+        assert_eq!(
+            count_actions(db, AuditAction::UserCreated).await,
+            2,
+            "{backend}: refusals are not logged as creations"
+        );
+        assert_eq!(
+            users::find(db, 999_999).await,
+            Err(Error::NotFound),
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn role_changes_are_audited_with_from_and_to() {
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let admin = first_admin(db).await;
+        let id = with_password(db, "member@example.co.jp", Role::Employee).await;
+
+        users::set_role(db, admin, id, Role::Organizer)
+            .await
+            .unwrap();
+        assert_eq!(
+            users::find(db, id).await.unwrap().role,
+            Role::Organizer,
+            "{backend}"
+        );
+        let detail = audit_detail(db, AuditAction::RoleChanged, admin).await;
+        assert_eq!(
+            (
+                detail["from"].as_str(),
+                detail["to"].as_str(),
+                detail["user_id"].as_i64()
+            ),
+            (Some("employee"), Some("organizer"), Some(id)),
+            "{backend}"
+        );
+        users::set_role(db, admin, id, Role::Organizer)
+            .await
+            .unwrap();
+        assert_eq!(
+            count_actions(db, AuditAction::RoleChanged).await,
+            1,
+            "{backend}: setting the same role again is not a change"
+        );
+        assert_eq!(
+            users::set_role(db, admin, 999_999, Role::Staff).await,
+            Err(Error::NotFound),
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_last_active_admin_can_be_neither_demoted_nor_deactivated() {
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let first = first_admin(db).await;
+        let employee = with_password(db, "e@example.co.jp", Role::Employee).await;
+        let is_last_admin = |result: tsudoi::Result<()>| matches!(result, Err(Error::Conflict(m)) if m.contains("last active administrator"));
+        assert!(
+            is_last_admin(users::set_role(db, first, first, Role::Staff).await),
+            "{backend}"
+        );
+        assert!(
+            is_last_admin(users::set_active(db, employee, first, false).await),
+            "{backend}"
+        );
+        assert_eq!(
+            users::set_active(db, first, first, false).await,
+            Err(Error::Conflict(
+                "You cannot deactivate your own account.".into()
+            )),
+            "{backend}"
+        );
+
+        // With a second admin, either may go; an inactive admin does not count.
+        let second = with_password(db, "second@example.co.jp", Role::Admin).await;
+        users::set_active(db, first, second, false).await.unwrap();
+        assert!(
+            is_last_admin(users::set_role(db, first, first, Role::Staff).await),
+            "{backend}"
+        );
+        users::set_role(db, first, second, Role::Employee)
+            .await
+            .unwrap();
+        users::set_active(db, first, second, true).await.unwrap();
+        users::set_role(db, first, second, Role::Admin)
+            .await
+            .unwrap();
+        users::set_role(db, second, first, Role::Organizer)
+            .await
+            .unwrap();
+        assert_eq!(
+            users::find(db, first).await.unwrap().role,
+            Role::Organizer,
+            "{backend}"
+        );
+        let admins = scalar(
+            db,
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND active",
+        )
+        .await;
+        assert_eq!(admins, 1, "{backend}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let a = with_password(db, "a@example.co.jp", Role::Admin).await;
+        let b = with_password(db, "b@example.co.jp", Role::Admin).await;
+        for round in 0..5 {
+            let start = Arc::new(Barrier::new(2));
+            let demote = |actor: i64, target: i64| {
+                let (db, start) = (db.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    users::set_role(&db, actor, target, Role::Staff).await
+                })
+            };
+            let (by_a, by_b) = (demote(a, b), demote(b, a));
+            let results = [by_a.await.unwrap(), by_b.await.unwrap()];
+            let succeeded = results.iter().filter(|r| r.is_ok()).count();
+            assert_eq!(succeeded, 1, "{backend}, round {round}: {results:?}");
+            let admins = scalar(
+                db,
+                "SELECT COUNT(*) FROM users WHERE role = 'admin' AND active",
+            )
+            .await;
+            assert_eq!(admins, 1, "{backend}, round {round}");
+            // Restore both for the next round.
+            let remaining = if results[0].is_ok() { a } else { b };
+            users::set_role(db, remaining, a, Role::Admin)
+                .await
+                .unwrap();
+            users::set_role(db, remaining, b, Role::Admin)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_deactivated_account_has_no_session_and_cannot_log_in() {
+    let limits = LoginLimits::default();
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let admin = first_admin(db).await;
+        let id = with_password(db, "leaver@example.co.jp", Role::Staff).await;
+        let now = Utc::now();
+        assert_eq!(
+            attempt(
+                db,
+                &limits,
+                "leaver@example.co.jp",
+                PASSWORD,
+                "192.0.2.5",
+                now
+            )
+            .await,
+            Ok(id)
+        );
+        let session = users::current(db, id).await.unwrap();
+        assert_eq!(
+            session.map(|u| (u.id, u.role)),
+            Some((id, Role::Staff)),
+            "{backend}"
+        );
+
+        users::set_active(db, admin, id, false).await.unwrap();
+        assert_eq!(users::current(db, id).await, Ok(None), "{backend}");
+        assert_eq!(
+            attempt(
+                db,
+                &limits,
+                "leaver@example.co.jp",
+                PASSWORD,
+                "192.0.2.5",
+                now
+            )
+            .await,
+            Err(Error::Unauthenticated),
+            "{backend}"
+        );
+        assert!(!users::find(db, id).await.unwrap().active, "{backend}");
+        assert_eq!(
+            audit_detail(db, AuditAction::UserDeactivated, admin).await["user_id"],
+            id
+        );
+
+        users::set_active(db, admin, id, true).await.unwrap();
+        assert!(users::current(db, id).await.unwrap().is_some(), "{backend}");
+        assert_eq!(
+            audit_detail(db, AuditAction::UserReactivated, admin).await["user_id"],
+            id
+        );
+        assert_eq!(users::current(db, 999_999).await, Ok(None), "{backend}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changing_a_password_needs_the_current_one() {
+    let limits = LoginLimits::default();
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let id = with_password(db, "mika@example.co.jp", Role::Employee).await;
+        let wrong = users::change_password(
+            db,
+            id,
+            "not my password".into(),
+            "a brand new secret".into(),
+        )
+        .await;
+        assert_eq!(
+            wrong,
+            Err(Error::Invalid(
+                "The current password is not correct.".into()
+            )),
+            "{backend}"
+        );
+        let weak = users::change_password(db, id, PASSWORD.into(), "short".into()).await;
+        assert!(
+            matches!(weak, Err(Error::Invalid(m)) if m.contains("at least")),
+            "{backend}"
+        );
+        assert_eq!(
+            count_actions(db, AuditAction::PasswordChanged).await,
+            0,
+            "{backend}"
+        );
+
+        users::change_password(db, id, PASSWORD.into(), "a brand new secret".into())
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: {e:?}"));
+        let now = Utc::now();
+        assert_eq!(
+            attempt(
+                db,
+                &limits,
+                "mika@example.co.jp",
+                PASSWORD,
+                "192.0.2.8",
+                now
+            )
+            .await,
+            Err(Error::Unauthenticated),
+            "{backend}: the old password is gone"
+        );
+        assert_eq!(
+            attempt(
+                db,
+                &limits,
+                "mika@example.co.jp",
+                "a brand new secret",
+                "192.0.2.8",
+                now
+            )
+            .await,
+            Ok(id),
+            "{backend}"
+        );
+        let entry = audit::latest(db, AuditAction::PasswordChanged, Some(id))
+            .await
+            .unwrap();
+        assert_eq!(
+            entry.map(|e| e.target),
+            Some("mika@example.co.jp".into()),
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn users_are_listed_in_e_mail_order_a_page_at_a_time_and_searchable() {
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let mut emails: Vec<String> = (0..25)
+            .map(|n| format!("user{n:02}@example.co.jp"))
+            .collect();
+        for email in &emails {
+            users::upsert(db, &person(email, Role::Employee), None)
+                .await
+                .unwrap();
+        }
+        let mut sato = person("h.sato@example.co.jp", Role::Staff);
+        sato.display_name = "Hanako SATO".into();
+        users::upsert(db, &sato, Some(&cheap_hash(PASSWORD)))
+            .await
+            .unwrap();
+        let mut percent = person("100%_done@example.co.jp", Role::Employee);
+        percent.display_name = "Odd Address".into();
+        users::upsert(db, &percent, None).await.unwrap();
+        emails.extend([
+            "h.sato@example.co.jp".into(),
+            "100%_done@example.co.jp".into(),
+        ]);
+        emails.sort();
+
+        let mut listed = Vec::new();
+        let mut sizes = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = users::list(db, None, after.as_deref(), 10).await.unwrap();
+            sizes.push(page.items.len());
+            listed.extend(page.items.into_iter().map(|u| u.email));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(sizes, [10, 10, 7], "{backend}");
+        // Where punctuation sorts depends on the server's collation; the
+        // numbered addresses come in the same order under any of them.
+        let numbered: Vec<&String> = listed.iter().filter(|e| e.starts_with("user")).collect();
+        assert!(numbered.is_sorted(), "{backend}: {numbered:?}");
+        let mut every = listed.clone();
+        every.sort();
+        assert_eq!(every, emails, "{backend}: every user exactly once");
+
+        let found = users::list(db, Some("  sato "), None, 10).await.unwrap();
+        assert_eq!(found.items.len(), 1, "{backend}: {found:?}");
+        assert_eq!(found.items[0].display_name, "Hanako SATO");
+        assert!(
+            found.items[0].has_password && found.next.is_none(),
+            "{backend}"
+        );
+        // Wildcards typed into the search box are plain characters.
+        let literal: Vec<String> = users::list(db, Some("%_"), None, 10)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|u| u.email)
+            .collect();
+        assert_eq!(literal, ["100%_done@example.co.jp"], "{backend}");
+        let by_name = users::list(db, Some("USER1"), None, 100).await.unwrap();
+        assert_eq!(by_name.items.len(), 10, "{backend}: user10..user19");
+
+        assert!(
+            matches!(
+                users::list(db, None, Some("not-a-cursor"), 10).await,
+                Err(Error::Invalid(_))
+            ),
+            "{backend}"
+        );
+
+        let id = users::list(db, Some("user07"), None, 1)
+            .await
+            .unwrap()
+            .items[0]
+            .id;
+        users::set_lang(db, id, Lang::Ja).await.unwrap();
+        assert_eq!(
+            users::find(db, id).await.unwrap().lang,
+            Lang::Ja,
+            "{backend}"
+        );
+        assert_eq!(
+            users::set_lang(db, 999_999, Lang::Ja).await,
+            Err(Error::NotFound)
         );
     }
 }

@@ -24,7 +24,7 @@ use serde_json::json;
 
 use crate::model::{EventStatus, Registration, RegistrationStatus};
 use crate::storage::outbox::{self, MailKind};
-use crate::storage::{BeginWrite, Database, on_pool};
+use crate::storage::{BeginWrite, Database, is_unique_violation, on_pool};
 use crate::{Error, Result};
 
 #[derive(Clone, sqlx::FromRow)]
@@ -119,10 +119,6 @@ impl EventWindow {
         }
         Ok(())
     }
-}
-
-fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
 /// Registers `user_id` for `event_id`: a seat if one is free, else the end of

@@ -63,6 +63,12 @@ impl BeginWrite for sqlx::PgConnection {
     }
 }
 
+/// A unique index or constraint refused the statement: the caller answers
+/// with what already exists, or a conflict in the user's terms.
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
 #[derive(Clone, Debug)]
 pub enum Database {
     Sqlite(SqlitePool),
@@ -80,6 +86,21 @@ impl Backend {
         match self {
             Backend::Sqlite => "SQLite",
             Backend::Postgres => "PostgreSQL",
+        }
+    }
+
+    /// Appended to a SELECT in a write transaction, keeps the rows it read
+    /// from changing until the commit, for a check-then-write that two
+    /// transactions must not both pass.
+    ///
+    /// PostgreSQL: `FOR NO KEY UPDATE`, the lock an UPDATE of non-key columns
+    /// takes, which (unlike `FOR UPDATE`) does not wait for inserts that only
+    /// reference the row, such as new registrations of a user. SQLite: nothing;
+    /// `BEGIN IMMEDIATE` (see [`BeginWrite`]) already holds the only write lock.
+    pub(crate) fn lock_rows_clause(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR NO KEY UPDATE",
         }
     }
 }

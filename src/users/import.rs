@@ -12,24 +12,13 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use super::{NewUser, normalize_email, upsert};
+use crate::audit::{self, AuditAction};
 use crate::model::{Lang, Role};
 use crate::storage::{Database, on_pool};
 use crate::{Error, Result};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImportReport {
-    pub created: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-    pub rejected: Vec<RejectedLine>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RejectedLine {
-    /// Line number in the file, counting the header as line 1.
-    pub line: u64,
-    pub reason: String,
-}
+// The report is shown in the browser, so its shape lives in `model`.
+pub use crate::model::{ImportReport, RejectedLine};
 
 struct Columns {
     email: usize,
@@ -175,4 +164,32 @@ pub async fn import_csv(db: &Database, file: impl Read) -> Result<ImportReport> 
         }
     }
     Ok(report)
+}
+
+/// [`import_csv`] on behalf of `actor` (None: the command line), recorded in
+/// the audit log with the whole report, so the admin page can show it again
+/// after a redirect (see [`last_report`]) and the log says who imported what.
+pub async fn import_csv_as(
+    db: &Database,
+    actor: Option<i64>,
+    file: impl Read,
+) -> Result<ImportReport> {
+    let report = import_csv(db, file).await?;
+    let detail = serde_json::to_value(&report).map_err(|err| {
+        tracing::error!(error = %err, "cannot serialize an import report");
+        Error::Internal
+    })?;
+    audit::record(db, actor, AuditAction::UsersImported, "", detail).await?;
+    Ok(report)
+}
+
+/// The report of the newest import by `actor` (None: by anyone).
+pub async fn last_report(db: &Database, actor: Option<i64>) -> Result<Option<ImportReport>> {
+    let Some(entry) = audit::latest(db, AuditAction::UsersImported, actor).await? else {
+        return Ok(None);
+    };
+    serde_json::from_str(&entry.detail).map(Some).map_err(|err| {
+        tracing::error!(entry = entry.id, error = %err, "unreadable import report in the audit log");
+        Error::Internal
+    })
 }

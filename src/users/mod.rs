@@ -1,21 +1,21 @@
-//! People and departments, and the password hashing they log in with.
+//! People and departments, logging in, and the password hashing behind it.
 
+mod admin;
 pub mod import;
+pub mod throttle;
 
-use chrono::Utc;
+pub use admin::{change_password, create, current, find, list, set_active, set_lang, set_role};
+// The shapes live in `model` so the browser build can use them too.
+pub use crate::model::{AuthenticatedUser, NewUser};
+pub use throttle::LoginLimits;
 
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::audit::{self, AuditAction};
 use crate::model::{Lang, Role};
 use crate::storage::{Database, on_pool};
 use crate::{Error, Result};
-
-#[derive(Debug, Clone)]
-pub struct NewUser {
-    pub email: String,
-    pub display_name: String,
-    pub department: Option<String>,
-    pub role: Role,
-    pub lang: Lang,
-}
 
 /// A minimal, deliberate e-mail check: one `@`, something on both sides, a dot
 /// in the domain, no spaces. Deliverability is the mail server's business.
@@ -60,9 +60,14 @@ pub async fn department_id(db: &Database, name: &str) -> Result<i64> {
     Ok(id)
 }
 
-/// Creates a user, or updates name, department and role of the one with that e-mail.
-/// A password hash, when given, replaces the old one.
-pub async fn upsert(db: &Database, user: &NewUser, password_hash: Option<&str>) -> Result<i64> {
+/// A [`NewUser`] that passed the checks, its department created if new.
+struct CheckedUser<'a> {
+    email: String,
+    display_name: &'a str,
+    department_id: Option<i64>,
+}
+
+async fn check_new_user<'a>(db: &Database, user: &'a NewUser) -> Result<CheckedUser<'a>> {
     let email = normalize_email(&user.email)?;
     let display_name = user.display_name.trim();
     if display_name.is_empty() {
@@ -77,6 +82,21 @@ pub async fn upsert(db: &Database, user: &NewUser, password_hash: Option<&str>) 
         Some(name) => Some(department_id(db, name).await?),
         None => None,
     };
+    Ok(CheckedUser {
+        email,
+        display_name,
+        department_id,
+    })
+}
+
+/// Creates a user, or updates name, department and role of the one with that e-mail.
+/// A password hash, when given, replaces the old one.
+pub async fn upsert(db: &Database, user: &NewUser, password_hash: Option<&str>) -> Result<i64> {
+    let CheckedUser {
+        email,
+        display_name,
+        department_id,
+    } = check_new_user(db, user).await?;
     let now = Utc::now();
     let existing: Option<i64> = on_pool!(db, |pool| {
         sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = $1")
@@ -121,16 +141,6 @@ pub async fn upsert(db: &Database, user: &NewUser, password_hash: Option<&str>) 
         }),
     };
     Ok(id)
-}
-
-/// Who is logged in: what pages and rules need to know about the caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthenticatedUser {
-    pub id: i64,
-    pub email: String,
-    pub display_name: String,
-    pub role: Role,
-    pub lang: Lang,
 }
 
 #[derive(sqlx::FromRow)]
@@ -183,6 +193,80 @@ pub async fn authenticate(
         }),
         _ => Err(Error::Unauthenticated),
     }
+}
+
+/// Logging in as the sign-in form does it: [`authenticate`] behind the
+/// brute-force limits, with every outcome in the audit log.
+///
+/// A blocked e-mail address or client address is refused before any password
+/// work, so a blocked attacker costs us one indexed read, and a correct
+/// password during a block is refused too (else the block would only slow
+/// guessing down, not stop it). Unknown addresses are counted like real ones,
+/// so the limits reveal nothing about who has an account. Success forgets the
+/// account's failures but not the client address's: one right password must
+/// not reset a spray over many accounts.
+pub async fn log_in(
+    db: &Database,
+    limits: &LoginLimits,
+    email: &str,
+    password: String,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<AuthenticatedUser> {
+    let email = login_name(email);
+    let account_key = throttle::account_key(&email);
+    let address_key = throttle::address_key(address);
+    if let Some(retry_after_secs) =
+        throttle::blocked_for(db, &account_key, &address_key, now).await?
+    {
+        audit::insert_at(
+            db,
+            None,
+            AuditAction::LoginThrottled,
+            &email,
+            json!({ "address": address, "retry_after_secs": retry_after_secs }),
+            now,
+        )
+        .await?;
+        return Err(Error::TooManyAttempts { retry_after_secs });
+    }
+    match authenticate(db, &email, password).await {
+        Ok(user) => {
+            throttle::clear(db, &account_key).await?;
+            audit::insert_at(
+                db,
+                Some(user.id),
+                AuditAction::LoggedIn,
+                &user.email,
+                json!({ "address": address }),
+                now,
+            )
+            .await?;
+            Ok(user)
+        }
+        Err(Error::Unauthenticated) => {
+            throttle::record_failure(db, &account_key, limits.per_account, limits, now).await?;
+            throttle::record_failure(db, &address_key, limits.per_address, limits, now).await?;
+            audit::insert_at(
+                db,
+                None,
+                AuditAction::LoginFailed,
+                &email,
+                json!({ "address": address }),
+                now,
+            )
+            .await?;
+            Err(Error::Unauthenticated)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// The e-mail as typed, reduced to what can name an account: lowercased,
+/// trimmed, and cut to the longest valid address so a megabyte of junk in
+/// the form cannot become a megabyte key or audit row.
+fn login_name(email: &str) -> String {
+    email.trim().to_lowercase().chars().take(254).collect()
 }
 
 pub async fn count(db: &Database) -> Result<i64> {

@@ -1,0 +1,533 @@
+//! Administering people: listing, creating, roles, deactivation, and what
+//! everyone may change about themselves (password, language).
+//!
+//! Who may call what is decided by the server layer; these functions keep
+//! the rules that hold whoever calls them: e-mail addresses stay unique, the
+//! company always keeps an active administrator, and every change is in the
+//! audit log, committed together with the change.
+
+use chrono::Utc;
+use serde_json::json;
+
+use super::{CheckedUser, check_new_user, password};
+use crate::audit::{self, AuditAction};
+use crate::model::{AuthenticatedUser, Lang, NewUser, Role, UserPage, UserSummary};
+use crate::storage::{BeginWrite, Database, is_unique_violation, on_pool};
+use crate::{Error, Result, model};
+
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    id: i64,
+    email: String,
+    display_name: String,
+    department: Option<String>,
+    role: String,
+    lang: String,
+    active: bool,
+    has_password: bool,
+    sort_key: String,
+}
+
+impl SummaryRow {
+    fn into_summary(self) -> Result<UserSummary> {
+        Ok(UserSummary {
+            role: parse_role(self.id, &self.role)?,
+            lang: parse_lang(self.id, &self.lang)?,
+            id: self.id,
+            email: self.email,
+            display_name: self.display_name,
+            department: self.department,
+            active: self.active,
+            has_password: self.has_password,
+        })
+    }
+}
+
+fn parse_role(user: i64, code: &str) -> Result<Role> {
+    Role::parse(code).ok_or_else(|| {
+        tracing::error!(user, role = %code, "unknown role in database");
+        Error::Internal
+    })
+}
+
+fn parse_lang(user: i64, code: &str) -> Result<Lang> {
+    Lang::parse(code).ok_or_else(|| {
+        tracing::error!(user, lang = %code, "unknown language in database");
+        Error::Internal
+    })
+}
+
+macro_rules! select_summary {
+    ($($rest:literal)*) => {
+        concat!(
+            "SELECT u.id, u.email, u.display_name, d.name AS department, u.role, u.lang, u.active,
+                    u.password_hash IS NOT NULL AS has_password, lower(u.email) AS sort_key
+               FROM users u LEFT JOIN departments d ON d.id = u.department_id ",
+            $($rest),*
+        )
+    };
+}
+
+/// Makes `search` match literally inside a LIKE pattern: `%`, `_` and the
+/// escape character itself typed by the admin are not wildcards.
+fn contains_pattern(search: &str) -> String {
+    let mut pattern = String::with_capacity(search.len() + 2);
+    pattern.push('%');
+    for c in search.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// The list cursor is the last row's sort key in hex: opaque, and safe in a
+/// URL whatever characters an e-mail address holds.
+fn encode_cursor(sort_key: &str) -> String {
+    sort_key.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_cursor(text: &str) -> Result<String> {
+    let broken = || Error::Invalid("This page link is broken.".into());
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
+        return Err(broken());
+    }
+    let bytes = (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16))
+        .collect::<std::result::Result<Vec<u8>, _>>()
+        .map_err(|_| broken())?;
+    String::from_utf8(bytes).map_err(|_| broken())
+}
+
+/// People in e-mail order, one keyset page at a time, optionally narrowed to
+/// those whose e-mail or name contains `search` (ignoring case; on SQLite,
+/// case is folded for ASCII letters only). A cursor that was not made by this
+/// function is refused as [`Error::Invalid`] rather than quietly restarting.
+pub async fn list(
+    db: &Database,
+    search: Option<&str>,
+    after: Option<&str>,
+    page_size: u32,
+) -> Result<UserPage> {
+    const LIST: &str = select_summary!(
+        r"WHERE lower(u.email) > $1
+            AND ($2 IS NULL OR lower(u.email) LIKE $2 ESCAPE '\' OR lower(u.display_name) LIKE $2 ESCAPE '\')
+          ORDER BY lower(u.email)
+          LIMIT $3"
+    );
+    // Every address sorts after the empty string, so no cursor means "from the start".
+    let after = after.map(decode_cursor).transpose()?.unwrap_or_default();
+    let pattern = search
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(contains_pattern);
+    let page_size = model::page_size(Some(page_size));
+    let rows: Vec<SummaryRow> = on_pool!(db, |pool| {
+        sqlx::query_as(LIST)
+            .bind(&after)
+            .bind(&pattern)
+            .bind(i64::from(page_size) + 1)
+            .fetch_all(pool)
+            .await?
+    });
+    let has_more = rows.len() > page_size as usize;
+    let next = if has_more {
+        rows.get(page_size as usize - 1)
+            .map(|last| encode_cursor(&last.sort_key))
+    } else {
+        None
+    };
+    let items = rows
+        .into_iter()
+        .take(page_size as usize)
+        .map(SummaryRow::into_summary)
+        .collect::<Result<_>>()?;
+    Ok(UserPage { items, next })
+}
+
+pub async fn find(db: &Database, id: i64) -> Result<UserSummary> {
+    const FIND: &str = select_summary!("WHERE u.id = $1");
+    let row: Option<SummaryRow> = on_pool!(db, |pool| {
+        sqlx::query_as(FIND).bind(id).fetch_optional(pool).await?
+    });
+    row.ok_or(Error::NotFound)?.into_summary()
+}
+
+#[derive(sqlx::FromRow)]
+struct CurrentRow {
+    id: i64,
+    email: String,
+    display_name: String,
+    role: String,
+    lang: String,
+}
+
+/// The user a session belongs to, if they may still use it: None once the
+/// account is deactivated or deleted, so that ends their sessions at once.
+/// Runs on every request, hence one primary-key lookup.
+pub async fn current(db: &Database, id: i64) -> Result<Option<AuthenticatedUser>> {
+    let row: Option<CurrentRow> = on_pool!(db, |pool| {
+        sqlx::query_as(
+            "SELECT id, email, display_name, role, lang FROM users WHERE id = $1 AND active",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+    });
+    row.map(|row| {
+        Ok(AuthenticatedUser {
+            role: parse_role(row.id, &row.role)?,
+            lang: parse_lang(row.id, &row.lang)?,
+            id: row.id,
+            email: row.email,
+            display_name: row.display_name,
+        })
+    })
+    .transpose()
+}
+
+/// Creates a person, with a password when given (else they cannot log in
+/// until one is set). Unlike [`super::upsert`], never touches an existing
+/// account: an admin typing an address that is taken is told so.
+pub async fn create(
+    db: &Database,
+    actor: i64,
+    user: &NewUser,
+    password: Option<String>,
+) -> Result<i64> {
+    // Every check that costs nothing before the one hash that costs ~25 ms.
+    if let Some(password) = &password {
+        password::check_strength(password)?;
+    }
+    let checked = check_new_user(db, user).await?;
+    let password_hash = match password {
+        Some(password) => Some(password::hash(password).await?),
+        None => None,
+    };
+    match try_create(db, actor, user, &checked, password_hash.as_deref()).await {
+        Ok(id) => Ok(id),
+        Err(err) if is_unique_violation(&err) => Err(Error::Conflict(
+            "An account with this e-mail address already exists.".into(),
+        )),
+        Err(err) => Err(err.into()),
+    }
+}
+
+async fn try_create(
+    db: &Database,
+    actor: i64,
+    user: &NewUser,
+    checked: &CheckedUser<'_>,
+    password_hash: Option<&str>,
+) -> sqlx::Result<i64> {
+    let now = Utc::now();
+    on_pool!(db, |pool| {
+        let mut conn = pool.acquire().await?;
+        let mut tx = conn.begin_write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (email, display_name, department_id, role, lang, password_hash, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+        )
+        .bind(&checked.email)
+        .bind(checked.display_name)
+        .bind(checked.department_id)
+        .bind(user.role.code())
+        .bind(user.lang.code())
+        .bind(password_hash)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        audit::insert(
+            &mut *tx,
+            Some(actor),
+            AuditAction::UserCreated,
+            &checked.email,
+            json!({ "user_id": id, "role": user.role.code(), "with_password": password_hash.is_some() }),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    })
+}
+
+/// Gives `user_id` another role. Setting the role they have is a no-op and
+/// is not logged.
+pub async fn set_role(db: &Database, actor: i64, user_id: i64, role: Role) -> Result<()> {
+    change_account(db, actor, user_id, AccountChange::Role(role)).await
+}
+
+/// Deactivates or reactivates `user_id`. A deactivated person cannot log in
+/// and their open sessions stop working (see [`current`]); nothing of theirs
+/// is deleted.
+pub async fn set_active(db: &Database, actor: i64, user_id: i64, active: bool) -> Result<()> {
+    change_account(db, actor, user_id, AccountChange::Active(active)).await
+}
+
+#[derive(Debug, Clone, Copy)]
+enum AccountChange {
+    Role(Role),
+    Active(bool),
+}
+
+/// The account as it stands when a change is decided.
+#[derive(Debug)]
+struct Standing {
+    role: Role,
+    active: bool,
+}
+
+const LAST_ADMIN: &str = "This is the last active administrator. \
+    Make someone else an administrator first.";
+
+/// Decides a change: the audit entry to write, None when it would change
+/// nothing, or why it is refused. `active_admins` are the ids of all active
+/// administrators, read under lock so no other change can act on the same count.
+fn plan(
+    actor: i64,
+    user_id: i64,
+    standing: &Standing,
+    change: AccountChange,
+    active_admins: &[i64],
+) -> Result<Option<(AuditAction, serde_json::Value)>> {
+    let losing_last_admin = standing.role == Role::Admin
+        && standing.active
+        && active_admins.iter().all(|&id| id == user_id);
+    match change {
+        AccountChange::Role(to) if to == standing.role => Ok(None),
+        AccountChange::Role(_) if losing_last_admin => Err(Error::Conflict(LAST_ADMIN.into())),
+        AccountChange::Role(to) => Ok(Some((
+            AuditAction::RoleChanged,
+            json!({ "user_id": user_id, "from": standing.role.code(), "to": to.code() }),
+        ))),
+        AccountChange::Active(false) if actor == user_id => Err(Error::Conflict(
+            "You cannot deactivate your own account.".into(),
+        )),
+        AccountChange::Active(active) if active == standing.active => Ok(None),
+        AccountChange::Active(false) if losing_last_admin => {
+            Err(Error::Conflict(LAST_ADMIN.into()))
+        }
+        AccountChange::Active(false) => Ok(Some((
+            AuditAction::UserDeactivated,
+            json!({ "user_id": user_id }),
+        ))),
+        AccountChange::Active(true) => Ok(Some((
+            AuditAction::UserReactivated,
+            json!({ "user_id": user_id }),
+        ))),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TargetRow {
+    email: String,
+    role: String,
+    active: bool,
+}
+
+async fn change_account(
+    db: &Database,
+    actor: i64,
+    user_id: i64,
+    change: AccountChange,
+) -> Result<()> {
+    // Two admins demoting each other at once must not both see "there is
+    // another admin": the active admins are locked first (in id order, so
+    // two such changes queue instead of deadlocking), then the target.
+    let lock = db.backend().lock_rows_clause();
+    let lock_admins =
+        format!("SELECT id FROM users WHERE role = 'admin' AND active ORDER BY id{lock}");
+    let load_target = format!("SELECT email, role, active FROM users WHERE id = $1{lock}");
+    let now = Utc::now();
+    let outcome: sqlx::Result<Result<()>> = on_pool!(db, |pool| {
+        let mut conn = pool.acquire().await?;
+        let mut tx = conn.begin_write().await?;
+        let active_admins: Vec<i64> = sqlx::query_scalar(&lock_admins).fetch_all(&mut *tx).await?;
+        let target: Option<TargetRow> = sqlx::query_as(&load_target)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let decided = target.ok_or(Error::NotFound).and_then(|target| {
+            let standing = Standing {
+                role: parse_role(user_id, &target.role)?,
+                active: target.active,
+            };
+            let entry = plan(actor, user_id, &standing, change, &active_admins)?;
+            Ok(entry.map(|entry| (target.email, entry)))
+        });
+        match decided {
+            Err(refusal) => Ok(Err(refusal)),
+            Ok(None) => Ok(Ok(())),
+            Ok(Some((email, (action, detail)))) => {
+                let update = match change {
+                    AccountChange::Role(role) => {
+                        sqlx::query("UPDATE users SET role = $2, updated_at = $3 WHERE id = $1")
+                            .bind(user_id)
+                            .bind(role.code())
+                    }
+                    AccountChange::Active(active) => {
+                        sqlx::query("UPDATE users SET active = $2, updated_at = $3 WHERE id = $1")
+                            .bind(user_id)
+                            .bind(active)
+                    }
+                };
+                update.bind(now).execute(&mut *tx).await?;
+                audit::insert(&mut *tx, Some(actor), action, &email, detail, now).await?;
+                tx.commit().await?;
+                Ok(Ok(()))
+            }
+        }
+    });
+    outcome?
+}
+
+#[derive(sqlx::FromRow)]
+struct PasswordRow {
+    email: String,
+    password_hash: Option<String>,
+}
+
+/// A person changing their own password, proving it is them with the
+/// current one.
+pub async fn change_password(
+    db: &Database,
+    user_id: i64,
+    current: String,
+    new: String,
+) -> Result<()> {
+    let not_correct = || Error::Invalid("The current password is not correct.".into());
+    // The cheap checks first: no hashing work for a new password that would be refused anyway.
+    password::check_strength(&new)?;
+    if new == current {
+        return Err(Error::Invalid(
+            "The new password must differ from the current one.".into(),
+        ));
+    }
+    let row: Option<PasswordRow> = on_pool!(db, |pool| {
+        sqlx::query_as("SELECT email, password_hash FROM users WHERE id = $1 AND active")
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await?
+    });
+    let row = row.ok_or(Error::NotFound)?;
+    let old_hash = row.password_hash.ok_or_else(not_correct)?;
+    if !password::verify(current, old_hash.clone()).await {
+        return Err(not_correct());
+    }
+    let new_hash = password::hash(new).await?;
+    let now = Utc::now();
+    let changed: bool = on_pool!(db, |pool| {
+        let mut conn = pool.acquire().await?;
+        let mut tx = conn.begin_write().await?;
+        // Only over the hash that was verified: of two changes racing from
+        // the same old password, the second is not silently lost.
+        let changed = sqlx::query(
+            "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1 AND password_hash = $4",
+        )
+        .bind(user_id)
+        .bind(&new_hash)
+        .bind(now)
+        .bind(&old_hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if changed {
+            audit::insert(
+                &mut *tx,
+                Some(user_id),
+                AuditAction::PasswordChanged,
+                &row.email,
+                json!({ "user_id": user_id }),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        changed
+    });
+    if changed {
+        Ok(())
+    } else {
+        Err(Error::Conflict(
+            "Your password was changed meanwhile; please sign in again.".into(),
+        ))
+    }
+}
+
+/// The language a person reads the site and their mail in.
+pub async fn set_lang(db: &Database, user_id: i64, lang: Lang) -> Result<()> {
+    let updated = on_pool!(db, |pool| {
+        sqlx::query("UPDATE users SET lang = $2, updated_at = $3 WHERE id = $1")
+            .bind(user_id)
+            .bind(lang.code())
+            .bind(Utc::now())
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    if updated == 0 {
+        return Err(Error::NotFound);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_text_is_matched_literally() {
+        assert_eq!(contains_pattern("Sato"), "%sato%");
+        assert_eq!(contains_pattern("100%_a\\b"), "%100\\%\\_a\\\\b%");
+    }
+
+    #[test]
+    fn list_cursor_round_trips_and_refuses_garbage() {
+        let key = "hanako+events@example.co.jp";
+        let cursor = encode_cursor(key);
+        assert!(cursor.chars().all(|c| c.is_ascii_hexdigit()), "{cursor}");
+        assert_eq!(decode_cursor(&cursor).unwrap(), key);
+        for garbage in ["abc", "zz", "ff", "é1", "c3"] {
+            assert!(
+                matches!(decode_cursor(garbage), Err(Error::Invalid(_))),
+                "{garbage}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_last_active_admin_stays_an_active_admin() {
+        let admin = Standing {
+            role: Role::Admin,
+            active: true,
+        };
+        let demote = AccountChange::Role(Role::Staff);
+        let deactivate = AccountChange::Active(false);
+        for change in [demote, deactivate] {
+            assert!(
+                matches!(plan(9, 1, &admin, change, &[1]), Err(Error::Conflict(m)) if m.contains("last active administrator")),
+                "{change:?}"
+            );
+            assert!(plan(9, 1, &admin, change, &[1, 2]).unwrap().is_some());
+        }
+        // An inactive admin is no safeguard: demoting one is always allowed.
+        let inactive = Standing {
+            role: Role::Admin,
+            active: false,
+        };
+        assert!(plan(9, 1, &inactive, demote, &[2]).unwrap().is_some());
+        assert!(
+            plan(9, 1, &admin, AccountChange::Role(Role::Admin), &[1])
+                .unwrap()
+                .is_none()
+        );
+        assert!(matches!(
+            plan(1, 1, &admin, deactivate, &[1, 2]),
+            Err(Error::Conflict(m)) if m.contains("your own account")
+        ));
+    }
+}
