@@ -35,9 +35,25 @@ impl From<tsudoi::Error> for AppError {
         #[cfg(feature = "ssr")]
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
             && let Ok(status) = axum::http::StatusCode::from_u16(err.http_status())
+            && !is_plain_form_post()
         {
             response.set_status(status);
         }
         AppError::Domain(err)
     }
+}
+
+/// A form posted by a browser without JavaScript is answered with a redirect
+/// back to the form (the error travels in the URL); an error status would
+/// replace that redirect.
+#[cfg(feature = "ssr")]
+fn is_plain_form_post() -> bool {
+    leptos::prelude::use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+        parts.method == axum::http::Method::POST
+            && parts
+                .headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|accept| accept.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"))
+    })
 }

@@ -3,13 +3,16 @@
 //! Built twice: with `ssr` into the server binary, and with `hydrate` into the
 //! wasm bundle that makes the server-rendered pages interactive.
 
+pub mod auth;
 pub mod error;
+pub mod layout;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server_context;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::SsrMode;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -20,6 +23,8 @@ pub const OUTPUT_NAME: &str = "tsudoi";
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -38,9 +43,35 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Every page gets its own nonce (leptos_axum makes one per request) and a
+/// policy that allows only scripts carrying it, plus our own files.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy() {
+    use leptos_axum::ResponseOptions;
+    if let (Some(nonce), Some(response)) =
+        (leptos::nonce::use_nonce(), use_context::<ResponseOptions>())
+        && let Ok(value) = axum::http::HeaderValue::from_str(&policy_with_nonce(&nonce.to_string()))
+    {
+        response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// The Content-Security-Policy of HTML pages: scripts only from us or
+/// carrying this response's nonce, wasm allowed to compile, no inline styles,
+/// no framing, forms only to us.
+#[cfg(feature = "ssr")]
+pub fn policy_with_nonce(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    layout::provide_session();
     // Effects run only in the browser: this marks the moment the page became
     // interactive, for people reading the DOM and for the end-to-end tests.
     Effect::new(|_| {
@@ -52,16 +83,17 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="tsudoi" href=format!("/pkg/{OUTPUT_NAME}.css") />
         <Title formatter=|page: String| if page.is_empty() { "Tsudoi 集い".to_string() } else { format!("{page} · Tsudoi 集い") } />
         <Router>
-            <header class="site-header">
-                <a class="brand" href="/">
-                    <span class="brand-mark" aria-hidden="true">"集"</span>
-                    <span class="brand-name">"Tsudoi"</span>
-                </a>
-            </header>
+            <layout::SiteHeader />
             <main class="site-main">
                 <Routes fallback=pages::not_found::NotFound>
                     <Route path=path!("/") view=pages::events::EventsPage />
                     <Route path=path!("/events") view=pages::events::EventsPage />
+                    <Route path=path!("/login") view=pages::login::LoginPage />
+                    // Pages behind a login render completely before answering,
+                    // so the status (401, 403, 503) is known when headers go out.
+                    <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users") view=pages::admin::users::UsersPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/audit") view=pages::admin::audit::AuditPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -8,6 +8,15 @@ pub struct ServerContext {
     pub db: Database,
     /// The company's time zone: "today" and displayed times are in it.
     pub time_zone: Tz,
+    pub auth: AuthPolicy,
+}
+
+/// The rules for logging in and staying logged in.
+#[derive(Clone, Debug)]
+pub struct AuthPolicy {
+    /// A login ends this long after it began, however active the user is.
+    pub max_session_age: chrono::Duration,
+    pub login_limits: tsudoi::users::throttle::LoginLimits,
 }
 
 /// The context of the current request; present in every route and server function.

@@ -34,6 +34,8 @@ pub struct RawConfig {
     pub statement_timeout_ms: u64,
     pub acquire_timeout_ms: u64,
     pub retention_months: u32,
+    pub session_idle_minutes: u32,
+    pub session_max_hours: u32,
     pub log: String,
 }
 
@@ -51,12 +53,14 @@ impl Default for RawConfig {
             statement_timeout_ms: 5_000,
             acquire_timeout_ms: 3_000,
             retention_months: 24,
+            session_idle_minutes: 120,
+            session_max_hours: 12,
             log: "info".into(),
         }
     }
 }
 
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 14] = [
     "addr",
     "database_url",
     "redis_url",
@@ -68,6 +72,8 @@ const KEYS: [&str; 12] = [
     "statement_timeout_ms",
     "acquire_timeout_ms",
     "retention_months",
+    "session_idle_minutes",
+    "session_max_hours",
     "log",
 ];
 
@@ -83,9 +89,19 @@ pub struct Settings {
     pub reminder_time: NaiveTime,
     pub pool: PoolSettings,
     pub retention_months: u32,
+    pub sessions: SessionSettings,
     pub log: String,
     /// Where the configuration came from, for the start-up log line.
     pub source: Option<PathBuf>,
+}
+
+/// How long a login lasts.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSettings {
+    /// Logged out after this long without a request.
+    pub idle: Duration,
+    /// Logged out this long after logging in, however active.
+    pub max_age: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +228,18 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
     if raw.retention_months < 1 {
         return Err(bad("retention_months", "must be at least 1"));
     }
+    if !(5..=7 * 24 * 60).contains(&raw.session_idle_minutes) {
+        return Err(bad(
+            "session_idle_minutes",
+            "must be between 5 and 10080 (one week)",
+        ));
+    }
+    if !(1..=30 * 24).contains(&raw.session_max_hours) {
+        return Err(bad(
+            "session_max_hours",
+            "must be between 1 and 720 (30 days)",
+        ));
+    }
     tracing_subscriber::EnvFilter::try_new(&raw.log)
         .map_err(|_| bad("log", "is not a log filter such as info or tsudoi=debug"))?;
     Ok(Settings {
@@ -228,6 +256,10 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
             statement_timeout: Duration::from_millis(raw.statement_timeout_ms),
         },
         retention_months: raw.retention_months,
+        sessions: SessionSettings {
+            idle: Duration::from_secs(u64::from(raw.session_idle_minutes) * 60),
+            max_age: Duration::from_secs(u64::from(raw.session_max_hours) * 3600),
+        },
         log: raw.log,
         source: source.map(Path::to_path_buf),
     })
@@ -326,6 +358,8 @@ mod tests {
             ),
             ("smtp_url = \"mail.example\"", "smtp_url"),
             ("pool_size = \"many\"", "pool_size"),
+            ("session_idle_minutes = 1", "session_idle_minutes"),
+            ("session_max_hours = 0", "session_max_hours"),
             ("unknown_key = 1", "unknown_key"),
         ];
         for (line, expected) in cases {

@@ -3,21 +3,24 @@
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRef, State};
 use axum::http::{HeaderName, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Router, middleware};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tsudoi::storage::Database;
 use tsudoi_app::server_context::ServerContext;
 use tsudoi_app::{App, shell};
 
-use crate::assets;
+use crate::config::Settings;
+use crate::sessions::Store;
+use crate::{assets, security};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -46,7 +49,7 @@ pub fn leptos_options() -> LeptosOptions {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, sessions: Store, settings: &Settings) -> Router {
     let routes = generate_route_list(App);
     let context = state.context.clone();
     let provide = move || provide_context(context.clone());
@@ -56,9 +59,7 @@ pub fn router(state: AppState) -> Router {
         move || shell(options.clone())
     });
 
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    let app = Router::new()
         .leptos_routes_with_context(&state, routes, provide, move || shell(options.clone()))
         .fallback(move |request: Request<Body>| {
             let not_found = not_found.clone();
@@ -69,7 +70,18 @@ pub fn router(state: AppState) -> Router {
                 }
             }
         })
+        .with_state(state.clone());
+    // Health checks stay outside the session layer: they must answer while Redis is down.
+    let mut router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .with_state(state)
+        .merge(sessions.install(app, settings))
+        .layer(middleware::from_fn(security::refuse_cross_site));
+    for (name, value) in security::default_headers(settings.public_url.scheme() == "https") {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
+    }
+    router
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
             let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");

@@ -5,6 +5,8 @@ mod assets;
 mod cli;
 mod config;
 mod http;
+mod security;
+mod sessions;
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
@@ -13,8 +15,9 @@ use clap::Parser;
 use tokio::net::TcpListener;
 use tsudoi::model::{Lang, Role};
 use tsudoi::storage::Database;
+use tsudoi::users::throttle::LoginLimits;
 use tsudoi::users::{self, NewUser, password};
-use tsudoi_app::server_context::ServerContext;
+use tsudoi_app::server_context::{AuthPolicy, ServerContext};
 
 use cli::{Cli, Command};
 use config::{Overrides, Settings};
@@ -93,11 +96,18 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
             "this binary was built without the site bundle; pages render but are not interactive (build with `cargo xtask build`)"
         );
     }
+    let sessions = sessions::Store::open(&settings, &db).await?;
+    tracing::info!(store = sessions.describe(), "sessions");
     let state = http::AppState {
         leptos_options: http::leptos_options(),
         context: ServerContext {
             db,
             time_zone: settings.time_zone,
+            auth: AuthPolicy {
+                max_session_age: chrono::Duration::from_std(settings.sessions.max_age)
+                    .unwrap_or(chrono::Duration::hours(12)),
+                login_limits: LoginLimits::default(),
+            },
         },
     };
     let listener = TcpListener::bind(settings.addr)
@@ -110,7 +120,9 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     log_effective_configuration(&settings);
     tracing::info!("Tsudoi is listening on http://{local}");
-    axum::serve(listener, http::router(state))
+    let app = http::router(state, sessions, &settings)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|err| format!("server error: {err}"))?;

@@ -49,7 +49,13 @@ pub struct RunningServer {
 impl RunningServer {
     /// Starts `tsudoi serve` on a port the OS picks and waits for its "listening" line.
     pub fn start(dir: &Path, database_url: &str) -> RunningServer {
+        Self::start_with(dir, database_url, &[])
+    }
+
+    /// Like [`RunningServer::start`], with extra `TSUDOI_*` settings.
+    pub fn start_with(dir: &Path, database_url: &str, settings: &[(&str, &str)]) -> RunningServer {
         let mut child = tsudoi(dir)
+            .envs(settings.iter().copied())
             .args([
                 "serve",
                 "--addr",

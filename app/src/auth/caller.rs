@@ -1,0 +1,150 @@
+//! The session behind a request and the checks built on it.
+//!
+//! A session holds only the user id and when the login began; role, name and
+//! the active flag are read from the database on every request, so a role
+//! change or a deactivation takes effect at once, on every instance.
+
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+use tsudoi::Error;
+use tsudoi::access::Permission;
+use tsudoi::users::{self, AuthenticatedUser};
+
+use super::Viewer;
+use crate::server_context::server_context;
+
+const LOGIN_KEY: &str = "login";
+/// The minute of the last request: writing it only when it changes keeps the
+/// inactivity timeout rolling with at most one store write a minute per user.
+const SEEN_KEY: &str = "seen";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Login {
+    user_id: i64,
+    /// Unix seconds; the absolute timeout counts from here.
+    since: i64,
+}
+
+fn store_down(err: tower_sessions::session::Error) -> Error {
+    tracing::warn!(error = %err, "session store unavailable");
+    Error::Unavailable
+}
+
+async fn session() -> Result<Session, Error> {
+    leptos_axum::extract::<Session>().await.map_err(|_| {
+        tracing::error!("no session layer in front of this route");
+        Error::Internal
+    })
+}
+
+fn to_viewer(user: AuthenticatedUser) -> Viewer {
+    Viewer {
+        id: user.id,
+        email: user.email,
+        display_name: user.display_name,
+        role: user.role,
+        lang: user.lang,
+    }
+}
+
+/// The logged-in user, or `None`. Ends the session when it is too old or the
+/// account is gone or deactivated.
+pub async fn viewer() -> Result<Option<Viewer>, Error> {
+    let session = session().await?;
+    let Some(login) = session.get::<Login>(LOGIN_KEY).await.map_err(store_down)? else {
+        return Ok(None);
+    };
+    let ctx = server_context().map_err(|_| Error::Internal)?;
+    let now = Utc::now();
+    if now.timestamp() - login.since > ctx.auth.max_session_age.num_seconds() {
+        session.flush().await.map_err(store_down)?;
+        return Ok(None);
+    }
+    let Some(user) = users::current(&ctx.db, login.user_id).await? else {
+        session.flush().await.map_err(store_down)?;
+        return Ok(None);
+    };
+    session
+        .insert(SEEN_KEY, now.timestamp() / 60)
+        .await
+        .map_err(store_down)?;
+    Ok(Some(to_viewer(user)))
+}
+
+/// The logged-in user; otherwise the request ends with "please log in" (401)
+/// or, while the session store is down, 503.
+pub async fn require_login() -> Result<Viewer, Error> {
+    viewer().await?.ok_or(Error::LoginRequired)
+}
+
+/// The logged-in user if their role grants `permission`; 401 for visitors, 403 for others.
+pub async fn require(permission: Permission) -> Result<Viewer, Error> {
+    let viewer = require_login().await?;
+    if viewer.may(permission) {
+        Ok(viewer)
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+/// Checks the password (with the per-account and per-address limits) and
+/// starts a session under a new id, so an id planted before the login is
+/// worthless after it.
+pub async fn log_in(email: &str, password: String) -> Result<Viewer, Error> {
+    let ctx = server_context().map_err(|_| Error::Internal)?;
+    let address = client_address().await;
+    let user = users::log_in(
+        &ctx.db,
+        &ctx.auth.login_limits,
+        email,
+        password,
+        &address,
+        Utc::now(),
+    )
+    .await?;
+    let session = session().await?;
+    session.cycle_id().await.map_err(store_down)?;
+    session.clear().await;
+    session
+        .insert(
+            LOGIN_KEY,
+            Login {
+                user_id: user.id,
+                since: Utc::now().timestamp(),
+            },
+        )
+        .await
+        .map_err(store_down)?;
+    Ok(to_viewer(user))
+}
+
+/// Deletes the session on the server, so a copied cookie is useless afterwards.
+pub async fn log_out() -> Result<(), Error> {
+    let session = session().await?;
+    let user = session.get::<Login>(LOGIN_KEY).await.map_err(store_down)?;
+    session.flush().await.map_err(store_down)?;
+    if let Some(login) = user {
+        let ctx = server_context().map_err(|_| Error::Internal)?;
+        tsudoi::audit::record(
+            &ctx.db,
+            Some(login.user_id),
+            tsudoi::audit::AuditAction::LoggedOut,
+            "",
+            serde_json::json!({}),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The peer address; the per-address login limit counts by it.
+async fn client_address() -> String {
+    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_else(|_| "unknown".to_string())
+}

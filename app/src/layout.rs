@@ -1,0 +1,130 @@
+//! What every page shares: who is logged in, and the header that shows it.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use tsudoi::access::Permission;
+
+use crate::AppError;
+use crate::auth::{LogIn, LogOut, Viewer, current_viewer};
+
+/// The login state of the page, refreshed whenever someone logs in or out
+/// through the actions below, so the header follows without a reload.
+#[derive(Clone, Copy)]
+pub struct SessionState {
+    pub viewer: Resource<Result<Option<Viewer>, AppError>>,
+    pub log_in: ServerAction<LogIn>,
+    pub log_out: ServerAction<LogOut>,
+}
+
+pub fn provide_session() {
+    let log_in = ServerAction::<LogIn>::new();
+    let log_out = ServerAction::<LogOut>::new();
+    let viewer = Resource::new(
+        move || (log_in.version().get(), log_out.version().get()),
+        |_| current_viewer(),
+    );
+    provide_context(SessionState {
+        viewer,
+        log_in,
+        log_out,
+    });
+}
+
+pub fn use_session() -> SessionState {
+    expect_context::<SessionState>()
+}
+
+#[component]
+pub fn SiteHeader() -> impl IntoView {
+    let session = use_session();
+    view! {
+        <header class="site-header">
+            <a class="brand" href="/">
+                <span class="brand-mark" aria-hidden="true">"集"</span>
+                <span class="brand-name">"Tsudoi"</span>
+            </a>
+            <nav class="site-nav" aria-label="Account">
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match session.viewer.await {
+                            Ok(Some(viewer)) => view! { <ViewerMenu viewer log_out=session.log_out /> }.into_any(),
+                            _ => view! { <a class="nav-link" href="/login">"Log in"</a> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </nav>
+        </header>
+    }
+}
+
+#[component]
+fn ViewerMenu(viewer: Viewer, log_out: ServerAction<LogOut>) -> impl IntoView {
+    let admin = viewer.may(Permission::AdministerUsers);
+    view! {
+        {admin.then(|| view! {
+            <a class="nav-link" href="/admin/users">"Users"</a>
+            <a class="nav-link" href="/admin/audit">"Audit log"</a>
+        })}
+        <a class="nav-link viewer-name" href="/account" data-testid="viewer-name">{viewer.display_name}</a>
+        <ActionForm action=log_out attr:class="inline-form">
+            <button class="nav-button" type="submit" data-testid="log-out">"Log out"</button>
+        </ActionForm>
+    }
+}
+
+/// For pages that need a login: the reason it is missing, as a helpful panel.
+#[component]
+pub fn LoginNeeded(error: AppError, here: String) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (AppError::Domain(domain), Some(response)) =
+        (&error, use_context::<leptos_axum::ResponseOptions>())
+        && let Ok(status) = axum::http::StatusCode::from_u16(domain.http_status())
+    {
+        response.set_status(status);
+    }
+    let (title, text) = match &error {
+        AppError::Domain(tsudoi::Error::LoginRequired) => (
+            "Please log in",
+            "This page shows your own information. Log in to continue.".to_string(),
+        ),
+        AppError::Domain(tsudoi::Error::Forbidden) => (
+            "Not available for your role",
+            "Your account cannot open this page. Ask an administrator if you need it.".to_string(),
+        ),
+        AppError::Domain(tsudoi::Error::Unavailable) => (
+            "Temporarily unavailable",
+            "Logins cannot be checked right now. Please try again in a minute.".to_string(),
+        ),
+        other => ("Something went wrong", other.to_string()),
+    };
+    let login_link = matches!(error, AppError::Domain(tsudoi::Error::LoginRequired))
+        .then(|| format!("/login?next={}", urlencode(&here)));
+    view! {
+        <section class="empty-state" role="alert" data-testid="login-needed">
+            <h1>{title}</h1>
+            <p>{text}</p>
+            {login_link.map(|href| view! { <a class="button" href=href>"Log in"</a> })}
+        </section>
+    }
+}
+
+/// Percent-encodes a path for use as a query value.
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The error a server function returned to a form posted without JavaScript:
+/// the browser was sent back to the form with it in the URL.
+pub fn form_error_in_url(server_fn_path: &str) -> Option<AppError> {
+    use leptos::server_fn::error::ServerFnUrlError;
+    use_context::<ServerActionError>()
+        .filter(|error| error.path() == server_fn_path)
+        .map(|error| ServerFnUrlError::<AppError>::decode_err(error.err()))
+}

@@ -1,0 +1,95 @@
+//! The audit log, newest first, one keyset page at a time.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use tsudoi::audit::{AuditEntry, AuditPage};
+
+use crate::AppError;
+use crate::layout::LoginNeeded;
+
+#[server(endpoint = "admin/audit", input = leptos::server_fn::codec::GetUrl)]
+pub async fn audit_log(before: Option<String>) -> Result<AuditPage, AppError> {
+    use tsudoi::access::Permission;
+    use tsudoi::audit::AuditCursor;
+
+    crate::auth::caller::require(Permission::ReadAuditLog).await?;
+    let before = match before.as_deref().filter(|b| !b.is_empty()) {
+        Some(text) => Some(
+            AuditCursor::decode(text)
+                .ok_or_else(|| tsudoi::Error::Invalid("This page link is broken.".into()))?,
+        ),
+        None => None,
+    };
+    let ctx = crate::server_context::server_context()?;
+    Ok(tsudoi::audit::page(&ctx.db, before, tsudoi::model::page_size(Some(50))).await?)
+}
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let query = use_query_map();
+    let entries = Resource::new(move || query.read().get("before"), audit_log);
+    view! {
+        <Title text="Audit log" />
+        <div class="page-head">
+            <h1>"Audit log" <span class="subtitle" lang="ja">"監査ログ"</span></h1>
+        </div>
+        <Suspense fallback=|| view! { <p class="loading" aria-busy="true">"Loading the audit log…"</p> }>
+            {move || Suspend::new(async move {
+                match entries.await {
+                    Ok(page) => view! { <AuditTable page /> }.into_any(),
+                    Err(error) => view! { <LoginNeeded error here="/admin/audit".to_string() /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn AuditTable(page: AuditPage) -> impl IntoView {
+    if page.items.is_empty() {
+        return view! {
+            <section class="empty-state">
+                <h2>"Nothing recorded yet"</h2>
+                <p>"Logins, role changes, imports and event edits will appear here."</p>
+            </section>
+        }
+        .into_any();
+    }
+    let next = page
+        .next
+        .map(|cursor| format!("/admin/audit?before={}", cursor.encode()));
+    view! {
+        <div class="table-wrap">
+            <table class="data-table" data-testid="audit-table">
+                <thead>
+                    <tr><th scope="col">"When (UTC)"</th><th scope="col">"Who"</th><th scope="col">"What"</th><th scope="col">"Target"</th><th scope="col">"Details"</th></tr>
+                </thead>
+                <tbody>
+                    {page.items.into_iter().map(|entry| view! { <AuditRow entry /> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+        {next.map(|href| view! { <a class="button next-page" href=href>"Older entries →"</a> })}
+    }
+    .into_any()
+}
+
+#[component]
+fn AuditRow(entry: AuditEntry) -> impl IntoView {
+    let who = entry.actor_name.clone().unwrap_or_else(|| "—".to_string());
+    let detail = if entry.detail == "{}" {
+        String::new()
+    } else {
+        entry.detail.clone()
+    };
+    view! {
+        <tr data-action=entry.action.code()>
+            <td><time datetime=entry.at.to_rfc3339()>{entry.at.format("%Y-%m-%d %H:%M:%S").to_string()}</time></td>
+            <td>{who}</td>
+            <td>{entry.action.code()}</td>
+            <td>{entry.target}</td>
+            <td class="detail">{detail}</td>
+        </tr>
+    }
+}

@@ -1,0 +1,134 @@
+//! Where logins live: Redis when one is configured (shared by every instance,
+//! survives restarts of Tsudoi), otherwise a table in the main database.
+//!
+//! The session layer only touches the store for requests that carry a session
+//! cookie, so anonymous pages never depend on Redis being up. When the store
+//! fails, reading the session fails, and the pages answer 503 (see
+//! `tsudoi_app::auth`); the Redis client keeps reconnecting in the background,
+//! so nothing needs a restart once Redis is back.
+
+use std::time::Duration;
+
+use axum::Router;
+use fred::prelude::{ClientLike, Config as RedisConfig, ReconnectPolicy};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::cookie::time::Duration as CookieDuration;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
+use tower_sessions_redis_store::RedisStore;
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+use tsudoi::storage::Database;
+
+use crate::config::{SessionSettings, Settings};
+
+pub const COOKIE_NAME: &str = "tsudoi_session";
+
+/// How long one Redis command may take before the request gives up with a 503
+/// instead of waiting for a reconnection.
+const REDIS_COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+const EXPIRED_SWEEP_PERIOD: Duration = Duration::from_secs(15 * 60);
+
+/// The store chosen by the configuration.
+pub enum Store {
+    Redis(RedisStore<fred::clients::Pool>),
+    Postgres(PostgresStore),
+    Sqlite(SqliteStore),
+}
+
+impl Store {
+    pub async fn open(settings: &Settings, db: &Database) -> Result<Store, String> {
+        if let Some(url) = &settings.redis_url {
+            return open_redis(url).await.map(Store::Redis);
+        }
+        let store = match db {
+            Database::Sqlite(pool) => {
+                let store = SqliteStore::new(pool.clone());
+                store.migrate().await.map(|()| Store::Sqlite(store))
+            }
+            Database::Postgres(pool) => {
+                let store = PostgresStore::new(pool.clone());
+                store.migrate().await.map(|()| Store::Postgres(store))
+            }
+        };
+        store.map_err(|err| format!("cannot prepare the session table: {err}"))
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Store::Redis(_) => "redis",
+            Store::Postgres(_) | Store::Sqlite(_) => "database",
+        }
+    }
+
+    /// Adds the session layer to `router` and, for the SQL stores, a task that
+    /// removes expired sessions (Redis expires them by itself).
+    pub fn install(self, router: Router, settings: &Settings) -> Router {
+        let secure = settings.public_url.scheme() == "https";
+        match self {
+            Store::Redis(store) => router.layer(layer(store, settings.sessions, secure)),
+            Store::Postgres(store) => {
+                sweep_expired(store.clone());
+                router.layer(layer(store, settings.sessions, secure))
+            }
+            Store::Sqlite(store) => {
+                sweep_expired(store.clone());
+                router.layer(layer(store, settings.sessions, secure))
+            }
+        }
+    }
+}
+
+/// Connects in the background: Tsudoi starts even while Redis is down, answers
+/// 503 on pages that need a login, and recovers when Redis is reachable.
+async fn open_redis(url: &str) -> Result<RedisStore<fred::clients::Pool>, String> {
+    let config = RedisConfig::from_url(url).map_err(|err| format!("invalid redis_url: {err}"))?;
+    let pool = fred::types::Builder::from_config(config)
+        .with_performance_config(|performance| {
+            performance.default_command_timeout = REDIS_COMMAND_TIMEOUT;
+        })
+        .with_connection_config(|connection| {
+            connection.connection_timeout = REDIS_COMMAND_TIMEOUT;
+            connection.max_command_attempts = 1;
+        })
+        // Retry forever, backing off from 100 ms to 5 s.
+        .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
+        .build_pool(2)
+        .map_err(|err| format!("invalid redis_url: {err}"))?;
+    pool.connect();
+    let connected = tokio::time::timeout(REDIS_COMMAND_TIMEOUT, pool.wait_for_connect()).await;
+    if !matches!(connected, Ok(Ok(()))) {
+        tracing::warn!(
+            "Redis is not reachable yet; pages that need a login answer 503 until it is"
+        );
+    }
+    Ok(RedisStore::new(pool))
+}
+
+fn layer<S: SessionStore + Clone>(
+    store: S,
+    sessions: SessionSettings,
+    secure: bool,
+) -> SessionManagerLayer<S> {
+    let idle = CookieDuration::seconds(i64::try_from(sessions.idle.as_secs()).unwrap_or(i64::MAX));
+    SessionManagerLayer::new(store)
+        .with_name(COOKIE_NAME)
+        .with_http_only(true)
+        // Lax keeps links from mail and chat working; cross-site writes are
+        // refused by the CSRF check, not by the cookie.
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle))
+}
+
+fn sweep_expired<S: ExpiredDeletion + Clone + 'static>(store: S) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(EXPIRED_SWEEP_PERIOD);
+        loop {
+            every.tick().await;
+            if let Err(err) = store.delete_expired().await {
+                tracing::warn!(error = %err, "could not remove expired sessions");
+            }
+        }
+    });
+}

@@ -1,0 +1,317 @@
+//! Every action × every role (and anonymous visitors), over HTTP against the
+//! real binary: each is either allowed or refused with the right status —
+//! 401 for visitors, 403 for logged-in users whose role does not allow it.
+//! A new server function or page joins this table when it is added.
+
+mod support;
+
+use reqwest::header;
+use reqwest::{Client, Method, StatusCode};
+use support::RunningServer;
+use tsudoi::model::{Lang, Role};
+use tsudoi::storage::{Database, test_support};
+use tsudoi::users::{self, NewUser, password};
+
+const PASSWORD: &str = "correct horse battery";
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Caller {
+    Anonymous,
+    Signed(Role),
+}
+
+const CALLERS: [Caller; 5] = [
+    Caller::Anonymous,
+    Caller::Signed(Role::Employee),
+    Caller::Signed(Role::Staff),
+    Caller::Signed(Role::Organizer),
+    Caller::Signed(Role::Admin),
+];
+
+/// Who may do it.
+#[derive(Clone, Copy, Debug)]
+enum Rule {
+    Everyone,
+    LoggedIn,
+    AdminOnly,
+}
+
+impl Rule {
+    fn allows(self, caller: Caller) -> bool {
+        matches!(
+            (self, caller),
+            (Rule::Everyone, _)
+                | (Rule::LoggedIn, Caller::Signed(_))
+                | (Rule::AdminOnly, Caller::Signed(Role::Admin))
+        )
+    }
+}
+
+enum Body {
+    None,
+    Form(Vec<(&'static str, String)>),
+    Csv(&'static str),
+}
+
+struct Action {
+    name: &'static str,
+    method: Method,
+    path: String,
+    body: Body,
+    rule: Rule,
+}
+
+fn actions(target_user: i64, tag: &str) -> Vec<Action> {
+    let form = |pairs: &[(&'static str, &str)]| {
+        Body::Form(pairs.iter().map(|(k, v)| (*k, v.to_string())).collect())
+    };
+    let target = target_user.to_string();
+    vec![
+        Action {
+            name: "browse events (page)",
+            method: Method::GET,
+            path: "/".into(),
+            body: Body::None,
+            rule: Rule::Everyone,
+        },
+        Action {
+            name: "list events",
+            method: Method::GET,
+            path: "/api/events/list".into(),
+            body: Body::None,
+            rule: Rule::Everyone,
+        },
+        Action {
+            name: "login page",
+            method: Method::GET,
+            path: "/login".into(),
+            body: Body::None,
+            rule: Rule::Everyone,
+        },
+        Action {
+            name: "who am I",
+            method: Method::GET,
+            path: "/api/auth/me".into(),
+            body: Body::None,
+            rule: Rule::Everyone,
+        },
+        Action {
+            name: "my account",
+            method: Method::GET,
+            path: "/api/auth/account".into(),
+            body: Body::None,
+            rule: Rule::LoggedIn,
+        },
+        Action {
+            name: "account page",
+            method: Method::GET,
+            path: "/account".into(),
+            body: Body::None,
+            rule: Rule::LoggedIn,
+        },
+        Action {
+            name: "change password",
+            method: Method::POST,
+            path: "/api/auth/password".into(),
+            // A wrong current password: allowed callers get 422, not 401/403.
+            body: form(&[
+                ("current", "not my password"),
+                ("new", "another long password"),
+                ("repeat", "another long password"),
+            ]),
+            rule: Rule::LoggedIn,
+        },
+        Action {
+            name: "users page",
+            method: Method::GET,
+            path: "/admin/users".into(),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "list users",
+            method: Method::GET,
+            path: "/api/admin/users/list".into(),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "create user",
+            method: Method::POST,
+            path: "/api/admin/users/create".into(),
+            body: Body::Form(vec![
+                ("email", format!("created-by-{tag}@example.co.jp")),
+                ("display_name", "New Person".into()),
+                ("department", "営業部".into()),
+                ("role", "employee".into()),
+            ]),
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "change role",
+            method: Method::POST,
+            path: "/api/admin/users/role".into(),
+            body: form(&[("user_id", &target), ("role", "staff")]),
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "deactivate user",
+            method: Method::POST,
+            path: "/api/admin/users/active".into(),
+            body: form(&[("user_id", &target), ("active", "false")]),
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "reactivate user",
+            method: Method::POST,
+            path: "/api/admin/users/active".into(),
+            body: form(&[("user_id", &target), ("active", "true")]),
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "import users",
+            method: Method::POST,
+            path: "/api/admin/users/import".into(),
+            body: Body::Csv(
+                "email,name,department,role\nimported@example.co.jp,Imported,経理部,employee\n",
+            ),
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "last import",
+            method: Method::GET,
+            path: "/api/admin/users/last-import".into(),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "audit log page",
+            method: Method::GET,
+            path: "/admin/audit".into(),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "audit log",
+            method: Method::GET,
+            path: "/api/admin/audit".into(),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+    ]
+}
+
+async fn add_user(db: &Database, email: &str, role: Role) -> i64 {
+    let hash = password::hash(PASSWORD.into()).await.unwrap();
+    let user = NewUser {
+        email: email.into(),
+        display_name: format!("{role:?} user"),
+        department: None,
+        role,
+        lang: Lang::En,
+    };
+    users::upsert(db, &user, Some(&hash)).await.unwrap()
+}
+
+async fn cookie_for(http: &Client, server: &RunningServer, email: &str) -> String {
+    let response = http
+        .post(server.url("/api/auth/login"))
+        .form(&[("email", email), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "login {email}: {}",
+        response.status()
+    );
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("tsudoi_session="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .expect("session cookie")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_action_allows_exactly_the_roles_it_should_on_every_backend() {
+    for t in test_support::backends().await {
+        let backend = t.db.backend().name();
+        let target = add_user(&t.db, "target@example.co.jp", Role::Employee).await;
+        for (i, caller) in CALLERS.iter().enumerate().skip(1) {
+            if let Caller::Signed(role) = caller {
+                add_user(&t.db, &format!("caller{i}@example.co.jp"), *role).await;
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let server = RunningServer::start(dir.path(), &t.url());
+        let http = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+
+        let mut failures = Vec::new();
+        let mut checked = 0;
+        for (i, caller) in CALLERS.iter().enumerate() {
+            let cookie = match caller {
+                Caller::Anonymous => None,
+                Caller::Signed(_) => {
+                    Some(cookie_for(&http, &server, &format!("caller{i}@example.co.jp")).await)
+                }
+            };
+            for action in actions(target, &i.to_string()) {
+                let mut request = http.request(action.method.clone(), server.url(&action.path));
+                if let Some(cookie) = &cookie {
+                    request = request.header(header::COOKIE, cookie);
+                }
+                request = match action.body {
+                    Body::None => request,
+                    Body::Form(pairs) => request.form(&pairs),
+                    Body::Csv(text) => request.multipart(reqwest::multipart::Form::new().part(
+                        "file",
+                        reqwest::multipart::Part::text(text).file_name("people.csv"),
+                    )),
+                };
+                let status = request.send().await.unwrap().status();
+                let allowed = action.rule.allows(*caller);
+                let ok = if allowed {
+                    status != StatusCode::UNAUTHORIZED
+                        && status != StatusCode::FORBIDDEN
+                        && !status.is_server_error()
+                } else {
+                    let expected = if *caller == Caller::Anonymous {
+                        StatusCode::UNAUTHORIZED
+                    } else {
+                        StatusCode::FORBIDDEN
+                    };
+                    status == expected
+                };
+                checked += 1;
+                if !ok {
+                    failures.push(format!(
+                        "{backend}: {} as {caller:?}: expected {}, got {status}",
+                        action.name,
+                        if allowed { "allowed" } else { "denied" }
+                    ));
+                }
+            }
+        }
+        assert_eq!(checked, CALLERS.len() * actions(0, "").len());
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+        // The refused writes really changed nothing: only the admin's create and import happened.
+        let created = users::list(&t.db, Some("created-by-"), None, 50)
+            .await
+            .unwrap();
+        let emails: Vec<_> = created.items.iter().map(|u| u.email.as_str()).collect();
+        assert_eq!(emails, ["created-by-4@example.co.jp"], "{backend}");
+        let target_now = users::find(&t.db, target).await.unwrap();
+        assert_eq!(
+            (target_now.role, target_now.active),
+            (Role::Staff, true),
+            "{backend}"
+        );
+    }
+}
