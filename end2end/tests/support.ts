@@ -39,8 +39,8 @@ export class Tsudoi {
   ) {}
 
   /** Copies the binary alone into an empty folder and runs `command` there. */
-  static runAlone(folder: string, args: string[], env: Record<string, string> = {}): string {
-    return execFileSync(join(folder, 'tsudoi'), args, { cwd: folder, env: cleanEnv(env), encoding: 'utf8' });
+  static runAlone(folder: string, args: string[], env: Record<string, string> = {}, input?: string): string {
+    return execFileSync(join(folder, 'tsudoi'), args, { cwd: folder, env: cleanEnv(env), encoding: 'utf8', input });
   }
 
   static emptyFolderWithBinary(): string {

@@ -96,6 +96,7 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
             "this binary was built without the site bundle; pages render but are not interactive (build with `cargo xtask build`)"
         );
     }
+    forget_old_login_failures(db.clone());
     let sessions = sessions::Store::open(&settings, &db).await?;
     tracing::info!(store = sessions.describe(), "sessions");
     let state = http::AppState {
@@ -128,6 +129,22 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
         .map_err(|err| format!("server error: {err}"))?;
     tracing::info!("Tsudoi stopped");
     Ok(())
+}
+
+/// Failure counters of past windows are dead weight; made-up e-mail
+/// addresses would otherwise grow the table without bound.
+fn forget_old_login_failures(db: Database) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
+        loop {
+            every.tick().await;
+            if let Err(err) =
+                users::throttle::prune(&db, &LoginLimits::default(), chrono::Utc::now()).await
+            {
+                tracing::warn!(error = %err, "could not prune login failure counters");
+            }
+        }
+    });
 }
 
 /// One line an operator can check against what they meant to configure.

@@ -448,6 +448,11 @@ async fn pages_carry_security_headers_and_a_nonce_policy() {
     );
 }
 
+/// The Redis the tests use (`cargo xtask test` makes sure it is running).
+fn redis_addr() -> String {
+    std::env::var("TSUDOI_TEST_REDIS_ADDR").unwrap_or_else(|_| "127.0.0.1:6379".into())
+}
+
 /// A TCP relay in front of the real Redis that the test can cut and restore,
 /// to play an outage without touching the shared Redis server.
 struct RedisRelay {
@@ -474,7 +479,7 @@ impl RedisRelay {
                     continue; // dropped: connection refused, in effect
                 }
                 let link = tokio::spawn(async move {
-                    if let Ok(mut redis) = tokio::net::TcpStream::connect("127.0.0.1:6379").await {
+                    if let Ok(mut redis) = tokio::net::TcpStream::connect(redis_addr()).await {
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut redis).await;
                     }
                 });

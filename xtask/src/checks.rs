@@ -12,15 +12,19 @@ use anyhow::Result;
 use crate::{build_server, build_site, cargo, prerequisites, run};
 
 const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const DEFAULT_TEST_REDIS_ADDR: &str = "127.0.0.1:6379";
 
 pub fn run_all(root: &Path) -> Result<()> {
     let started = Instant::now();
     let database_url = std::env::var("TSUDOI_TEST_DATABASE_URL")
         .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_string());
+    let redis_addr = std::env::var("TSUDOI_TEST_REDIS_ADDR")
+        .unwrap_or_else(|_| DEFAULT_TEST_REDIS_ADDR.to_string());
     let end2end = root.join("end2end");
 
     prerequisites::wasm_target()?;
     prerequisites::postgres(&database_url)?;
+    prerequisites::redis(&redis_addr)?;
     prerequisites::chromium()?;
     prerequisites::node_modules(&end2end)?;
 
@@ -65,7 +69,8 @@ pub fn run_all(root: &Path) -> Result<()> {
     let mut tests = cargo(root);
     tests
         .args(["test", "--workspace"])
-        .env("TSUDOI_TEST_DATABASE_URL", &database_url);
+        .env("TSUDOI_TEST_DATABASE_URL", &database_url)
+        .env("TSUDOI_TEST_REDIS_ADDR", &redis_addr);
     run(tests, "running the Rust tests on SQLite and PostgreSQL")?;
 
     let binary = build_server(root, true)?;

@@ -122,3 +122,39 @@ pub fn postgres(url: &str) -> Result<()> {
          the tests run on both backends and never skip PostgreSQL"
     )
 }
+
+/// The Redis-backed session tests need a real Redis; start the local one if
+/// it is installed but not running.
+pub fn redis(addr: &str) -> Result<()> {
+    if redis_answers(addr) {
+        return Ok(());
+    }
+    let port = addr.rsplit(':').next().unwrap_or("6379");
+    if succeeds(
+        "redis-server",
+        &["--port", port, "--daemonize", "yes", "--save", ""],
+    ) {
+        for _ in 0..50 {
+            if redis_answers(addr) {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    bail!(
+        "Redis is not reachable at {addr}. Start it or point TSUDOI_TEST_REDIS_ADDR at one; \
+         the session tests run against a real Redis"
+    )
+}
+
+fn redis_answers(addr: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+    let mut reply = [0u8; 7];
+    stream.write_all(b"PING\r\n").is_ok()
+        && stream.read_exact(&mut reply).is_ok()
+        && &reply == b"+PONG\r\n"
+}
