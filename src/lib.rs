@@ -2,23 +2,25 @@
 //!
 //! Everything here is plain Rust and plain async functions, so tests call it
 //! directly without a browser or an HTTP server. The types in [`model`],
-//! [`error`] and [`audit`] also compile for the browser (wasm) build;
-//! everything that needs a database, a clock or the network sits behind the
-//! `server` feature.
+//! [`error`], [`audit`], [`events`] and [`registrations`] also compile for
+//! the browser (wasm) build; everything that needs a database, a clock or the
+//! network sits behind the `server` feature.
 
 pub mod access;
 pub mod audit;
 pub mod error;
+pub mod events;
 pub mod model;
+pub mod registrations;
 
+#[cfg(feature = "server")]
+pub mod calendar;
 #[cfg(feature = "server")]
 pub mod demo;
 #[cfg(feature = "server")]
-pub mod events;
-#[cfg(feature = "server")]
-pub mod registrations;
-#[cfg(feature = "server")]
 pub mod storage;
+#[cfg(feature = "server")]
+pub mod tickets;
 #[cfg(feature = "server")]
 pub mod users;
 

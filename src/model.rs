@@ -182,7 +182,7 @@ pub struct Registration {
 }
 
 /// One line of the public event list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventSummary {
     pub id: i64,
     pub title_ja: Option<String>,

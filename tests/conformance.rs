@@ -300,6 +300,7 @@ async fn upcoming_list_filters_by_category_and_counts_the_waitlist() {
         .unwrap();
         let filter = UpcomingFilter {
             category: Some(Category::Training),
+            ..UpcomingFilter::default()
         };
         let page = events::list_upcoming(db, Tokyo, now, &filter, None, page_size(None))
             .await

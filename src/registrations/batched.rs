@@ -16,13 +16,12 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use super::{
-    COLUMNS, EVENT_WINDOW, EventWindow, RegistrationRow, WAITLIST_POSITION, is_unique_violation,
-    register, with_position,
+use super::engine::{
+    COLUMNS, EVENT_WINDOW, EventWindow, RegistrationRow, WAITLIST_POSITION, register, with_position,
 };
 use crate::model::{Registration, RegistrationStatus};
 use crate::storage::outbox::MailKind;
-use crate::storage::{BeginWrite, Database, on_pool};
+use crate::storage::{BeginWrite, Database, is_unique_violation, on_pool};
 use crate::{Error, Result};
 
 /// Most requests taken in one transaction; bounds statement size and lock time.

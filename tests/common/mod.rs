@@ -2,7 +2,8 @@
 
 #![allow(dead_code)] // each test file uses part of this module
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono_tz::Asia::Tokyo;
 use tsudoi::events::{self, NewEvent};
 use tsudoi::model::{Category, EventStatus, Lang, Role};
 use tsudoi::storage::Database;
@@ -49,6 +50,35 @@ pub async fn employees(db: &Database, prefix: &str, count: usize) -> Vec<i64> {
         ids.push(users::upsert(db, &user, None).await.unwrap());
     }
     ids
+}
+
+/// An instant given as Tokyo wall-clock time.
+pub fn tokyo(year: i32, month: u32, day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+    Tokyo
+        .with_ymd_and_hms(year, month, day, hour, minute, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// A timestamp literal both backends read as `at`: the text sqlx writes to
+/// SQLite, which PostgreSQL parses as the same instant.
+pub fn sql_time(at: DateTime<Utc>) -> String {
+    format!(
+        "'{}'",
+        at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+    )
+}
+
+/// One employee with a display name and a language.
+pub async fn person(db: &Database, email: &str, display_name: &str, lang: Lang) -> i64 {
+    let user = NewUser {
+        email: email.to_string(),
+        display_name: display_name.to_string(),
+        department: None,
+        role: Role::Employee,
+        lang,
+    };
+    users::upsert(db, &user, None).await.unwrap()
 }
 
 /// A single integer from `sql`, on either backend.

@@ -1,0 +1,85 @@
+//! Events: creating them, the public list and the event page.
+//!
+//! The shapes here travel to the browser, so they compile without the
+//! `server` feature; the queries behind them are in `store`.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Category, EventStatus, EventSummary, RegistrationStatus};
+
+#[cfg(feature = "server")]
+mod store;
+
+#[cfg(feature = "server")]
+pub use store::{NewEvent, create, detail, list_upcoming};
+#[cfg(feature = "server")]
+pub(crate) use store::{SummaryRow, parse_event_status, summary_columns, to_second};
+
+/// Longest keyword search accepted, in characters.
+pub const MAX_SEARCH_CHARS: usize = 100;
+
+/// What the public list may be narrowed to. Every filter is optional and
+/// they combine with AND.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpcomingFilter {
+    pub category: Option<Category>,
+    /// Events starting on or after this day, in the company time zone.
+    pub from: Option<NaiveDate>,
+    /// Events starting on or before this day (inclusive), in the company time zone.
+    pub to: Option<NaiveDate>,
+    /// Only events with a free seat (a full event only offers its waitlist).
+    pub seats_left_only: bool,
+    /// Case-insensitive substring of a title, the place or a description.
+    /// `%` and `_` are literal characters, not wildcards.
+    pub search: Option<String>,
+}
+
+/// Whether someone can register for an event now, and if not, why.
+///
+/// Decided by the same rule that `registrations::register` enforces, so the
+/// page never offers a button the server then refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationWindow {
+    /// Opens later; the time is in the company time zone, ready to show.
+    NotYetOpen {
+        opens_at: DateTime<FixedOffset>,
+    },
+    Open,
+    /// The registration deadline has passed, or the event is a draft
+    /// (only organizers see those; [`EventDetail::status`] tells which).
+    Closed,
+    /// The event has begun (or is over) and registration has closed with it.
+    Started,
+    Cancelled,
+}
+
+/// The viewer's own live registration for the event on the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyRegistration {
+    pub id: i64,
+    pub status: RegistrationStatus,
+    /// 1 for the first in line; only while waitlisted.
+    pub waitlist_position: Option<i64>,
+}
+
+/// Everything the event page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventDetail {
+    /// Titles, time, place and seats, as in the list.
+    pub event: EventSummary,
+    pub description_ja: String,
+    pub description_en: String,
+    pub organizer_id: Option<i64>,
+    pub organizer_name: Option<String>,
+    pub registration_opens_at: Option<DateTime<Utc>>,
+    /// When unset, registration closes when the event starts.
+    pub registration_closes_at: Option<DateTime<Utc>>,
+    pub status: EventStatus,
+    pub window: RegistrationWindow,
+    pub mine: Option<MyRegistration>,
+    /// Raised by every change to the event; calendar files use it as SEQUENCE.
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+}

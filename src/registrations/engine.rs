@@ -1,0 +1,592 @@
+//! The state machine itself: taking seats, the waitlist, ending a
+//! registration, check-in (the rules are listed on the parent module).
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde_json::json;
+
+use crate::events::RegistrationWindow;
+use crate::model::{EventStatus, Registration, RegistrationStatus};
+use crate::storage::outbox::{self, MailKind};
+use crate::storage::{BeginWrite, Database, is_unique_violation, on_pool};
+use crate::{Error, Result};
+
+#[derive(Clone, sqlx::FromRow)]
+pub(crate) struct RegistrationRow {
+    pub(crate) id: i64,
+    pub(crate) event_id: i64,
+    pub(crate) user_id: i64,
+    pub(crate) status: String,
+    pub(crate) waitlist_seq: Option<i64>,
+    pub(crate) version: i32,
+    pub(crate) registered_at: DateTime<Utc>,
+    pub(crate) checked_in_at: Option<DateTime<Utc>>,
+    pub(crate) checked_in_by: Option<i64>,
+}
+
+/// The columns of [`RegistrationRow`], for statements built at compile time.
+macro_rules! columns {
+    () => {
+        "id, event_id, user_id, status, waitlist_seq, version, registered_at, checked_in_at, checked_in_by"
+    };
+}
+pub(crate) use columns;
+pub(crate) const COLUMNS: &str = columns!();
+
+const SELECT_LIVE: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM registrations
+      WHERE event_id = $1 AND user_id = $2 AND status IN ('registered', 'waitlisted', 'checked_in')"
+);
+
+impl RegistrationRow {
+    fn status(&self) -> Result<RegistrationStatus> {
+        RegistrationStatus::parse(&self.status).ok_or_else(|| {
+            tracing::error!(registration = self.id, status = %self.status, "unknown registration status");
+            Error::Internal
+        })
+    }
+
+    pub(crate) fn into_registration(self, waitlist_position: Option<i64>) -> Result<Registration> {
+        Ok(Registration {
+            status: self.status()?,
+            id: self.id,
+            event_id: self.event_id,
+            user_id: self.user_id,
+            waitlist_position,
+            version: self.version,
+            registered_at: self.registered_at,
+            checked_in_at: self.checked_in_at,
+            checked_in_by: self.checked_in_by,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventWindow {
+    pub(crate) status: String,
+    pub(crate) starts_at: DateTime<Utc>,
+    pub(crate) registration_opens_at: Option<DateTime<Utc>>,
+    pub(crate) registration_closes_at: Option<DateTime<Utc>>,
+}
+
+pub(crate) const EVENT_WINDOW: &str = "SELECT status, starts_at, registration_opens_at, registration_closes_at FROM events WHERE id = $1";
+
+impl EventWindow {
+    /// Refuses a missing event, then anything [`EventWindow::check_open`] refuses.
+    pub(crate) fn check(window: Option<EventWindow>, now: DateTime<Utc>) -> Result<()> {
+        window.ok_or(Error::NotFound)?.check_open(now)
+    }
+
+    /// Registration is open from `registration_opens_at` (or publication) until
+    /// `registration_closes_at` (or the start of the event). The event page
+    /// shows this and registering enforces it, so the two cannot disagree.
+    ///
+    /// `None` for a draft: as far as registering goes, it does not exist yet.
+    /// `tz` only localizes the opening time for display.
+    pub(crate) fn window(&self, now: DateTime<Utc>, tz: Tz) -> Option<RegistrationWindow> {
+        match EventStatus::parse(&self.status)? {
+            EventStatus::Published => {}
+            EventStatus::Cancelled => return Some(RegistrationWindow::Cancelled),
+            EventStatus::Draft => return None,
+        }
+        if let Some(opens) = self.registration_opens_at
+            && now < opens
+        {
+            return Some(RegistrationWindow::NotYetOpen {
+                opens_at: opens.with_timezone(&tz).fixed_offset(),
+            });
+        }
+        let closes = self.registration_closes_at.unwrap_or(self.starts_at);
+        Some(if now < closes {
+            RegistrationWindow::Open
+        } else if now >= self.starts_at {
+            RegistrationWindow::Started
+        } else {
+            RegistrationWindow::Closed
+        })
+    }
+
+    fn check_open(&self, now: DateTime<Utc>) -> Result<()> {
+        match self.window(now, Tz::UTC) {
+            Some(RegistrationWindow::Open) => Ok(()),
+            None => Err(Error::NotFound),
+            Some(RegistrationWindow::Cancelled) => {
+                Err(Error::Conflict("This event has been cancelled.".into()))
+            }
+            Some(RegistrationWindow::NotYetOpen { .. }) => Err(Error::Conflict(
+                "Registration for this event has not opened yet.".into(),
+            )),
+            Some(RegistrationWindow::Closed | RegistrationWindow::Started) => Err(Error::Conflict(
+                "Registration for this event has closed.".into(),
+            )),
+        }
+    }
+}
+
+/// Registers `user_id` for `event_id`: a seat if one is free, else the end of
+/// the waitlist. Registering again returns the live registration unchanged.
+pub async fn register(
+    db: &Database,
+    event_id: i64,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Registration> {
+    // Two requests of the same person can race (a double click): the other one
+    // wins the unique index and we answer with its registration. If that one
+    // was cancelled in the meantime too, start over; a few rounds settle it.
+    for _ in 0..3 {
+        match try_register(db, event_id, user_id, now).await {
+            Err(err) if is_unique_violation(&err) => {
+                if let Some(live) = live_registration(db, event_id, user_id).await? {
+                    return Ok(live);
+                }
+            }
+            Err(err) => return Err(err.into()),
+            Ok(result) => return result,
+        }
+    }
+    Err(Error::Conflict(
+        "Your registration changed meanwhile; please try again.".into(),
+    ))
+}
+
+async fn try_register(
+    db: &Database,
+    event_id: i64,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Result<Registration>> {
+    const INSERT: &str = concat!(
+        "INSERT INTO registrations (event_id, user_id, status, waitlist_seq, registered_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING ",
+        columns!()
+    );
+    on_pool!(db, |pool| {
+        let mut conn = pool.acquire().await?;
+        let mut tx = conn.begin_write().await?;
+        let existing: Option<RegistrationRow> = sqlx::query_as(SELECT_LIVE)
+            .bind(event_id)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let row = match existing {
+            Some(existing) => {
+                tx.rollback().await?;
+                existing
+            }
+            None => {
+                let window: Option<EventWindow> = sqlx::query_as(EVENT_WINDOW)
+                    .bind(event_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Err(refusal) = EventWindow::check(window, now) {
+                    return Ok(Err(refusal));
+                }
+                // A seat if one is free; else a place in line, taken under the
+                // event-row lock and only while the event is still full. A failed
+                // seat UPDATE locks nothing, so a seat freed in between sends us
+                // round again rather than leaving a free seat behind a waitlist.
+                let (status, waitlist_seq) = loop {
+                    let seated = sqlx::query(
+                        "UPDATE events SET seats_taken = seats_taken + 1 WHERE id = $1 AND seats_taken < capacity",
+                    )
+                    .bind(event_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    if seated {
+                        break (RegistrationStatus::Registered, None);
+                    }
+                    let seq: Option<i64> = sqlx::query_scalar(
+                        "UPDATE events SET waitlist_next = waitlist_next + 1
+                          WHERE id = $1 AND seats_taken >= capacity RETURNING waitlist_next",
+                    )
+                    .bind(event_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(seq) = seq {
+                        break (RegistrationStatus::Waitlisted, Some(seq));
+                    }
+                };
+                let row: RegistrationRow = sqlx::query_as(INSERT)
+                    .bind(event_id)
+                    .bind(user_id)
+                    .bind(status.code())
+                    .bind(waitlist_seq)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let (kind, key) = match status {
+                    RegistrationStatus::Registered => (
+                        MailKind::RegistrationConfirmed,
+                        format!("confirmed:{}", row.id),
+                    ),
+                    _ => (MailKind::Waitlisted, format!("waitlisted:{}", row.id)),
+                };
+                outbox::enqueue(
+                    &mut *tx,
+                    kind,
+                    user_id,
+                    &key,
+                    json!({ "event_id": event_id, "registration_id": row.id }),
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                row
+            }
+        };
+        // Counted after the transaction, so the event row is not held for it,
+        // and on the same connection: asking the pool again would queue behind
+        // everyone else in a rush.
+        let position = match row.waitlist_seq {
+            Some(seq) => Some(
+                sqlx::query_scalar(WAITLIST_POSITION)
+                    .bind(event_id)
+                    .bind(seq)
+                    .fetch_one(&mut *conn)
+                    .await?,
+            ),
+            None => None,
+        };
+        Ok(row.into_registration(position))
+    })
+}
+
+/// Place in line of the waitlist entry numbered `$2` of event `$1` (1 = next).
+pub(crate) const WAITLIST_POSITION: &str = "SELECT COUNT(*) FROM registrations
+  WHERE event_id = $1 AND status = 'waitlisted' AND waitlist_seq <= $2";
+
+/// The registration with its place in line when waitlisted.
+pub(crate) async fn with_position(db: &Database, row: RegistrationRow) -> Result<Registration> {
+    let position = match row.waitlist_seq {
+        Some(seq) if row.status == RegistrationStatus::Waitlisted.code() => {
+            Some(on_pool!(db, |pool| {
+                sqlx::query_scalar::<_, i64>(WAITLIST_POSITION)
+                    .bind(row.event_id)
+                    .bind(seq)
+                    .fetch_one(pool)
+                    .await?
+            }))
+        }
+        _ => None,
+    };
+    row.into_registration(position)
+}
+
+/// The live (registered, waitlisted or checked-in) registration of a person for an event.
+pub async fn live_registration(
+    db: &Database,
+    event_id: i64,
+    user_id: i64,
+) -> Result<Option<Registration>> {
+    let row: Option<RegistrationRow> = on_pool!(db, |pool| sqlx::query_as(SELECT_LIVE)
+        .bind(event_id)
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?);
+    match row {
+        Some(row) => Ok(Some(with_position(db, row).await?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn get(db: &Database, registration_id: i64) -> Result<Registration> {
+    const SELECT_BY_ID: &str = concat!("SELECT ", columns!(), " FROM registrations WHERE id = $1");
+    let row: RegistrationRow = on_pool!(db, |pool| sqlx::query_as(SELECT_BY_ID)
+        .bind(registration_id)
+        .fetch_optional(pool)
+        .await?)
+    .ok_or(Error::NotFound)?;
+    with_position(db, row).await
+}
+
+/// Gives free seats to the waitlist in arrival order, inside the caller's
+/// transaction; evaluates to the id of the promoted registration, if any.
+///
+/// A macro rather than a function so it can run on either backend's
+/// transaction without a wall of trait bounds.
+macro_rules! promote_next {
+    ($tx:expr, $event_id:expr, $now:expr) => {{
+        let tx = $tx;
+        let mut promoted: Option<i64> = None;
+        // Taking the seat first also locks the event row on PostgreSQL, so no
+        // two transactions promote for the same event at the same time.
+        let seat = sqlx::query("UPDATE events SET seats_taken = seats_taken + 1 WHERE id = $1 AND seats_taken < capacity")
+            .bind($event_id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if seat {
+            loop {
+                let candidate: Option<(i64, i64)> = sqlx::query_as(
+                    "SELECT id, user_id FROM registrations
+                      WHERE event_id = $1 AND status = 'waitlisted' ORDER BY waitlist_seq LIMIT 1",
+                )
+                .bind($event_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+                let Some((candidate, user_id)) = candidate else {
+                    sqlx::query("UPDATE events SET seats_taken = seats_taken - 1 WHERE id = $1")
+                        .bind($event_id)
+                        .execute(&mut **tx)
+                        .await?;
+                    break;
+                };
+                // The candidate may leave the waitlist concurrently: then try the next one.
+                let moved = sqlx::query(
+                    "UPDATE registrations
+                        SET status = 'registered', waitlist_seq = NULL, version = version + 1, updated_at = $2
+                      WHERE id = $1 AND status = 'waitlisted'",
+                )
+                .bind(candidate)
+                .bind($now)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                if moved == 1 {
+                    outbox::enqueue(
+                        &mut **tx,
+                        MailKind::Promoted,
+                        user_id,
+                        &format!("promoted:{candidate}"),
+                        json!({ "event_id": $event_id, "registration_id": candidate }),
+                        $now,
+                    )
+                    .await?;
+                    promoted = Some(candidate);
+                    break;
+                }
+            }
+        }
+        promoted
+    }};
+}
+
+/// Who ends a registration, which decides the final state and what is allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The attendee cancels their seat or leaves the waitlist.
+    Cancelled { by_user: i64 },
+    /// An organizer removes the registration.
+    Removed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    pub registration: Registration,
+    /// The registration that got the freed seat, if any.
+    pub promoted: Option<i64>,
+}
+
+/// Ends a registered or waitlisted registration; a freed seat goes to the
+/// first person on the waitlist in the same transaction.
+pub async fn end(
+    db: &Database,
+    registration_id: i64,
+    ending: Ending,
+    now: DateTime<Utc>,
+) -> Result<Ended> {
+    let current = get(db, registration_id).await?;
+    if let Ending::Cancelled { by_user } = ending
+        && by_user != current.user_id
+    {
+        return Err(Error::Forbidden);
+    }
+    let final_status = match ending {
+        Ending::Cancelled { .. } => RegistrationStatus::Cancelled,
+        Ending::Removed => RegistrationStatus::Removed,
+    };
+    match current.status {
+        RegistrationStatus::Registered | RegistrationStatus::Waitlisted => {}
+        RegistrationStatus::CheckedIn => {
+            return Err(Error::Conflict(
+                "This ticket has already been used to check in.".into(),
+            ));
+        }
+        RegistrationStatus::Cancelled | RegistrationStatus::Removed => {
+            return Err(Error::Conflict(
+                "This registration is already cancelled.".into(),
+            ));
+        }
+    }
+    let event_id = current.event_id;
+    let freed_seat = current.status.holds_seat();
+    let promoted = on_pool!(db, |pool| {
+        let mut conn = pool.acquire().await?;
+        let mut tx = conn.begin_write().await?;
+        // Lock order is the same in every transaction: the event row first, then
+        // registration rows. Freeing the seat before touching the registration
+        // keeps that order here; if the registration changed meanwhile, the
+        // rollback puts the seat back.
+        if freed_seat {
+            sqlx::query("UPDATE events SET seats_taken = seats_taken - 1 WHERE id = $1")
+                .bind(event_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let changed = sqlx::query(
+            "UPDATE registrations
+                SET status = $4, version = version + 1, waitlist_seq = NULL, cancelled_at = $5, updated_at = $5
+              WHERE id = $1 AND status = $2 AND version = $3",
+        )
+        .bind(registration_id)
+        .bind(current.status.code())
+        .bind(current.version)
+        .bind(final_status.code())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            tx.rollback().await?;
+            None
+        } else {
+            let promoted = if freed_seat {
+                promote_next!(&mut tx, event_id, now)
+            } else {
+                None
+            };
+            outbox::enqueue(
+                &mut *tx,
+                MailKind::Cancelled,
+                current.user_id,
+                &format!("ended:{registration_id}"),
+                json!({ "event_id": event_id, "registration_id": registration_id, "was": current.status.code(),
+                        "by": final_status.code() }),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            Some(promoted)
+        }
+    });
+    match promoted {
+        Some(promoted) => Ok(Ended {
+            registration: get(db, registration_id).await?,
+            promoted,
+        }),
+        // Someone else changed it between our read and our write: say what it is now.
+        None => match get(db, registration_id).await?.status {
+            RegistrationStatus::CheckedIn => Err(Error::Conflict(
+                "This ticket has already been used to check in.".into(),
+            )),
+            RegistrationStatus::Cancelled | RegistrationStatus::Removed => Err(Error::Conflict(
+                "This registration is already cancelled.".into(),
+            )),
+            _ => Err(Error::Conflict(
+                "This registration changed meanwhile; please try again.".into(),
+            )),
+        },
+    }
+}
+
+/// Changes an event's capacity. Raising it promotes from the waitlist in
+/// order; lowering it below the seats already taken is refused.
+/// Returns the promoted registrations in promotion order.
+pub async fn change_capacity(
+    db: &Database,
+    event_id: i64,
+    capacity: i32,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>> {
+    if !(0..=100_000).contains(&capacity) {
+        return Err(Error::Invalid(
+            "Capacity must be between 0 and 100,000.".into(),
+        ));
+    }
+    let outcome: std::result::Result<Vec<i64>, Option<i32>> = on_pool!(db, |pool| {
+        let mut conn = pool.acquire().await?;
+        let mut tx = conn.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE events SET capacity = $2, version = version + 1, updated_at = $3 WHERE id = $1 AND seats_taken <= $2",
+        )
+        .bind(event_id)
+        .bind(capacity)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            let taken: Option<i32> =
+                sqlx::query_scalar("SELECT seats_taken FROM events WHERE id = $1")
+                    .bind(event_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            tx.rollback().await?;
+            Err(taken)
+        } else {
+            let mut promoted = Vec::new();
+            while let Some(id) = promote_next!(&mut tx, event_id, now) {
+                promoted.push(id);
+            }
+            tx.commit().await?;
+            Ok(promoted)
+        }
+    });
+    match outcome {
+        Ok(promoted) => Ok(promoted),
+        Err(None) => Err(Error::NotFound),
+        Err(Some(taken)) => Err(Error::Conflict(format!(
+            "{taken} seats are already taken; the capacity cannot go below that. Remove registrations first."
+        ))),
+    }
+}
+
+/// The answer to a check-in attempt that was not refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckIn {
+    CheckedIn(Registration),
+    /// Checked in earlier (e.g. the same ticket scanned twice): when and by whom.
+    AlreadyCheckedIn(Registration),
+}
+
+/// Checks a registered person in. Idempotent: a second check-in reports the first.
+pub async fn check_in(
+    db: &Database,
+    registration_id: i64,
+    staff_id: i64,
+    now: DateTime<Utc>,
+) -> Result<CheckIn> {
+    let current = get(db, registration_id).await?;
+    let refuse = |status: RegistrationStatus, current: Registration| match status {
+        RegistrationStatus::CheckedIn => Ok(CheckIn::AlreadyCheckedIn(current)),
+        RegistrationStatus::Waitlisted => Err(Error::Conflict(
+            "This person is on the waitlist, not registered.".into(),
+        )),
+        RegistrationStatus::Cancelled | RegistrationStatus::Removed => {
+            Err(Error::Conflict("This registration was cancelled.".into()))
+        }
+        RegistrationStatus::Registered => Err(Error::Conflict(
+            "This registration changed meanwhile.".into(),
+        )),
+    };
+    if current.status != RegistrationStatus::Registered {
+        return refuse(current.status, current);
+    }
+    let changed = on_pool!(db, |pool| {
+        sqlx::query(
+            "UPDATE registrations
+                SET status = 'checked_in', checked_in_at = $4, checked_in_by = $5, version = version + 1, updated_at = $4
+              WHERE id = $1 AND status = $2 AND version = $3",
+        )
+        .bind(registration_id)
+        .bind(RegistrationStatus::Registered.code())
+        .bind(current.version)
+        .bind(now)
+        .bind(staff_id)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    let after = get(db, registration_id).await?;
+    if changed == 1 {
+        Ok(CheckIn::CheckedIn(after))
+    } else {
+        refuse(after.status, after)
+    }
+}

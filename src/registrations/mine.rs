@@ -1,0 +1,122 @@
+//! "My events": a person's registrations, upcoming and past.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::{MyEventRow, MyEvents};
+use crate::events::{SummaryRow, parse_event_status, summary_columns, to_second};
+use crate::model::RegistrationStatus;
+use crate::storage::{Database, on_pool};
+use crate::{Error, Result};
+
+/// Most upcoming registrations listed; nobody attends more than this many
+/// events ahead, and a list must have a bound (review S-1).
+pub const UPCOMING_LIMIT: i64 = 100;
+/// Most past events listed, the most recent ones.
+pub const PAST_LIMIT: i64 = 50;
+
+#[derive(sqlx::FromRow)]
+struct MineRow {
+    #[sqlx(flatten)]
+    summary: SummaryRow,
+    event_status: String,
+    registration_id: i64,
+    status: String,
+    waitlist_position: Option<i64>,
+    ticket_code: Option<String>,
+}
+
+/// The columns of [`MineRow`] from `events e` and registrations `r`.
+macro_rules! mine_columns {
+    () => {
+        concat!(
+            summary_columns!(),
+            ", e.status AS event_status, r.id AS registration_id, r.status,
+               CASE WHEN r.status = 'waitlisted' THEN
+                 (SELECT COUNT(*) FROM registrations w
+                   WHERE w.event_id = r.event_id AND w.status = 'waitlisted'
+                     AND w.waitlist_seq <= r.waitlist_seq)
+               END AS waitlist_position,
+               CASE WHEN r.status IN ('registered', 'checked_in') THEN r.ticket_code END AS ticket_code"
+        )
+    };
+}
+
+/// The person's registrations in two statements, whatever their history.
+///
+/// Upcoming: events not over yet (published or cancelled) with a live
+/// registration, soonest first, at most [`UPCOMING_LIMIT`]. Past: events
+/// that are over, most recent first, at most [`PAST_LIMIT`], each with the
+/// person's latest registration for it, cancelled ones included.
+pub async fn mine(db: &Database, user_id: i64, tz: Tz, now: DateTime<Utc>) -> Result<MyEvents> {
+    const UPCOMING: &str = concat!(
+        "SELECT ",
+        mine_columns!(),
+        "  FROM registrations r
+           JOIN events e ON e.id = r.event_id
+          WHERE r.user_id = $1
+            AND r.status IN ('registered', 'waitlisted', 'checked_in')
+            AND e.status IN ('published', 'cancelled')
+            AND e.ends_at > $2
+          ORDER BY e.starts_at, e.id
+          LIMIT $3"
+    );
+    // Someone who cancelled and registered again has several rows for one
+    // event; the latest tells how it ended. The window runs over this
+    // person's rows only, found by the (user_id, status) index.
+    const PAST: &str = concat!(
+        "SELECT ",
+        mine_columns!(),
+        "  FROM (SELECT id, event_id, status, waitlist_seq, ticket_code,
+                        ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY id DESC) AS nth
+                   FROM registrations
+                  WHERE user_id = $1) r
+           JOIN events e ON e.id = r.event_id
+          WHERE r.nth = 1
+            AND e.status IN ('published', 'cancelled')
+            AND e.ends_at <= $2
+          ORDER BY e.starts_at DESC, e.id DESC
+          LIMIT $3"
+    );
+    let now = to_second(now);
+    let (upcoming, past): (Vec<MineRow>, Vec<MineRow>) = on_pool!(db, |pool| {
+        let upcoming = sqlx::query_as(UPCOMING)
+            .bind(user_id)
+            .bind(now)
+            .bind(UPCOMING_LIMIT)
+            .fetch_all(pool)
+            .await?;
+        let past = sqlx::query_as(PAST)
+            .bind(user_id)
+            .bind(now)
+            .bind(PAST_LIMIT)
+            .fetch_all(pool)
+            .await?;
+        (upcoming, past)
+    });
+    let rows = |rows: Vec<MineRow>| -> Result<Vec<MyEventRow>> {
+        rows.into_iter().map(|row| row.into_my_row(tz)).collect()
+    };
+    Ok(MyEvents {
+        upcoming: rows(upcoming)?,
+        past: rows(past)?,
+    })
+}
+
+impl MineRow {
+    fn into_my_row(self, tz: Tz) -> Result<MyEventRow> {
+        let event = self.summary.into_summary(tz)?;
+        let status = RegistrationStatus::parse(&self.status).ok_or_else(|| {
+            tracing::error!(registration = self.registration_id, status = %self.status, "unknown registration status");
+            Error::Internal
+        })?;
+        Ok(MyEventRow {
+            event_status: parse_event_status(event.id, &self.event_status)?,
+            event,
+            registration_id: self.registration_id,
+            status,
+            waitlist_position: self.waitlist_position,
+            ticket_code: self.ticket_code,
+        })
+    }
+}
