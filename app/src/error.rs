@@ -47,7 +47,7 @@ impl From<tsudoi::Error> for AppError {
 /// back to the form (the error travels in the URL); an error status would
 /// replace that redirect.
 #[cfg(feature = "ssr")]
-fn is_plain_form_post() -> bool {
+pub fn is_plain_form_post() -> bool {
     leptos::prelude::use_context::<axum::http::request::Parts>().is_some_and(|parts| {
         parts.method == axum::http::Method::POST
             && parts

@@ -4,8 +4,11 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use tsudoi::access::Permission;
 
+use tsudoi::model::Lang;
+
 use crate::AppError;
 use crate::auth::{LogIn, LogOut, Viewer, current_viewer};
+use crate::i18n::{texts_for, use_lang, use_texts};
 
 /// The login state of the page, refreshed whenever someone logs in or out
 /// through the actions below, so the header follows without a reload.
@@ -37,6 +40,7 @@ pub fn use_session() -> SessionState {
 #[component]
 pub fn SiteHeader() -> impl IntoView {
     let session = use_session();
+    let t = use_texts();
     view! {
         <header class="site-header">
             <a class="brand" href="/">
@@ -48,26 +52,48 @@ pub fn SiteHeader() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match session.viewer.await {
                             Ok(Some(viewer)) => view! { <ViewerMenu viewer log_out=session.log_out /> }.into_any(),
-                            _ => view! { <a class="nav-link" href="/login">"Log in"</a> }.into_any(),
+                            _ => view! { <a class="nav-link" href="/login">{t.log_in}</a> }.into_any(),
                         }
                     })}
                 </Transition>
+                <LanguageSwitch />
             </nav>
         </header>
     }
 }
 
+/// A plain form: with or without JavaScript the browser posts, comes back to
+/// this page, and the page is rendered in the other language.
+#[component]
+fn LanguageSwitch() -> impl IntoView {
+    use leptos::server_fn::ServerFn;
+    let other = match use_lang() {
+        Lang::Ja => Lang::En,
+        Lang::En => Lang::Ja,
+    };
+    view! {
+        <form method="post" action=crate::i18n::SetLanguage::PATH class="inline-form">
+            <input type="hidden" name="lang" value=other.code() />
+            <button class="nav-button" type="submit" lang=other.code() data-testid="switch-language">
+                {texts_for(other).lang_name}
+            </button>
+        </form>
+    }
+}
+
 #[component]
 fn ViewerMenu(viewer: Viewer, log_out: ServerAction<LogOut>) -> impl IntoView {
+    let t = use_texts();
     let admin = viewer.may(Permission::AdministerUsers);
     view! {
+        <a class="nav-link" href="/my-events" data-testid="my-events-link">{t.nav_my_events}</a>
         {admin.then(|| view! {
-            <a class="nav-link" href="/admin/users">"Users"</a>
-            <a class="nav-link" href="/admin/audit">"Audit log"</a>
+            <a class="nav-link" href="/admin/users">{t.nav_users}</a>
+            <a class="nav-link" href="/admin/audit">{t.nav_audit}</a>
         })}
         <a class="nav-link viewer-name" href="/account" data-testid="viewer-name">{viewer.display_name}</a>
         <ActionForm action=log_out attr:class="inline-form">
-            <button class="nav-button" type="submit" data-testid="log-out">"Log out"</button>
+            <button class="nav-button" type="submit" data-testid="log-out">{t.log_out}</button>
         </ActionForm>
     }
 }
@@ -82,20 +108,18 @@ pub fn LoginNeeded(error: AppError, here: String) -> impl IntoView {
     {
         response.set_status(status);
     }
+    let t = use_texts();
     let (title, text) = match &error {
-        AppError::Domain(tsudoi::Error::LoginRequired) => (
-            "Please log in",
-            "This page shows your own information. Log in to continue.".to_string(),
-        ),
-        AppError::Domain(tsudoi::Error::Forbidden) => (
-            "Not available for your role",
-            "Your account cannot open this page. Ask an administrator if you need it.".to_string(),
-        ),
-        AppError::Domain(tsudoi::Error::Unavailable) => (
-            "Temporarily unavailable",
-            "Logins cannot be checked right now. Please try again in a minute.".to_string(),
-        ),
-        other => ("Something went wrong", other.to_string()),
+        AppError::Domain(tsudoi::Error::LoginRequired) => {
+            (t.please_log_in, t.please_log_in_text.to_string())
+        }
+        AppError::Domain(tsudoi::Error::Forbidden) => {
+            (t.not_for_your_role, t.not_for_your_role_text.to_string())
+        }
+        AppError::Domain(tsudoi::Error::Unavailable) => {
+            (t.unavailable_title, t.unavailable_text.to_string())
+        }
+        other => (t.something_wrong, t.error(other)),
     };
     let login_link = matches!(error, AppError::Domain(tsudoi::Error::LoginRequired))
         .then(|| format!("/login?next={}", urlencode(&here)));
@@ -103,7 +127,7 @@ pub fn LoginNeeded(error: AppError, here: String) -> impl IntoView {
         <section class="empty-state" role="alert" data-testid="login-needed">
             <h1>{title}</h1>
             <p>{text}</p>
-            {login_link.map(|href| view! { <a class="button" href=href>"Log in"</a> })}
+            {login_link.map(|href| view! { <a class="button" href=href>{t.log_in}</a> })}
         </section>
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod i18n;
 pub mod layout;
 pub mod pages;
 #[cfg(feature = "ssr")]
@@ -25,9 +26,10 @@ pub const OUTPUT_NAME: &str = "tsudoi";
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     set_content_security_policy();
+    let lang = i18n::provide_lang();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=lang.code()>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -71,6 +73,7 @@ pub fn policy_with_nonce(nonce: &str) -> String {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    i18n::provide_lang();
     layout::provide_session();
     // Effects run only in the browser: this marks the moment the page became
     // interactive, for people reading the DOM and for the end-to-end tests.
@@ -86,12 +89,17 @@ pub fn App() -> impl IntoView {
             <layout::SiteHeader />
             <main class="site-main">
                 <Routes fallback=pages::not_found::NotFound>
-                    <Route path=path!("/") view=pages::events::EventsPage />
-                    <Route path=path!("/events") view=pages::events::EventsPage />
+                    // In order: the HTML arrives complete, so pages read (and
+                    // their forms work) without JavaScript.
+                    <Route path=path!("/") view=pages::events::EventsPage ssr=SsrMode::InOrder />
+                    <Route path=path!("/events") view=pages::events::EventsPage ssr=SsrMode::InOrder />
+                    <Route path=path!("/events/:id") view=pages::event::EventPage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=pages::login::LoginPage />
                     // Pages behind a login render completely before answering,
                     // so the status (401, 403, 503) is known when headers go out.
                     <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/my-events") view=pages::my_events::MyEventsPage ssr=SsrMode::Async />
+                    <Route path=path!("/tickets/:id") view=pages::ticket::TicketPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/users") view=pages::admin::users::UsersPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=pages::admin::audit::AuditPage ssr=SsrMode::Async />
                 </Routes>

@@ -3,12 +3,16 @@
 use chrono_tz::Tz;
 use tsudoi::storage::Database;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServerContext {
     pub db: Database,
     /// The company's time zone: "today" and displayed times are in it.
     pub time_zone: Tz,
     pub auth: AuthPolicy,
+    /// Groups concurrent registrations for one event into one transaction.
+    pub registrar: tsudoi::registrations::Registrar,
+    /// The address people open, for links that leave the site (calendar feeds).
+    pub public_url: String,
 }
 
 /// The rules for logging in and staying logged in.

@@ -13,7 +13,7 @@ let server: Tsudoi;
 
 test.beforeAll(async () => {
   const folder = Tsudoi.emptyFolderWithBinary();
-  Tsudoi.runAlone(folder, ['create-admin', '--email', EMAIL, '--name', NAME], {}, `${PASSWORD}\n`);
+  Tsudoi.runAlone(folder, ['create-admin', '--email', EMAIL, '--name', NAME, '--lang', 'en'], {}, `${PASSWORD}\n`);
   server = await Tsudoi.serve(folder);
 });
 

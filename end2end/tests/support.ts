@@ -2,7 +2,7 @@
 // port and database, so tests can run in parallel and leave nothing behind.
 
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -81,12 +81,15 @@ export class Tsudoi {
     throw new Error(`tsudoi did not become ready:\n${this.output.join('')}`);
   }
 
-  /** Sends SIGTERM and resolves with the exit code once the process is gone. */
+  /** Sends SIGTERM, removes the folder once the process is gone, resolves with the exit code. */
   stop(): Promise<number | null> {
-    return new Promise((ok) => {
+    return new Promise<number | null>((ok) => {
       if (this.child.exitCode !== null) return ok(this.child.exitCode);
       this.child.once('exit', (code) => ok(code));
       this.child.kill('SIGTERM');
+    }).then((code) => {
+      rmSync(this.folder, { recursive: true, force: true });
+      return code;
     });
   }
 
@@ -102,4 +105,60 @@ export function freshPostgresDatabase(serverUrl: string): { url: string; drop: (
     url: url.toString(),
     drop: () => execFileSync('psql', [serverUrl, '-qc', `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`]),
   };
+}
+
+/** A running Tsudoi on a fresh PostgreSQL database, with SQL access for test data. */
+export class World {
+  private constructor(
+    readonly server: Tsudoi,
+    readonly databaseUrl: string,
+    private readonly drop: () => void,
+  ) {}
+
+  static async start(adminEmail: string, adminPassword: string): Promise<World> {
+    const serverUrl = process.env.TSUDOI_TEST_DATABASE_URL;
+    if (!serverUrl) throw new Error('TSUDOI_TEST_DATABASE_URL must name a PostgreSQL server for this test');
+    const db = freshPostgresDatabase(serverUrl);
+    const env = { TSUDOI_DATABASE_URL: db.url };
+    const folder = Tsudoi.emptyFolderWithBinary();
+    Tsudoi.runAlone(folder, ['create-admin', '--email', adminEmail, '--name', 'Admin 管理', '--lang', 'en'], env, `${adminPassword}\n`);
+    const server = await Tsudoi.serve(folder, env);
+    return new World(server, db.url, db.drop);
+  }
+
+  sql(statement: string): string {
+    return execFileSync('psql', [this.databaseUrl, '-v', 'ON_ERROR_STOP=1', '-qAtc', statement], { encoding: 'utf8' }).trim();
+  }
+
+  /** A published event starting `days` from now; returns its id. */
+  event(titleEn: string, titleJa: string, capacity: number, days = 3, place = 'Room 7F'): number {
+    const id = this.sql(
+      `INSERT INTO events (title_en, title_ja, description_en, description_ja, category, place, starts_at, ends_at, capacity, status)
+       VALUES ('${titleEn}', '${titleJa}', 'Hands-on session. Bring a laptop.', 'ノートPCを持参してください。', 'workshop', '${place}',
+               now() + interval '${days} days', now() + interval '${days} days 2 hours', ${capacity}, 'published') RETURNING id`,
+    );
+    return Number(id);
+  }
+
+  /** Creates an employee with a password through the admin API, as an administrator would. */
+  async user(adminEmail: string, adminPassword: string, email: string, name: string, password: string): Promise<void> {
+    const base = this.server.baseUrl;
+    const login = await fetch(`${base}/api/auth/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ email: adminEmail, password: adminPassword }),
+    });
+    const cookie = (login.headers.getSetCookie().find((c) => c.startsWith('tsudoi_session=')) ?? '').split(';')[0];
+    if (!cookie.startsWith('tsudoi_session=')) throw new Error(`admin login failed: ${login.status}`);
+    const created = await fetch(`${base}/api/admin/users/create`, {
+      method: 'POST',
+      headers: { cookie },
+      body: new URLSearchParams({ email, display_name: name, department: '開発部', role: 'employee', lang: 'en', password }),
+    });
+    if (!created.ok) throw new Error(`creating ${email} failed: ${created.status} ${await created.text()}`);
+  }
+
+  async stop(): Promise<void> {
+    await this.server.stop();
+    this.drop();
+  }
 }

@@ -43,6 +43,9 @@ pub enum Command {
         /// Display name, e.g. "山田 太郎".
         #[arg(long)]
         name: String,
+        /// Language of the pages and mails for this person: ja or en.
+        #[arg(long, default_value = "ja", value_parser = ["ja", "en"])]
+        lang: String,
         #[command(flatten)]
         database: DatabaseArg,
     },

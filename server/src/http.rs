@@ -20,12 +20,13 @@ use tsudoi_app::{App, shell};
 
 use crate::config::Settings;
 use crate::sessions::Store;
-use crate::{assets, security};
+use crate::{assets, calendar_files, security};
 
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub context: ServerContext,
+    pub public_url: url::Url,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -75,6 +76,8 @@ pub fn router(state: AppState, sessions: Store, settings: &Settings) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/events/{id}/{file}", get(calendar_files::event_file))
+        .route("/calendar/{file}", get(calendar_files::feed))
         .with_state(state)
         .merge(sessions.install(app, settings))
         .layer(middleware::from_fn(security::refuse_cross_site));

@@ -2,6 +2,7 @@
 //! migration sets.
 
 mod assets;
+mod calendar_files;
 mod cli;
 mod config;
 mod http;
@@ -72,7 +73,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             println!("Database {} is migrated.", settings.database.describe());
             Ok(())
         }
-        Command::CreateAdmin { email, name, .. } => create_admin(&db, email, name).await,
+        Command::CreateAdmin {
+            email, name, lang, ..
+        } => create_admin(&db, email, name, Lang::parse(&lang).unwrap_or(Lang::Ja)).await,
         Command::ImportUsers { file, .. } => import_users(&db, &file).await,
         Command::SeedDemo { .. } => seed_demo(&db, &settings).await,
     };
@@ -101,7 +104,14 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
     tracing::info!(store = sessions.describe(), "sessions");
     let state = http::AppState {
         leptos_options: http::leptos_options(),
+        public_url: settings.public_url.clone(),
         context: ServerContext {
+            registrar: tsudoi::registrations::Registrar::new(db.clone()),
+            public_url: settings
+                .public_url
+                .to_string()
+                .trim_end_matches('/')
+                .to_string(),
             db,
             time_zone: settings.time_zone,
             auth: AuthPolicy {
@@ -192,7 +202,12 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-async fn create_admin(db: &Database, email: String, name: String) -> Result<(), Failure> {
+async fn create_admin(
+    db: &Database,
+    email: String,
+    name: String,
+    lang: Lang,
+) -> Result<(), Failure> {
     let secret = read_password()?;
     let hash = password::hash(secret).await.map_err(|e| e.to_string())?;
     let user = NewUser {
@@ -200,7 +215,7 @@ async fn create_admin(db: &Database, email: String, name: String) -> Result<(), 
         display_name: name,
         department: None,
         role: Role::Admin,
-        lang: Lang::Ja,
+        lang,
     };
     let id = users::upsert(db, &user, Some(&hash))
         .await

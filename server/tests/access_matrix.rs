@@ -34,6 +34,8 @@ enum Rule {
     Everyone,
     LoggedIn,
     AdminOnly,
+    /// Someone else's things: refused to every role.
+    Nobody,
 }
 
 impl Rule {
@@ -61,7 +63,16 @@ struct Action {
     rule: Rule,
 }
 
-fn actions(target_user: i64, tag: &str) -> Vec<Action> {
+/// The objects the actions act on: a user, an open event, and that user's registration for it.
+#[derive(Clone, Copy)]
+struct Targets {
+    user: i64,
+    event: i64,
+    registration: i64,
+}
+
+fn actions(targets: Targets, tag: &str) -> Vec<Action> {
+    let target_user = targets.user;
     let form = |pairs: &[(&'static str, &str)]| {
         Body::Form(pairs.iter().map(|(k, v)| (*k, v.to_string())).collect())
     };
@@ -198,7 +209,108 @@ fn actions(target_user: i64, tag: &str) -> Vec<Action> {
             body: Body::None,
             rule: Rule::AdminOnly,
         },
+        Action {
+            name: "event page",
+            method: Method::GET,
+            path: format!("/events/{}", targets.event),
+            body: Body::None,
+            rule: Rule::Everyone,
+        },
+        Action {
+            name: "event detail",
+            method: Method::GET,
+            path: format!("/api/events/detail?id={}", targets.event),
+            body: Body::None,
+            rule: Rule::Everyone,
+        },
+        Action {
+            name: "event calendar file",
+            method: Method::GET,
+            path: format!("/events/{}/calendar.ics", targets.event),
+            body: Body::None,
+            rule: Rule::Everyone,
+        },
+        Action {
+            name: "register for an event",
+            method: Method::POST,
+            path: "/api/events/register".into(),
+            body: Body::Form(vec![("event_id", targets.event.to_string())]),
+            rule: Rule::LoggedIn,
+        },
+        Action {
+            name: "cancel someone else's registration",
+            method: Method::POST,
+            path: "/api/registrations/cancel".into(),
+            body: Body::Form(vec![("registration_id", targets.registration.to_string())]),
+            rule: Rule::Nobody,
+        },
+        Action {
+            name: "someone else's ticket",
+            method: Method::GET,
+            path: format!("/api/me/ticket?registration_id={}", targets.registration),
+            body: Body::None,
+            rule: Rule::Nobody,
+        },
+        Action {
+            name: "someone else's ticket page",
+            method: Method::GET,
+            path: format!("/tickets/{}", targets.registration),
+            body: Body::None,
+            rule: Rule::Nobody,
+        },
+        Action {
+            name: "my events",
+            method: Method::GET,
+            path: "/api/me/events".into(),
+            body: Body::None,
+            rule: Rule::LoggedIn,
+        },
+        Action {
+            name: "my events page",
+            method: Method::GET,
+            path: "/my-events".into(),
+            body: Body::None,
+            rule: Rule::LoggedIn,
+        },
+        Action {
+            name: "my calendar feed",
+            method: Method::GET,
+            path: "/api/me/calendar".into(),
+            body: Body::None,
+            rule: Rule::LoggedIn,
+        },
+        Action {
+            name: "renew my calendar feed",
+            method: Method::POST,
+            path: "/api/me/calendar/renew".into(),
+            body: Body::None,
+            rule: Rule::LoggedIn,
+        },
+        Action {
+            name: "switch language",
+            method: Method::POST,
+            path: "/api/lang".into(),
+            body: Body::Form(vec![("lang", "en".into())]),
+            rule: Rule::Everyone,
+        },
     ]
+}
+
+fn open_event() -> tsudoi::events::NewEvent {
+    let starts_at = chrono::Utc::now() + chrono::Duration::days(7);
+    tsudoi::events::NewEvent {
+        title_ja: Some("権限テスト".into()),
+        title_en: Some("Access test".into()),
+        description_ja: String::new(),
+        description_en: String::new(),
+        category: tsudoi::model::Category::Seminar,
+        place: "Room A".into(),
+        starts_at,
+        ends_at: starts_at + chrono::Duration::hours(1),
+        capacity: 50,
+        status: tsudoi::model::EventStatus::Published,
+        organizer_id: None,
+    }
 }
 
 async fn add_user(db: &Database, email: &str, role: Role) -> i64 {
@@ -240,6 +352,17 @@ async fn every_action_allows_exactly_the_roles_it_should_on_every_backend() {
     for t in test_support::backends().await {
         let backend = t.db.backend().name();
         let target = add_user(&t.db, "target@example.co.jp", Role::Employee).await;
+        let event = tsudoi::events::create(&t.db, &open_event()).await.unwrap();
+        let registration =
+            tsudoi::registrations::register(&t.db, event, target, chrono::Utc::now())
+                .await
+                .unwrap()
+                .id;
+        let targets = Targets {
+            user: target,
+            event,
+            registration,
+        };
         for (i, caller) in CALLERS.iter().enumerate().skip(1) {
             if let Caller::Signed(role) = caller {
                 add_user(&t.db, &format!("caller{i}@example.co.jp"), *role).await;
@@ -261,7 +384,7 @@ async fn every_action_allows_exactly_the_roles_it_should_on_every_backend() {
                     Some(cookie_for(&http, &server, &format!("caller{i}@example.co.jp")).await)
                 }
             };
-            for action in actions(target, &i.to_string()) {
+            for action in actions(targets, &i.to_string()) {
                 let mut request = http.request(action.method.clone(), server.url(&action.path));
                 if let Some(cookie) = &cookie {
                     request = request.header(header::COOKIE, cookie);
@@ -298,7 +421,15 @@ async fn every_action_allows_exactly_the_roles_it_should_on_every_backend() {
                 }
             }
         }
-        assert_eq!(checked, CALLERS.len() * actions(0, "").len());
+        assert_eq!(checked, CALLERS.len() * actions(targets, "").len());
+        let registration_now = tsudoi::registrations::get(&t.db, registration)
+            .await
+            .unwrap();
+        assert_eq!(
+            registration_now.status,
+            tsudoi::model::RegistrationStatus::Registered,
+            "{backend}"
+        );
         assert!(failures.is_empty(), "{}", failures.join("\n"));
 
         // The refused writes really changed nothing: only the admin's create and import happened.

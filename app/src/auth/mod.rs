@@ -62,12 +62,23 @@ pub async fn my_account() -> Result<Viewer, AppError> {
     Ok(caller::require_login().await?)
 }
 
+/// Answers the page to open next. A browser without JavaScript is redirected
+/// there; a hydrated page loads it in full, because the user's saved language
+/// may differ from the one the login page was rendered in.
 #[server(endpoint = "auth/login")]
-pub async fn log_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+pub async fn log_in(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<String, AppError> {
     let viewer = caller::log_in(&email, password).await?;
     tracing::info!(user = viewer.id, "logged in");
-    leptos_axum::redirect(&safe_next(next.as_deref()));
-    Ok(())
+    crate::i18n::remember_lang_cookie(viewer.lang);
+    let next = safe_next(next.as_deref());
+    if crate::error::is_plain_form_post() {
+        leptos_axum::redirect(&next);
+    }
+    Ok(next)
 }
 
 #[server(endpoint = "auth/logout")]

@@ -5,23 +5,25 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::auth::{ChangePassword, my_account};
+use crate::i18n::use_texts;
 use crate::layout::LoginNeeded;
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let account = Resource::new(|| (), |()| my_account());
+    let t = use_texts();
     view! {
-        <Title text="Your account" />
-        <Suspense fallback=|| view! { <p class="loading" aria-busy="true">"Loading…"</p> }>
+        <Title text=t.account_title />
+        <Suspense fallback=move || view! { <p class="loading" aria-busy="true">{t.loading}</p> }>
             {move || Suspend::new(async move {
                 match account.await {
                     Ok(viewer) => view! {
                         <section class="form-card">
-                            <h1>"Your account"</h1>
+                            <h1>{t.account_title}</h1>
                             <dl class="facts">
-                                <dt>"Name"</dt><dd>{viewer.display_name}</dd>
-                                <dt>"E-mail"</dt><dd>{viewer.email}</dd>
-                                <dt>"Role"</dt><dd>{viewer.role.code()}</dd>
+                                <dt>{t.name}</dt><dd>{viewer.display_name}</dd>
+                                <dt>{t.email}</dt><dd>{viewer.email}</dd>
+                                <dt>{t.role_label}</dt><dd>{(t.role)(viewer.role)}</dd>
                             </dl>
                         </section>
                         <PasswordForm />
@@ -36,30 +38,31 @@ pub fn AccountPage() -> impl IntoView {
 #[component]
 fn PasswordForm() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
+    let t = use_texts();
     let outcome = move || {
         change.value().get().map(|result| match result {
-            Ok(()) => view! { <p class="notice" role="status" data-testid="password-changed">"Your password has been changed."</p> }.into_any(),
-            Err(err) => view! { <p class="error" role="alert">{err.to_string()}</p> }.into_any(),
+            Ok(()) => view! { <p class="notice" role="status" data-testid="password-changed">{t.password_changed}</p> }.into_any(),
+            Err(err) => view! { <p class="error" role="alert">{t.error(&err)}</p> }.into_any(),
         })
     };
     view! {
         <section class="form-card">
-            <h2>"Change password"</h2>
+            <h2>{t.change_password}</h2>
             <ActionForm action=change attr:class="stacked-form">
                 <label>
-                    "Current password"
+                    {t.current_password}
                     <input type="password" name="current" autocomplete="current-password" required />
                 </label>
                 <label>
-                    "New password (at least 10 characters)"
+                    {t.new_password}
                     <input type="password" name="new" autocomplete="new-password" minlength="10" required />
                 </label>
                 <label>
-                    "New password again"
+                    {t.new_password_again}
                     <input type="password" name="repeat" autocomplete="new-password" minlength="10" required />
                 </label>
                 {outcome}
-                <button class="button" type="submit" disabled=move || change.pending().get()>"Change password"</button>
+                <button class="button" type="submit" disabled=move || change.pending().get()>{t.change_password}</button>
             </ActionForm>
         </section>
     }

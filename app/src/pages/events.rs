@@ -1,36 +1,122 @@
 //! The upcoming-events list: server-rendered from the database, one keyset
-//! page at a time, with a quick filter that works once the page is hydrated.
+//! page at a time. Every filter lives in the URL (shareable, the back button
+//! works, and the form works without JavaScript); a quick filter narrows the
+//! current page once it is hydrated.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
 use tsudoi::model::{Category, EventSummary, Lang, Page};
 
 use crate::AppError;
+use crate::i18n::{Texts, use_lang, use_texts};
+
+/// The list's filters as they travel in the URL and to the server function.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListFilters {
+    pub category: Option<String>,
+    pub q: Option<String>,
+    /// `YYYY-MM-DD`, company time zone, inclusive.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// "1" when only events with free seats are wanted.
+    pub seats: Option<String>,
+}
+
+impl ListFilters {
+    fn from_query(query: &leptos_router::params::ParamsMap) -> ListFilters {
+        let get = |key| query.get(key).filter(|v: &String| !v.trim().is_empty());
+        ListFilters {
+            category: get("category"),
+            q: get("q"),
+            from: get("from"),
+            to: get("to"),
+            seats: get("seats"),
+        }
+    }
+
+    fn is_narrowed(&self) -> bool {
+        self.q.is_some() || self.from.is_some() || self.to.is_some() || self.seats.is_some()
+    }
+
+    /// `/?…` with these filters, a changed category and an optional cursor.
+    fn href(&self, category: Option<&str>, after: Option<&str>) -> String {
+        let pairs = [
+            ("category", category),
+            ("q", self.q.as_deref()),
+            ("from", self.from.as_deref()),
+            ("to", self.to.as_deref()),
+            ("seats", self.seats.as_deref()),
+            ("after", after),
+        ];
+        let query: Vec<String> = pairs
+            .into_iter()
+            .filter_map(|(key, value)| {
+                value.map(|v| format!("{key}={}", crate::layout::urlencode(v)))
+            })
+            .collect();
+        if query.is_empty() {
+            "/".to_string()
+        } else {
+            format!("/?{}", query.join("&"))
+        }
+    }
+}
 
 #[server(endpoint = "events/list", input = leptos::server_fn::codec::GetUrl)]
 pub async fn list_events(
-    after: Option<String>,
     category: Option<String>,
+    q: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    seats: Option<String>,
+    after: Option<String>,
 ) -> Result<Page<EventSummary>, AppError> {
+    use tsudoi::Error;
+
+    let filters = ListFilters {
+        category,
+        q,
+        from,
+        to,
+        seats,
+    };
     use tsudoi::events::{UpcomingFilter, list_upcoming};
 
     let ctx = crate::server_context::server_context()?;
     let after = match after.as_deref().filter(|a| !a.is_empty()) {
         Some(text) => Some(
             tsudoi::model::EventCursor::decode(text)
-                .ok_or_else(|| tsudoi::Error::Invalid("This page link is broken.".into()))?,
+                .ok_or_else(|| Error::Invalid("This page link is broken.".into()))?,
         ),
         None => None,
     };
-    let category = match category.as_deref().filter(|c| !c.is_empty()) {
+    let category = match filters.category.as_deref().filter(|c| !c.is_empty()) {
         Some(code) => Some(
             Category::parse(code)
-                .ok_or_else(|| tsudoi::Error::Invalid(format!("Unknown category “{code}”.")))?,
+                .ok_or_else(|| Error::Invalid(format!("Unknown category “{code}”.")))?,
         ),
         None => None,
     };
-    let filter = UpcomingFilter { category };
+    let date = |text: Option<&str>| -> Result<Option<chrono::NaiveDate>, Error> {
+        match text.filter(|t| !t.is_empty()) {
+            None => Ok(None),
+            Some(text) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| Error::Invalid(format!("“{text}” is not a date (YYYY-MM-DD)."))),
+        }
+    };
+    let filter = UpcomingFilter {
+        category,
+        from: date(filters.from.as_deref())?,
+        to: date(filters.to.as_deref())?,
+        seats_left_only: filters.seats.is_some(),
+        search: filters
+            .q
+            .map(|q| q.trim().to_string())
+            .filter(|q| !q.is_empty()),
+    };
     let page_size = tsudoi::model::page_size(None);
     Ok(list_upcoming(
         &ctx.db,
@@ -43,57 +129,84 @@ pub async fn list_events(
     .await?)
 }
 
-fn category_label(category: Category) -> &'static str {
-    match category {
-        Category::Seminar => "Seminar",
-        Category::Training => "Training",
-        Category::Social => "Social",
-        Category::Townhall => "Town hall",
-        Category::Workshop => "Workshop",
-    }
-}
-
 #[component]
 pub fn EventsPage() -> impl IntoView {
+    let t = use_texts();
     let query = use_query_map();
+    let filters = Memo::new(move |_| ListFilters::from_query(&query.read()));
     let after = move || query.read().get("after");
-    let category = move || query.read().get("category");
     let events = Resource::new(
-        move || (after(), category()),
-        |(after, category)| list_events(after, category),
+        move || (filters.get(), after()),
+        |(f, after)| list_events(f.category, f.q, f.from, f.to, f.seats, after),
     );
     let (needle, set_needle) = signal(String::new());
+    let category = Signal::derive(move || filters.get().category);
 
     view! {
-        <Title text="Upcoming events" />
+        <Title text=t.events_title />
         <div class="page-head">
-            <h1>"Upcoming events" <span class="subtitle" lang="ja">"今後のイベント"</span></h1>
+            <h1>{t.events_title}</h1>
             <label class="quick-filter">
-                <span class="visually-hidden">"Filter this page"</span>
+                <span class="visually-hidden">{t.filter_this_page}</span>
                 <input
                     type="search"
-                    placeholder="Filter this page… / 絞り込み"
+                    placeholder=t.quick_filter_placeholder
                     prop:value=needle
                     on:input=move |ev| set_needle.set(event_target_value(&ev))
                     data-testid="quick-filter"
                 />
             </label>
         </div>
+        <FilterForm filters />
         <nav class="chips" aria-label="Categories">
-            <CategoryChip code=None label="All" current=Signal::derive(category) />
+            <CategoryChip code=None label=t.all_categories current=category filters />
             {Category::ALL
                 .into_iter()
-                .map(|c| view! { <CategoryChip code=Some(c.code()) label=category_label(c) current=Signal::derive(category) /> })
+                .map(|c| view! { <CategoryChip code=Some(c.code()) label=(t.category)(c) current=category filters /> })
                 .collect_view()}
         </nav>
-        <Suspense fallback=|| view! { <p class="loading" aria-busy="true">"Loading events…"</p> }>
+        <Suspense fallback=move || view! { <p class="loading" aria-busy="true">{t.loading}</p> }>
             {move || Suspend::new(async move {
                 match events.await {
-                    Ok(page) => view! { <EventList page needle category=category() /> }.into_any(),
-                    Err(err) => view! { <p class="error" role="alert">{err.to_string()}</p> }.into_any(),
+                    Ok(page) => view! { <EventList page needle filters=filters.get_untracked() /> }.into_any(),
+                    Err(err) => view! { <p class="error" role="alert">{t.error(&err)}</p> }.into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+/// A plain GET form: the filters end up in the URL with or without JavaScript.
+#[component]
+fn FilterForm(filters: Memo<ListFilters>) -> impl IntoView {
+    let t = use_texts();
+    let current = move || filters.get();
+    view! {
+        <form method="get" action="/" class="filter-form" role="search" data-testid="filter-form">
+            {move || current().category.map(|c| view! { <input type="hidden" name="category" value=c /> })}
+            <label class="grow">
+                <span>{t.search_label}</span>
+                <input type="search" name="q" placeholder=t.search_placeholder value=move || current().q.unwrap_or_default() />
+            </label>
+            <label>
+                <span>{t.from_label}</span>
+                <input type="date" name="from" value=move || current().from.unwrap_or_default() />
+            </label>
+            <label>
+                <span>{t.to_label}</span>
+                <input type="date" name="to" value=move || current().to.unwrap_or_default() />
+            </label>
+            <label class="checkbox">
+                <input type="checkbox" name="seats" value="1" checked=move || current().seats.is_some() />
+                <span>{t.seats_left_only}</span>
+            </label>
+            <button class="button small" type="submit">{t.apply_filters}</button>
+            <Show when=move || current().is_narrowed()>
+                <a class="clear-link" href=move || ListFilters { category: current().category, ..Default::default() }.href(current().category.as_deref(), None)>
+                    {t.clear_filters}
+                </a>
+            </Show>
+        </form>
     }
 }
 
@@ -102,8 +215,9 @@ fn CategoryChip(
     code: Option<&'static str>,
     label: &'static str,
     current: Signal<Option<String>>,
+    filters: Memo<ListFilters>,
 ) -> impl IntoView {
-    let href = code.map_or_else(|| "/".to_string(), |c| format!("/?category={c}"));
+    let href = move || filters.get().href(code, None);
     let selected = move || current.get().as_deref() == code;
     view! {
         <a class="chip" href=href aria-current=move || selected().then_some("page")>
@@ -129,14 +243,20 @@ fn matches(event: &EventSummary, needle: &str) -> bool {
 fn EventList(
     page: Page<EventSummary>,
     needle: ReadSignal<String>,
-    category: Option<String>,
+    filters: ListFilters,
 ) -> impl IntoView {
+    let t = use_texts();
     if page.items.is_empty() {
+        let text = if filters.is_narrowed() {
+            t.no_events_filtered_text
+        } else {
+            t.no_events_text
+        };
         return view! {
-            <section class="empty-state">
-                <h2>"No upcoming events here yet"</h2>
-                <p>"Nothing is planned in this category for now. Try another category, or check back soon."</p>
-                <a class="button" href="/">"Show all events"</a>
+            <section class="empty-state" data-testid="no-events">
+                <h2>{t.no_events_title}</h2>
+                <p>{text}</p>
+                <a class="button" href="/">{t.show_all_events}</a>
             </section>
         }
         .into_any();
@@ -146,10 +266,12 @@ fn EventList(
     let shown = move || {
         items.with_value(|items| items.iter().filter(|e| matches(e, &needle.get())).count())
     };
-    let next = page.next.map(|cursor| cursor.encode());
+    let next = page
+        .next
+        .map(|cursor| filters.href(filters.category.as_deref(), Some(&cursor.encode())));
     view! {
         <p class="count" data-testid="shown-count" aria-live="polite">
-            {move || format!("Showing {} of {} on this page", shown(), total)}
+            {move || (t.showing)(shown(), total)}
         </p>
         <ul class="event-list">
             {page
@@ -162,54 +284,64 @@ fn EventList(
                 })
                 .collect_view()}
         </ul>
-        {next.map(|cursor| {
-            let href = match category {
-                Some(c) => format!("/?category={c}&after={cursor}"),
-                None => format!("/?after={cursor}"),
-            };
-            view! { <a class="button next-page" href=href>"Next page →"</a> }
-        })}
+        {next.map(|href| view! { <a class="button next-page" href=href>{t.next_page}</a> })}
     }
     .into_any()
 }
 
+/// "3 of 20 seats left" / "Full · 4 on the waitlist", and whether it is full.
+pub fn availability(t: &Texts, event: &EventSummary) -> (String, &'static str) {
+    let seats = event.seats_left();
+    if seats > 0 {
+        ((t.seats_left)(seats, event.capacity), "seats")
+    } else if event.waitlisted > 0 {
+        ((t.full_with_waitlist)(event.waitlisted), "full")
+    } else {
+        (t.full_waitlist_open.to_string(), "full")
+    }
+}
+
+/// The title in the viewer's language, and the other one when it differs.
+pub fn titles(event: &EventSummary, lang: Lang) -> (String, Option<String>) {
+    let title = event.title(lang).to_string();
+    let other_lang = match lang {
+        Lang::Ja => Lang::En,
+        Lang::En => Lang::Ja,
+    };
+    let other = Some(event.title(other_lang).to_string()).filter(|other| *other != title);
+    (title, other)
+}
+
 #[component]
 fn EventCard(event: EventSummary, hidden: Signal<bool>) -> impl IntoView {
+    let t = use_texts();
+    let lang = use_lang();
     let start = event.local_start();
     let end = event.local_end();
-    let title = event.title(Lang::En).to_string();
-    let other_title = event.title_ja.clone().filter(|ja| *ja != title);
-    let seats = event.seats_left();
-    let availability = if seats > 0 {
-        (format!("{seats} of {} seats left", event.capacity), "seats")
-    } else if event.waitlisted > 0 {
-        (
-            format!("Full · {} on the waitlist", event.waitlisted),
-            "full",
-        )
-    } else {
-        ("Full · waitlist open".to_string(), "full")
-    };
+    let (title, other_title) = titles(&event, lang);
+    let (available, kind) = availability(t, &event);
+    let (month, day, weekday) = (t.badge)(start);
+    let href = format!("/events/{}", event.id);
     view! {
         <li class="event-card" class:hidden=hidden data-event-id=event.id>
             <div class="event-date" aria-hidden="true">
-                <span class="month">{start.format("%b").to_string()}</span>
-                <span class="day">{start.format("%-d").to_string()}</span>
-                <span class="weekday">{start.format("%a").to_string()}</span>
+                <span class="month">{month}</span>
+                <span class="day">{day}</span>
+                <span class="weekday">{weekday}</span>
             </div>
             <div class="event-body">
-                <span class=format!("badge badge-{}", event.category.code())>{category_label(event.category)}</span>
-                <h2 class="event-title">{title}</h2>
-                {other_title.map(|ja| view! { <p class="event-title-alt" lang="ja">{ja}</p> })}
+                <span class=format!("badge badge-{}", event.category.code())>{(t.category)(event.category)}</span>
+                <h2 class="event-title"><a href=href>{title}</a></h2>
+                {other_title.map(|other| view! { <p class="event-title-alt">{other}</p> })}
                 <p class="event-meta">
-                    <time datetime=start.to_rfc3339()>{start.format("%a %-d %b %Y, %H:%M").to_string()}</time>
+                    <time datetime=start.to_rfc3339()>{(t.date_time)(start)}</time>
                     "–"
-                    {end.format("%H:%M").to_string()}
+                    {(t.time)(end)}
                     " · "
                     {event.place.clone()}
                 </p>
             </div>
-            <p class=format!("availability availability-{}", availability.1)>{availability.0}</p>
+            <p class=format!("availability availability-{kind}")>{available}</p>
         </li>
     }
 }

@@ -7,11 +7,13 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::auth::LogIn;
+use crate::i18n::use_texts;
 use crate::layout::use_session;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let session = use_session();
+    let t = use_texts();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
     let logged_out = move || query.read().get("logged_out").is_some();
@@ -20,30 +22,35 @@ pub fn LoginPage() -> impl IntoView {
     let returned_error =
         crate::layout::form_error_in_url(<LogIn as leptos::server_fn::ServerFn>::PATH);
     let error = move || match log_in.value().get() {
-        Some(Err(err)) => Some(err.to_string()),
-        Some(Ok(())) => None,
-        None => returned_error.as_ref().map(ToString::to_string),
+        Some(Err(err)) => Some(t.error(&err)),
+        Some(Ok(_)) => None,
+        None => returned_error.as_ref().map(|err| t.error(err)),
     };
+    Effect::new(move |_| {
+        if let Some(Ok(next)) = log_in.value().get() {
+            let _ = window().location().set_href(&next);
+        }
+    });
     view! {
-        <Title text="Log in" />
+        <Title text=t.login_title />
         <section class="form-card">
-            <h1>"Log in" <span class="subtitle" lang="ja">"ログイン"</span></h1>
+            <h1>{t.login_title}</h1>
             <Show when=logged_out>
-                <p class="notice" role="status" data-testid="logged-out">"You are logged out."</p>
+                <p class="notice" role="status" data-testid="logged-out">{t.logged_out}</p>
             </Show>
             <ActionForm action=log_in attr:class="stacked-form">
                 <input type="hidden" name="next" value=next />
                 <label>
-                    "E-mail address"
+                    {t.email}
                     <input type="email" name="email" autocomplete="username" required />
                 </label>
                 <label>
-                    "Password"
+                    {t.password}
                     <input type="password" name="password" autocomplete="current-password" required />
                 </label>
                 {move || error().map(|message| view! { <p class="error" role="alert" data-testid="login-error">{message}</p> })}
                 <button class="button" type="submit" disabled=move || log_in.pending().get()>
-                    {move || if log_in.pending().get() { "Logging in…" } else { "Log in" }}
+                    {move || if log_in.pending().get() { t.logging_in } else { t.log_in }}
                 </button>
             </ActionForm>
         </section>

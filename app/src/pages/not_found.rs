@@ -7,12 +7,12 @@ pub fn NotFound() -> impl IntoView {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
     }
+    let t = crate::i18n::use_texts();
     view! {
-        <Title text="Not found" />
+        <Title text=t.not_found_title />
         <section class="empty-state">
-            <h1>"This page does not exist"</h1>
-            <p>"ページが見つかりません。"</p>
-            <a class="button" href="/">"Back to the events"</a>
+            <h1>{t.not_found_title}</h1>
+            <a class="button" href="/">{t.back_to_events}</a>
         </section>
     }
 }

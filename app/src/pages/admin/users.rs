@@ -40,6 +40,7 @@ pub async fn create_user(
     display_name: String,
     department: Option<String>,
     role: String,
+    lang: Option<String>,
     password: Option<String>,
 ) -> Result<i64, AppError> {
     let admin = require_admin().await?;
@@ -49,7 +50,11 @@ pub async fn create_user(
         display_name,
         department,
         role: parse_role(&role)?,
-        lang: tsudoi::model::Lang::Ja,
+        // Japanese unless chosen: the person can switch, and it is remembered.
+        lang: lang
+            .as_deref()
+            .and_then(tsudoi::model::Lang::parse)
+            .unwrap_or(tsudoi::model::Lang::Ja),
     };
     let password = password.filter(|p| !p.is_empty());
     Ok(tsudoi::users::create(&ctx.db, admin.id, &user, password).await?)
@@ -292,6 +297,13 @@ fn CreateUserForm(create: ServerAction<CreateUser>) -> impl IntoView {
                         <option value="staff">"staff"</option>
                         <option value="organizer">"organizer"</option>
                         <option value="admin">"admin"</option>
+                    </select>
+                </label>
+                <label>
+                    "Language"
+                    <select name="lang">
+                        <option value="ja" selected=true>"日本語"</option>
+                        <option value="en">"English"</option>
                     </select>
                 </label>
                 <label>
