@@ -118,11 +118,55 @@ pub struct Texts {
     // Not found
     pub not_found_title: &'static str,
 
+    /// The administration pages.
+    pub admin: AdminTexts,
+
     /// "Thu 3 Dec 2026, 14:00" / "2026年12月3日(木) 14:00"
     pub date_time: fn(DateTime<FixedOffset>) -> String,
     pub time: fn(DateTime<FixedOffset>) -> String,
     /// Month and day for the date badge: ("Dec", "3") / ("12月", "3").
     pub badge: fn(DateTime<FixedOffset>) -> (String, String, String),
+}
+
+pub struct AdminTexts {
+    pub users_title: &'static str,
+    pub search_users: &'static str,
+    pub search_users_placeholder: &'static str,
+    pub search: &'static str,
+    pub role_change: &'static str,
+    pub account_change: &'static str,
+    pub no_users_title: &'static str,
+    pub no_users_text: &'static str,
+    pub department: &'static str,
+    pub status: &'static str,
+    pub save: &'static str,
+    pub active: &'static str,
+    pub deactivated: &'static str,
+    pub deactivate: &'static str,
+    pub reactivate: &'static str,
+    pub confirm_deactivate: fn(&str) -> String,
+    pub role_of: fn(&str) -> String,
+    pub create_title: &'static str,
+    pub language: &'static str,
+    pub initial_password: &'static str,
+    pub create_button: &'static str,
+    pub created: &'static str,
+    pub import_title: &'static str,
+    pub import_hint: &'static str,
+    pub csv_file: &'static str,
+    pub import_button: &'static str,
+    pub last_import: fn(&str) -> String,
+    pub import_summary: fn(usize, usize, usize, usize) -> String,
+    pub rejected_line: fn(u64, &str) -> String,
+    pub audit_title: &'static str,
+    pub audit_empty_title: &'static str,
+    pub audit_empty_text: &'static str,
+    pub when_utc: &'static str,
+    pub who: &'static str,
+    pub what: &'static str,
+    pub target: &'static str,
+    pub details: &'static str,
+    pub older_entries: &'static str,
 }
 
 fn en_weekday(day: Weekday) -> &'static str {
@@ -303,6 +347,53 @@ pub static EN: Texts = Texts {
 
     not_found_title: "This page does not exist",
 
+    admin: AdminTexts {
+        users_title: "Users",
+        search_users: "Search by name or e-mail",
+        search_users_placeholder: "Name or e-mail",
+        search: "Search",
+        role_change: "Role",
+        account_change: "Account",
+        no_users_title: "No users found",
+        no_users_text: "Try another search, create a user below, or import a CSV file.",
+        department: "Department",
+        status: "Status",
+        save: "Save",
+        active: "Active",
+        deactivated: "Deactivated",
+        deactivate: "Deactivate",
+        reactivate: "Reactivate",
+        confirm_deactivate: |email| {
+            format!("Deactivate {email}? They will be logged out and cannot log in.")
+        },
+        role_of: |email| format!("Role of {email}"),
+        create_title: "Create a user",
+        language: "Language",
+        initial_password: "Initial password (optional, at least 10 characters)",
+        create_button: "Create user",
+        created: "The user has been created.",
+        import_title: "Import employees",
+        import_hint: "CSV in UTF-8 with the columns email, name, department, role. Existing people are updated; importing the same file again changes nothing.",
+        csv_file: "CSV file",
+        import_button: "Import",
+        last_import: |at| format!("Last import, {at} UTC"),
+        import_summary: |created, updated, unchanged, rejected| {
+            format!(
+                "{created} created, {updated} updated, {unchanged} unchanged, {rejected} lines not imported."
+            )
+        },
+        rejected_line: |line, reason| format!("Line {line}: {reason}"),
+        audit_title: "Audit log",
+        audit_empty_title: "Nothing recorded yet",
+        audit_empty_text: "Logins, role changes, imports and event edits will appear here.",
+        when_utc: "When (UTC)",
+        who: "Who",
+        what: "What",
+        target: "Target",
+        details: "Details",
+        older_entries: "Older entries →",
+    },
+
     date_time: |at| {
         format!(
             "{} {} {}, {}",
@@ -445,6 +536,53 @@ pub static JA: Texts = Texts {
     error_too_many_attempts: ja_wait,
 
     not_found_title: "ページが見つかりません",
+
+    admin: AdminTexts {
+        users_title: "ユーザー管理",
+        search_users: "氏名またはメールアドレスで検索",
+        search_users_placeholder: "氏名・メールアドレス",
+        search: "検索",
+        role_change: "権限",
+        account_change: "アカウント",
+        no_users_title: "ユーザーが見つかりません",
+        no_users_text: "検索条件を変えるか、下のフォームで作成するか、CSVファイルを取り込んでください。",
+        department: "部署",
+        status: "状態",
+        save: "保存",
+        active: "有効",
+        deactivated: "無効",
+        deactivate: "無効にする",
+        reactivate: "有効に戻す",
+        confirm_deactivate: |email| {
+            format!("{email} を無効にしますか?ログアウトされ、ログインできなくなります。")
+        },
+        role_of: |email| format!("{email} の権限"),
+        create_title: "ユーザーの作成",
+        language: "言語",
+        initial_password: "初期パスワード(任意・10文字以上)",
+        create_button: "作成する",
+        created: "ユーザーを作成しました。",
+        import_title: "社員の取り込み",
+        import_hint: "UTF-8のCSVで、列は email, name, department, role です。既存の人は更新され、同じファイルを再度取り込んでも何も変わりません。",
+        csv_file: "CSVファイル",
+        import_button: "取り込む",
+        last_import: |at| format!("前回の取り込み({at} UTC)"),
+        import_summary: |created, updated, unchanged, rejected| {
+            format!(
+                "作成{created}件、更新{updated}件、変更なし{unchanged}件、取り込めなかった行{rejected}件。"
+            )
+        },
+        rejected_line: |line, reason| format!("{line}行目:{reason}"),
+        audit_title: "監査ログ",
+        audit_empty_title: "まだ記録はありません",
+        audit_empty_text: "ログイン、権限の変更、取り込み、イベントの編集がここに表示されます。",
+        when_utc: "日時(UTC)",
+        who: "実行者",
+        what: "操作",
+        target: "対象",
+        details: "詳細",
+        older_entries: "古い記録 →",
+    },
 
     date_time: |at| {
         format!(

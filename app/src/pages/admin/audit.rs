@@ -27,14 +27,15 @@ pub async fn audit_log(before: Option<String>) -> Result<AuditPage, AppError> {
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
+    let t = crate::i18n::use_texts();
     let query = use_query_map();
     let entries = Resource::new(move || query.read().get("before"), audit_log);
     view! {
-        <Title text="Audit log" />
+        <Title text=t.admin.audit_title />
         <div class="page-head">
-            <h1>"Audit log" <span class="subtitle" lang="ja">"監査ログ"</span></h1>
+            <h1>{t.admin.audit_title}</h1>
         </div>
-        <Suspense fallback=|| view! { <p class="loading" aria-busy="true">"Loading the audit log…"</p> }>
+        <Suspense fallback=move || view! { <p class="loading" aria-busy="true">{t.loading}</p> }>
             {move || Suspend::new(async move {
                 match entries.await {
                     Ok(page) => view! { <AuditTable page /> }.into_any(),
@@ -47,11 +48,13 @@ pub fn AuditPage() -> impl IntoView {
 
 #[component]
 fn AuditTable(page: AuditPage) -> impl IntoView {
+    let t = crate::i18n::use_texts();
+    let a = &t.admin;
     if page.items.is_empty() {
         return view! {
             <section class="empty-state">
-                <h2>"Nothing recorded yet"</h2>
-                <p>"Logins, role changes, imports and event edits will appear here."</p>
+                <h2>{t.admin.audit_empty_title}</h2>
+                <p>{t.admin.audit_empty_text}</p>
             </section>
         }
         .into_any();
@@ -63,14 +66,14 @@ fn AuditTable(page: AuditPage) -> impl IntoView {
         <div class="table-wrap">
             <table class="data-table" data-testid="audit-table">
                 <thead>
-                    <tr><th scope="col">"When (UTC)"</th><th scope="col">"Who"</th><th scope="col">"What"</th><th scope="col">"Target"</th><th scope="col">"Details"</th></tr>
+                    <tr><th scope="col">{a.when_utc}</th><th scope="col">{a.who}</th><th scope="col">{a.what}</th><th scope="col">{a.target}</th><th scope="col">{a.details}</th></tr>
                 </thead>
                 <tbody>
                     {page.items.into_iter().map(|entry| view! { <AuditRow entry /> }).collect_view()}
                 </tbody>
             </table>
         </div>
-        {next.map(|href| view! { <a class="button next-page" href=href>"Older entries →"</a> })}
+        {next.map(|href| view! { <a class="button next-page" href=href>{a.older_entries}</a> })}
     }
     .into_any()
 }

@@ -9,6 +9,7 @@ use tsudoi::audit::AuditEntry;
 use tsudoi::model::{ImportReport, Role, UserPage, UserSummary};
 
 use crate::AppError;
+use crate::i18n::use_texts;
 use crate::layout::LoginNeeded;
 
 /// The largest CSV accepted: ~50,000 employees at 100 bytes a line.
@@ -135,21 +136,23 @@ pub fn UsersPage() -> impl IntoView {
         |(q, after, ..)| list_users(q, after),
     );
     let search = move || query.read().get("q").unwrap_or_default();
+    let t = use_texts();
+    let a = &t.admin;
     view! {
-        <Title text="Users" />
+        <Title text=a.users_title />
         <div class="page-head">
-            <h1>"Users" <span class="subtitle" lang="ja">"ユーザー管理"</span></h1>
+            <h1>{a.users_title}</h1>
             <form method="get" action="/admin/users" class="search-form" role="search">
                 <label>
-                    <span class="visually-hidden">"Search by name or e-mail"</span>
-                    <input type="search" name="q" value=search placeholder="Name or e-mail" />
+                    <span class="visually-hidden">{a.search_users}</span>
+                    <input type="search" name="q" value=search placeholder=a.search_users_placeholder />
                 </label>
-                <button class="button small" type="submit">"Search"</button>
+                <button class="button small" type="submit">{a.search}</button>
             </form>
         </div>
-        {move || failure("Role", set_role.value().get())}
-        {move || failure("Account", set_active.value().get())}
-        <Suspense fallback=|| view! { <p class="loading" aria-busy="true">"Loading users…"</p> }>
+        {move || failure(a.role_change, set_role.value().get())}
+        {move || failure(a.account_change, set_active.value().get())}
+        <Suspense fallback=move || view! { <p class="loading" aria-busy="true">{t.loading}</p> }>
             {move || Suspend::new(async move {
                 match users.await {
                     Ok(page) => view! { <UserTable page set_role set_active /> }.into_any(),
@@ -170,9 +173,9 @@ fn failure<T>(
     value: Option<Result<T, AppError>>,
 ) -> Option<impl IntoView + use<T>> {
     match value {
-        Some(Err(err)) => {
-            Some(view! { <p class="error" role="alert">{format!("{label}: {err}")}</p> })
-        }
+        Some(Err(err)) => Some(
+            view! { <p class="error" role="alert">{format!("{label}: {}", use_texts().error(&err))}</p> },
+        ),
         _ => None,
     }
 }
@@ -183,11 +186,13 @@ fn UserTable(
     set_role: ServerAction<SetUserRole>,
     set_active: ServerAction<SetUserActive>,
 ) -> impl IntoView {
+    let t = use_texts();
+    let a = &t.admin;
     if page.items.is_empty() {
         return view! {
             <section class="empty-state">
-                <h2>"No users found"</h2>
-                <p>"Try another search, create a user below, or import a CSV file."</p>
+                <h2>{a.no_users_title}</h2>
+                <p>{a.no_users_text}</p>
             </section>
         }
         .into_any();
@@ -199,14 +204,14 @@ fn UserTable(
         <div class="table-wrap">
             <table class="data-table" data-testid="users-table">
                 <thead>
-                    <tr><th scope="col">"Name"</th><th scope="col">"E-mail"</th><th scope="col">"Department"</th><th scope="col">"Role"</th><th scope="col">"Status"</th></tr>
+                    <tr><th scope="col">{t.name}</th><th scope="col">{t.email}</th><th scope="col">{a.department}</th><th scope="col">{t.role_label}</th><th scope="col">{a.status}</th></tr>
                 </thead>
                 <tbody>
                     {page.items.into_iter().map(|user| view! { <UserRow user set_role set_active /> }).collect_view()}
                 </tbody>
             </table>
         </div>
-        {next.map(|href| view! { <a class="button next-page" href=href>"Next page →"</a> })}
+        {next.map(|href| view! { <a class="button next-page" href=href>{t.next_page}</a> })}
     }
     .into_any()
 }
@@ -217,11 +222,13 @@ fn UserRow(
     set_role: ServerAction<SetUserRole>,
     set_active: ServerAction<SetUserActive>,
 ) -> impl IntoView {
+    let t = use_texts();
+    let a = &t.admin;
     let roles = [Role::Employee, Role::Staff, Role::Organizer, Role::Admin];
     let (status, toggle_label, toggle_to) = if user.active {
-        ("Active", "Deactivate", "false")
+        (a.active, a.deactivate, "false")
     } else {
-        ("Deactivated", "Reactivate", "true")
+        (a.deactivated, a.reactivate, "true")
     };
     let UserSummary {
         id,
@@ -232,8 +239,8 @@ fn UserRow(
         active,
         ..
     } = user;
-    let confirm_text = format!("Deactivate {email}? They will be logged out and cannot log in.");
-    let role_label = format!("Role of {email}");
+    let confirm_text = (a.confirm_deactivate)(&email);
+    let role_label = (a.role_of)(&email);
     let row_key = email.clone();
     view! {
         <tr data-user=row_key class:inactive=!active>
@@ -247,11 +254,11 @@ fn UserRow(
                         <span class="visually-hidden">{role_label}</span>
                         <select name="role">
                             {roles.into_iter().map(|role| view! {
-                                <option value=role.code() selected=role == current_role>{role.code()}</option>
+                                <option value=role.code() selected=role == current_role>{(t.role)(role)}</option>
                             }).collect_view()}
                         </select>
                     </label>
-                    <button class="button small" type="submit">"Save"</button>
+                    <button class="button small" type="submit">{a.save}</button>
                 </ActionForm>
             </td>
             <td>
@@ -276,42 +283,43 @@ fn UserRow(
 
 #[component]
 fn CreateUserForm(create: ServerAction<CreateUser>) -> impl IntoView {
+    let t = use_texts();
+    let a = &t.admin;
     let outcome = move || {
         create.value().get().map(|result| match result {
-            Ok(_) => view! { <p class="notice" role="status">"The user has been created."</p> }
-                .into_any(),
-            Err(err) => view! { <p class="error" role="alert">{err.to_string()}</p> }.into_any(),
+            Ok(_) => view! { <p class="notice" role="status">{a.created}</p> }.into_any(),
+            Err(err) => view! { <p class="error" role="alert">{t.error(&err)}</p> }.into_any(),
         })
     };
     view! {
         <section class="form-card">
-            <h2>"Create a user"</h2>
+            <h2>{a.create_title}</h2>
             <ActionForm action=create attr:class="stacked-form">
-                <label>"E-mail address" <input type="email" name="email" required /></label>
-                <label>"Name" <input type="text" name="display_name" required /></label>
-                <label>"Department" <input type="text" name="department" /></label>
+                <label>{t.email} <input type="email" name="email" required /></label>
+                <label>{t.name} <input type="text" name="display_name" required /></label>
+                <label>{a.department} <input type="text" name="department" /></label>
                 <label>
-                    "Role"
+                    {t.role_label}
                     <select name="role">
-                        <option value="employee" selected=true>"employee"</option>
-                        <option value="staff">"staff"</option>
-                        <option value="organizer">"organizer"</option>
-                        <option value="admin">"admin"</option>
+                        <option value="employee" selected=true>{(t.role)(Role::Employee)}</option>
+                        <option value="staff">{(t.role)(Role::Staff)}</option>
+                        <option value="organizer">{(t.role)(Role::Organizer)}</option>
+                        <option value="admin">{(t.role)(Role::Admin)}</option>
                     </select>
                 </label>
                 <label>
-                    "Language"
+                    {a.language}
                     <select name="lang">
                         <option value="ja" selected=true>"日本語"</option>
                         <option value="en">"English"</option>
                     </select>
                 </label>
                 <label>
-                    "Initial password (optional, at least 10 characters)"
+                    {a.initial_password}
                     <input type="password" name="password" autocomplete="new-password" />
                 </label>
                 {outcome}
-                <button class="button" type="submit" disabled=move || create.pending().get()>"Create user"</button>
+                <button class="button" type="submit" disabled=move || create.pending().get()>{a.create_button}</button>
             </ActionForm>
         </section>
     }
@@ -321,19 +329,21 @@ fn CreateUserForm(create: ServerAction<CreateUser>) -> impl IntoView {
 /// is read back from the audit log after the browser returns to this page.
 #[component]
 fn ImportForm() -> impl IntoView {
+    let t = use_texts();
+    let a = &t.admin;
     use leptos::server_fn::ServerFn;
 
     let last = Resource::new(|| (), |()| last_import());
     // Without JavaScript a failed upload comes back as an error in the URL.
-    let failed = crate::layout::form_error_in_url(ImportUsers::PATH).map(|err| view! { <p class="error" role="alert" data-testid="import-error">{err.to_string()}</p> });
+    let failed = crate::layout::form_error_in_url(ImportUsers::PATH).map(|err| view! { <p class="error" role="alert" data-testid="import-error">{t.error(&err)}</p> });
     view! {
         <section class="form-card">
-            <h2>"Import employees"</h2>
-            <p class="hint">"CSV in UTF-8 with the columns email, name, department, role. Existing people are updated; importing the same file again changes nothing."</p>
+            <h2>{a.import_title}</h2>
+            <p class="hint">{a.import_hint}</p>
             <form method="post" action=ImportUsers::PATH enctype="multipart/form-data" class="stacked-form">
-                <label>"CSV file" <input type="file" name="file" accept=".csv,text/csv" required /></label>
+                <label>{a.csv_file} <input type="file" name="file" accept=".csv,text/csv" required /></label>
                 {failed}
-                <button class="button" type="submit">"Import"</button>
+                <button class="button" type="submit">{a.import_button}</button>
             </form>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
@@ -346,19 +356,18 @@ fn ImportForm() -> impl IntoView {
 
 #[component]
 fn ImportSummary(entry: AuditEntry) -> impl IntoView {
+    let t = use_texts();
+    let a = &t.admin;
     let report: Option<ImportReport> = serde_json::from_str(&entry.detail).ok();
     report.map(|report| {
         view! {
             <div class="import-report" data-testid="import-report">
-                <h3>{format!("Last import, {} UTC", entry.at.format("%Y-%m-%d %H:%M"))}</h3>
-                <p>{format!(
-                    "{} created, {} updated, {} unchanged, {} lines not imported.",
-                    report.created, report.updated, report.unchanged, report.rejected.len()
-                )}</p>
+                <h3>{(a.last_import)(&entry.at.format("%Y-%m-%d %H:%M").to_string())}</h3>
+                <p>{(a.import_summary)(report.created, report.updated, report.unchanged, report.rejected.len())}</p>
                 {(!report.rejected.is_empty()).then(|| view! {
                     <ul class="rejected">
                         {report.rejected.into_iter().map(|line| view! {
-                            <li>{format!("Line {}: {}", line.line, line.reason)}</li>
+                            <li>{(a.rejected_line)(line.line, &line.reason)}</li>
                         }).collect_view()}
                     </ul>
                 })}
