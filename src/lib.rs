@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod checkin;
 pub mod error;
 pub mod events;
 pub mod model;
