@@ -2,7 +2,7 @@
 //!
 //! Everything here is plain Rust and plain async functions, so tests call it
 //! directly without a browser or an HTTP server. The types in [`model`],
-//! [`error`], [`audit`], [`events`] and [`registrations`] also compile for
+//! [`error`], [`audit`], [`checkin`], [`events`] and [`registrations`] also compile for
 //! the browser (wasm) build; everything that needs a database, a clock or the
 //! network sits behind the `server` feature.
 

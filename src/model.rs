@@ -121,7 +121,8 @@ impl EventStatus {
 
 /// Where a registration stands. Allowed moves (enforced in SQL, see `registrations`):
 /// registered → checked_in | cancelled | removed; waitlisted → registered (promotion) |
-/// cancelled (left the waitlist) | removed. checked_in, cancelled and removed are final.
+/// cancelled (left the waitlist) | removed; checked_in → registered only to undo a door
+/// mistake (`checkin::undo`). cancelled and removed are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RegistrationStatus {
