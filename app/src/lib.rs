@@ -98,6 +98,7 @@ pub fn App() -> impl IntoView {
                     // Pages behind a login render completely before answering,
                     // so the status (401, 403, 503) is known when headers go out.
                     <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/events/:id/door") view=pages::door::DoorPage ssr=SsrMode::Async />
                     <Route path=path!("/my-events") view=pages::my_events::MyEventsPage ssr=SsrMode::Async />
                     <Route path=path!("/tickets/:id") view=pages::ticket::TicketPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/users") view=pages::admin::users::UsersPage ssr=SsrMode::Async />

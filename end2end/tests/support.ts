@@ -141,7 +141,7 @@ export class World {
   }
 
   /** Creates an employee with a password through the admin API, as an administrator would. */
-  async user(adminEmail: string, adminPassword: string, email: string, name: string, password: string): Promise<void> {
+  async user(adminEmail: string, adminPassword: string, email: string, name: string, password: string, role = 'employee'): Promise<void> {
     const base = this.server.baseUrl;
     const login = await fetch(`${base}/api/auth/login`, {
       method: 'POST',
@@ -152,7 +152,7 @@ export class World {
     const created = await fetch(`${base}/api/admin/users/create`, {
       method: 'POST',
       headers: { cookie },
-      body: new URLSearchParams({ email, display_name: name, department: '開発部', role: 'employee', lang: 'en', password }),
+      body: new URLSearchParams({ email, display_name: name, department: '開発部', role, lang: 'en', password }),
     });
     if (!created.ok) throw new Error(`creating ${email} failed: ${created.status} ${await created.text()}`);
   }

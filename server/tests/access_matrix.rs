@@ -36,6 +36,8 @@ enum Rule {
     AdminOnly,
     /// Someone else's things: refused to every role.
     Nobody,
+    /// The door of an event nobody organizes: staff and admins.
+    Door,
 }
 
 impl Rule {
@@ -45,6 +47,7 @@ impl Rule {
             (Rule::Everyone, _)
                 | (Rule::LoggedIn, Caller::Signed(_))
                 | (Rule::AdminOnly, Caller::Signed(Role::Admin))
+                | (Rule::Door, Caller::Signed(Role::Staff | Role::Admin))
         )
     }
 }
@@ -53,6 +56,7 @@ enum Body {
     None,
     Form(Vec<(&'static str, String)>),
     Csv(&'static str),
+    Json(serde_json::Value),
 }
 
 struct Action {
@@ -293,6 +297,71 @@ fn actions(targets: Targets, tag: &str) -> Vec<Action> {
             body: Body::Form(vec![("lang", "en".into())]),
             rule: Rule::Everyone,
         },
+        Action {
+            name: "door page",
+            method: Method::GET,
+            path: format!("/events/{}/door", targets.event),
+            body: Body::None,
+            rule: Rule::Door,
+        },
+        Action {
+            name: "door: typed code",
+            method: Method::POST,
+            path: "/api/door/code".into(),
+            body: Body::Form(vec![
+                ("event_id", targets.event.to_string()),
+                ("code", "ZZZZZZZZ".into()),
+            ]),
+            rule: Rule::Door,
+        },
+        Action {
+            name: "door: scan",
+            method: Method::POST,
+            path: "/api/door/scan".into(),
+            body: Body::Form(vec![
+                ("event_id", targets.event.to_string()),
+                ("token", "not-a-ticket".into()),
+            ]),
+            rule: Rule::Door,
+        },
+        Action {
+            name: "door: undo",
+            method: Method::POST,
+            path: "/api/door/undo".into(),
+            body: Body::Form(vec![
+                ("event_id", targets.event.to_string()),
+                ("registration_id", targets.registration.to_string()),
+            ]),
+            rule: Rule::Door,
+        },
+        Action {
+            name: "door: counter",
+            method: Method::GET,
+            path: format!("/api/door/counts?event_id={}", targets.event),
+            body: Body::None,
+            rule: Rule::Door,
+        },
+        Action {
+            name: "door: search",
+            method: Method::GET,
+            path: format!("/api/door/search?event_id={}&q=target", targets.event),
+            body: Body::None,
+            rule: Rule::Door,
+        },
+        Action {
+            name: "door: offline list",
+            method: Method::GET,
+            path: format!("/api/door/list?event_id={}", targets.event),
+            body: Body::None,
+            rule: Rule::Door,
+        },
+        Action {
+            name: "door: offline sync",
+            method: Method::POST,
+            path: "/api/door/sync".into(),
+            body: Body::Json(serde_json::json!({"event_id": targets.event, "scans": []})),
+            rule: Rule::Door,
+        },
     ]
 }
 
@@ -392,6 +461,7 @@ async fn every_action_allows_exactly_the_roles_it_should_on_every_backend() {
                 request = match action.body {
                     Body::None => request,
                     Body::Form(pairs) => request.form(&pairs),
+                    Body::Json(value) => request.json(&value),
                     Body::Csv(text) => request.multipart(reqwest::multipart::Form::new().part(
                         "file",
                         reqwest::multipart::Part::text(text).file_name("people.csv"),

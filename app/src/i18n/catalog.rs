@@ -120,12 +120,30 @@ pub struct Texts {
 
     /// The administration pages.
     pub admin: AdminTexts,
+    /// The door check-in page.
+    pub door: DoorTexts,
 
     /// "Thu 3 Dec 2026, 14:00" / "2026年12月3日(木) 14:00"
     pub date_time: fn(DateTime<FixedOffset>) -> String,
     pub time: fn(DateTime<FixedOffset>) -> String,
     /// Month and day for the date badge: ("Dec", "3") / ("12月", "3").
     pub badge: fn(DateTime<FixedOffset>) -> (String, String, String),
+}
+
+pub struct DoorTexts {
+    pub title: &'static str,
+    pub count: fn(i64, i64) -> String,
+    pub code_label: &'static str,
+    pub check_in: &'static str,
+    pub search_label: &'static str,
+    pub checked_in: &'static str,
+    pub already: &'static str,
+    pub already_detail: fn(&str, &str, Option<&str>) -> String,
+    pub cancelled: &'static str,
+    pub waitlisted: &'static str,
+    pub other_event: &'static str,
+    pub invalid: &'static str,
+    pub undo: &'static str,
 }
 
 pub struct AdminTexts {
@@ -347,6 +365,25 @@ pub static EN: Texts = Texts {
 
     not_found_title: "This page does not exist",
 
+    door: DoorTexts {
+        title: "Check-in",
+        count: |done, total| format!("{done} / {total} checked in"),
+        code_label: "Ticket code",
+        check_in: "Check in",
+        search_label: "Search by name, e-mail or code",
+        checked_in: "Checked in",
+        already: "Already checked in",
+        already_detail: |name, at, by| match by {
+            Some(by) => format!("{name} · at {at} by {by}"),
+            None => format!("{name} · at {at}"),
+        },
+        cancelled: "Cancelled — no seat",
+        waitlisted: "On the waitlist — no seat",
+        other_event: "Ticket for another event",
+        invalid: "Not a valid ticket",
+        undo: "Undo check-in",
+    },
+
     admin: AdminTexts {
         users_title: "Users",
         search_users: "Search by name or e-mail",
@@ -536,6 +573,25 @@ pub static JA: Texts = Texts {
     error_too_many_attempts: ja_wait,
 
     not_found_title: "ページが見つかりません",
+
+    door: DoorTexts {
+        title: "受付",
+        count: |done, total| format!("受付済み {done} / {total}"),
+        code_label: "チケットコード",
+        check_in: "受付する",
+        search_label: "氏名・メール・コードで検索",
+        checked_in: "受付しました",
+        already: "受付済みです",
+        already_detail: |name, at, by| match by {
+            Some(by) => format!("{name} · {at} に {by} が受付"),
+            None => format!("{name} · {at} に受付"),
+        },
+        cancelled: "キャンセル済み — 席はありません",
+        waitlisted: "キャンセル待ち — 席はありません",
+        other_event: "別のイベントのチケットです",
+        invalid: "無効なチケットです",
+        undo: "受付を取り消す",
+    },
 
     admin: AdminTexts {
         users_title: "ユーザー管理",

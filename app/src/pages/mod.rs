@@ -1,5 +1,6 @@
 pub mod account;
 pub mod admin;
+pub mod door;
 pub mod event;
 pub mod events;
 pub mod login;
