@@ -111,7 +111,7 @@ mod store {
     };
     use crate::audit::{self, AuditAction};
     use crate::model::{RegistrationStatus, Role};
-    use crate::storage::{BeginWrite, Database, on_pool};
+    use crate::storage::{BeginWrite, Database, contains_pattern, on_pool};
     use crate::tickets;
     use crate::{Error, Result};
 
@@ -546,21 +546,6 @@ mod store {
 
     /// Longest fragment the search accepts; a name or an e-mail address is shorter.
     const MAX_FRAGMENT_CHARS: usize = 100;
-
-    /// `text` matched literally inside a LIKE pattern: `%`, `_` and the escape
-    /// character typed at the door are not wildcards.
-    fn contains_pattern(text: &str) -> String {
-        let mut pattern = String::with_capacity(text.len() + 2);
-        pattern.push('%');
-        for c in text.chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                pattern.push('\\');
-            }
-            pattern.push(c);
-        }
-        pattern.push('%');
-        pattern
-    }
 
     /// People of `event_id` (registered, checked in or waitlisted) whose name,
     /// e-mail address or ticket code contains `fragment`, by name; at most

@@ -29,6 +29,14 @@ impl Lang {
             _ => None,
         }
     }
+    /// The one we do not speak right now: for the language switch and the
+    /// second title.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Ja => Lang::En,
+            Lang::En => Lang::Ja,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

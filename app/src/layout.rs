@@ -4,8 +4,6 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use tsudoi::access::Permission;
 
-use tsudoi::model::Lang;
-
 use crate::AppError;
 use crate::auth::{LogIn, LogOut, Viewer, current_viewer};
 use crate::i18n::{texts_for, use_lang, use_texts};
@@ -67,10 +65,7 @@ pub fn SiteHeader() -> impl IntoView {
 #[component]
 fn LanguageSwitch() -> impl IntoView {
     use leptos::server_fn::ServerFn;
-    let other = match use_lang() {
-        Lang::Ja => Lang::En,
-        Lang::En => Lang::Ja,
-    };
+    let other = use_lang().other();
     view! {
         <form method="post" action=crate::i18n::SetLanguage::PATH class="inline-form">
             <input type="hidden" name="lang" value=other.code() />
@@ -121,8 +116,12 @@ pub fn LoginNeeded(error: AppError, here: String) -> impl IntoView {
         }
         other => (t.something_wrong, t.error(other)),
     };
-    let login_link = matches!(error, AppError::Domain(tsudoi::Error::LoginRequired))
-        .then(|| format!("/login?next={}", urlencode(&here)));
+    let login_link = matches!(error, AppError::Domain(tsudoi::Error::LoginRequired)).then(|| {
+        format!(
+            "/login?next={}",
+            leptos_router::location::Url::escape(&here)
+        )
+    });
     view! {
         <section class="empty-state" role="alert" data-testid="login-needed">
             <h1>{title}</h1>
@@ -130,18 +129,6 @@ pub fn LoginNeeded(error: AppError, here: String) -> impl IntoView {
             {login_link.map(|href| view! { <a class="button" href=href>{t.log_in}</a> })}
         </section>
     }
-}
-
-/// Percent-encodes a path for use as a query value.
-pub fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The error a server function returned to a form posted without JavaScript:

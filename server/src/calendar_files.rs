@@ -6,18 +6,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use tsudoi::model::Lang;
-use tsudoi_app::i18n::{lang_from_accept_language, lang_from_cookies};
+use tsudoi_app::i18n::lang_from_headers;
 
 use crate::http::AppState;
-
-fn lang_of(headers: &HeaderMap) -> Lang {
-    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    header(header::COOKIE)
-        .and_then(lang_from_cookies)
-        .or_else(|| header(header::ACCEPT_LANGUAGE).and_then(lang_from_accept_language))
-        .unwrap_or(Lang::En)
-}
 
 fn calendar(body: String, file_name: &str) -> Response {
     (
@@ -56,7 +47,7 @@ pub async fn event_file(
     let ctx = &state.context;
     match tsudoi::events::detail(&ctx.db, ctx.time_zone, id, None, false, Utc::now()).await {
         Ok(detail) => calendar(
-            tsudoi::calendar::event_ics(&detail, &state.public_url, lang_of(&headers)),
+            tsudoi::calendar::event_ics(&detail, &state.public_url, lang_from_headers(&headers)),
             &format!("tsudoi-event-{id}.ics"),
         ),
         Err(err) => failure(err),

@@ -15,6 +15,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tsudoi::storage::Database;
+use tsudoi_app::auth::caller::ViewerMemo;
 use tsudoi_app::server_context::ServerContext;
 use tsudoi_app::{App, shell};
 
@@ -53,7 +54,10 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState, sessions: Store, settings: &Settings) -> Router {
     let routes = generate_route_list(App);
     let context = state.context.clone();
-    let provide = move || provide_context(context.clone());
+    let provide = move || {
+        provide_context(context.clone());
+        provide_context(ViewerMemo::default());
+    };
     let options = state.leptos_options.clone();
     let not_found = leptos_axum::render_app_to_stream_with_context(provide.clone(), {
         let options = options.clone();

@@ -99,7 +99,8 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
             "this binary was built without the site bundle; pages render but are not interactive (build with `cargo xtask build`)"
         );
     }
-    forget_old_login_failures(db.clone());
+    let login_limits = LoginLimits::default();
+    forget_old_login_failures(db.clone(), login_limits.clone());
     let sessions = sessions::Store::open(&settings, &db).await?;
     tracing::info!(store = sessions.describe(), "sessions");
     let state = http::AppState {
@@ -117,7 +118,7 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
             auth: AuthPolicy {
                 max_session_age: chrono::Duration::from_std(settings.sessions.max_age)
                     .unwrap_or(chrono::Duration::hours(12)),
-                login_limits: LoginLimits::default(),
+                login_limits,
             },
         },
     };
@@ -143,14 +144,12 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
 
 /// Failure counters of past windows are dead weight; made-up e-mail
 /// addresses would otherwise grow the table without bound.
-fn forget_old_login_failures(db: Database) {
+fn forget_old_login_failures(db: Database, limits: LoginLimits) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
         loop {
             every.tick().await;
-            if let Err(err) =
-                users::throttle::prune(&db, &LoginLimits::default(), chrono::Utc::now()).await
-            {
+            if let Err(err) = users::throttle::prune(&db, &limits, chrono::Utc::now()).await {
                 tracing::warn!(error = %err, "could not prune login failure counters");
             }
         }

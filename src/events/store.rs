@@ -186,16 +186,7 @@ fn search_pattern(search: Option<&str>) -> Result<Option<String>> {
             "Search for at most {MAX_SEARCH_CHARS} characters."
         )));
     }
-    let mut pattern = String::with_capacity(text.len() + 4);
-    pattern.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    Ok(Some(pattern))
+    Ok(Some(crate::storage::contains_pattern(text)))
 }
 
 /// Published events from the start of today (company time) on, ordered by

@@ -68,19 +68,10 @@ macro_rules! select_summary {
     };
 }
 
-/// Makes `search` match literally inside a LIKE pattern: `%`, `_` and the
-/// escape character itself typed by the admin are not wildcards.
+/// The search as a literal LIKE pattern, lower-cased like the columns it is
+/// compared with.
 fn contains_pattern(search: &str) -> String {
-    let mut pattern = String::with_capacity(search.len() + 2);
-    pattern.push('%');
-    for c in search.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
+    crate::storage::contains_pattern(&search.to_lowercase())
 }
 
 /// The list cursor is the last row's sort key in hex: opaque, and safe in a

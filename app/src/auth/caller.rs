@@ -5,6 +5,7 @@
 //! change or a deactivation takes effect at once, on every instance.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::ConnectInfo;
 use chrono::Utc;
@@ -51,9 +52,27 @@ fn to_viewer(user: AuthenticatedUser) -> Viewer {
     }
 }
 
+/// The viewer of one request, worked out once: the header and the page's own
+/// server functions all ask, and each answer costs a user lookup. The binary
+/// provides a fresh one with every request.
+#[derive(Clone, Default)]
+pub struct ViewerMemo(Arc<OnceLock<Option<Viewer>>>);
+
 /// The logged-in user, or `None`. Ends the session when it is too old or the
 /// account is gone or deactivated.
 pub async fn viewer() -> Result<Option<Viewer>, Error> {
+    let memo = leptos::prelude::use_context::<ViewerMemo>();
+    if let Some(known) = memo.as_ref().and_then(|memo| memo.0.get()) {
+        return Ok(known.clone());
+    }
+    let found = look_up_viewer().await?;
+    if let Some(memo) = memo {
+        let _ = memo.0.set(found.clone());
+    }
+    Ok(found)
+}
+
+async fn look_up_viewer() -> Result<Option<Viewer>, Error> {
     let session = session().await?;
     let Some(login) = session.get::<Login>(LOGIN_KEY).await.map_err(store_down)? else {
         return Ok(None);

@@ -211,22 +211,6 @@ fn ja_weekday(day: Weekday) -> &'static str {
     }
 }
 
-fn en_wait(secs: u64) -> String {
-    if secs < 60 {
-        let s = secs.max(1);
-        format!(
-            "Too many failed sign-in attempts. Try again in {s} second{}.",
-            if s == 1 { "" } else { "s" }
-        )
-    } else {
-        let m = secs.div_ceil(60);
-        format!(
-            "Too many failed sign-in attempts. Try again in {m} minute{}.",
-            if m == 1 { "" } else { "s" }
-        )
-    }
-}
-
 fn ja_wait(secs: u64) -> String {
     if secs < 60 {
         format!(
@@ -361,7 +345,13 @@ pub static EN: Texts = Texts {
     error_unavailable: "The service is temporarily unavailable. Please try again shortly.",
     error_internal: "Something went wrong on our side. Please try again.",
     error_network: "The server could not be reached. Check your connection and try again.",
-    error_too_many_attempts: en_wait,
+    // The core's own words are the English text.
+    error_too_many_attempts: |secs| {
+        tsudoi::Error::TooManyAttempts {
+            retry_after_secs: secs,
+        }
+        .to_string()
+    },
 
     not_found_title: "This page does not exist",
 

@@ -58,11 +58,15 @@ pub fn use_texts() -> &'static Texts {
 /// The language of the current request (server side).
 #[cfg(feature = "ssr")]
 pub fn request_lang() -> Lang {
+    use_context::<axum::http::request::Parts>()
+        .map_or(Lang::En, |parts| lang_from_headers(&parts.headers))
+}
+
+/// The `tsudoi_lang` cookie, else Accept-Language, else English.
+#[cfg(feature = "ssr")]
+pub fn lang_from_headers(headers: &axum::http::HeaderMap) -> Lang {
     use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
-    let Some(parts) = use_context::<axum::http::request::Parts>() else {
-        return Lang::En;
-    };
-    let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
     header(COOKIE)
         .and_then(lang_from_cookies)
         .or_else(|| header(ACCEPT_LANGUAGE).and_then(lang_from_accept_language))

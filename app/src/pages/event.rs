@@ -17,7 +17,7 @@ use tsudoi::model::{Lang, RegistrationStatus};
 
 use crate::AppError;
 use crate::i18n::{Texts, use_lang, use_texts};
-use crate::layout::{form_error_in_url, urlencode, use_session};
+use crate::layout::{form_error_in_url, use_session};
 use crate::pages::events::{availability, titles};
 
 /// What registering led to, for the message under the button.
@@ -185,7 +185,7 @@ fn ActionPanel(
         None => match &detail.window {
             RegistrationWindow::Open => {
                 let logged_in = Signal::derive(move || matches!(session.viewer.get(), Some(Ok(Some(_)))));
-                let login = format!("/login?next={}", urlencode(&format!("/events/{event_id}")));
+                let login = format!("/login?next={}", leptos_router::location::Url::escape(&format!("/events/{event_id}")));
                 view! {
                     <Show
                         when=move || logged_in.get()

@@ -53,7 +53,7 @@ impl ListFilters {
         let query: Vec<String> = pairs
             .into_iter()
             .filter_map(|(key, value)| {
-                value.map(|v| format!("{key}={}", crate::layout::urlencode(v)))
+                value.map(|v| format!("{key}={}", leptos_router::location::Url::escape(v)))
             })
             .collect();
         if query.is_empty() {
@@ -304,11 +304,7 @@ pub fn availability(t: &Texts, event: &EventSummary) -> (String, &'static str) {
 /// The title in the viewer's language, and the other one when it differs.
 pub fn titles(event: &EventSummary, lang: Lang) -> (String, Option<String>) {
     let title = event.title(lang).to_string();
-    let other_lang = match lang {
-        Lang::Ja => Lang::En,
-        Lang::En => Lang::Ja,
-    };
-    let other = Some(event.title(other_lang).to_string()).filter(|other| *other != title);
+    let other = Some(event.title(lang.other()).to_string()).filter(|other| *other != title);
     (title, other)
 }
 
