@@ -2,8 +2,8 @@
 //!
 //! Everything here is plain Rust and plain async functions, so tests call it
 //! directly without a browser or an HTTP server. The types in [`model`],
-//! [`error`], [`audit`], [`checkin`], [`events`] and [`registrations`] also compile for
-//! the browser (wasm) build; everything that needs a database, a clock or the
+//! [`error`], [`audit`], [`checkin`], [`events`], [`registrations`] and
+//! [`ticket_token`] also compile for the browser (wasm) build; everything that needs a database, a clock or the
 //! network sits behind the `server` feature.
 
 pub mod access;
@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod model;
 pub mod registrations;
+pub mod ticket_token;
 
 #[cfg(feature = "server")]
 pub mod calendar;

@@ -6,18 +6,8 @@
 //! event's signing key is derived from it with HKDF-SHA256, so a leaked event
 //! key exposes nothing else, and only public keys ever leave the server.
 //!
-//! Token format, for offline verifiers: base64url without padding of
-//!
-//! | bytes  | content                                         |
-//! |--------|-------------------------------------------------|
-//! | 0      | format version, `1`                             |
-//! | 1..9   | event id, signed 64-bit big-endian              |
-//! | 9..17  | registration id, signed 64-bit big-endian       |
-//! | 17..81 | Ed25519 signature of bytes 0..17 with the event's key |
-//!
-//! A valid signature proves the server issued a ticket for that registration
-//! of that event; whether the registration still holds a seat is for the
-//! check-in to ask.
+//! The token's format and its offline verification are in
+//! [`ticket_token`](crate::ticket_token).
 //!
 //! Each seat holder also gets a short code for typing in when a QR code will
 //! not scan: 8 characters of Crockford base32, random, unique.
@@ -25,10 +15,8 @@
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
-use ed25519_dalek::{SIGNATURE_LENGTH, Signature, Signer, SigningKey};
+use ed25519_dalek::{Signer, SigningKey};
 use hkdf::Hkdf;
 use rand::RngCore;
 use rand::rngs::OsRng;
@@ -38,6 +26,8 @@ use sha2::Sha256;
 use crate::model::{Registration, RegistrationStatus};
 use crate::registrations::{RegistrationRow, columns, with_position};
 use crate::storage::{Database, is_unique_violation, on_pool};
+use crate::ticket_token;
+pub use crate::ticket_token::{TicketClaims, normalize_code};
 use crate::{Error, Result};
 
 /// What the ticket page shows.
@@ -50,19 +40,6 @@ pub struct Ticket {
     pub event_id: i64,
     pub registration_id: i64,
 }
-
-/// What a valid token says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TicketClaims {
-    pub event_id: i64,
-    pub registration_id: i64,
-}
-
-const TOKEN_VERSION: u8 = 1;
-const PAYLOAD_LEN: usize = 17;
-const TOKEN_BYTES: usize = PAYLOAD_LEN + SIGNATURE_LENGTH;
-/// base64 of [`TOKEN_BYTES`] without padding.
-const TOKEN_CHARS: usize = (TOKEN_BYTES * 4).div_ceil(3);
 
 const SEED_NAME: &str = "ticket_signing_seed";
 /// Changing the salt or the info layout changes every key: a new token version.
@@ -141,57 +118,16 @@ fn event_key(seed: &[u8; 32], event_id: i64) -> Result<SigningKey> {
     Ok(key)
 }
 
-fn payload(claims: TicketClaims) -> [u8; PAYLOAD_LEN] {
-    let mut payload = [0u8; PAYLOAD_LEN];
-    payload[0] = TOKEN_VERSION;
-    payload[1..9].copy_from_slice(&claims.event_id.to_be_bytes());
-    payload[9..17].copy_from_slice(&claims.registration_id.to_be_bytes());
-    payload
-}
-
 fn sign(seed: &[u8; 32], claims: TicketClaims) -> Result<String> {
-    let payload = payload(claims);
+    let payload = ticket_token::payload(claims);
     let signature = event_key(seed, claims.event_id)?.sign(&payload);
-    let mut token = Vec::with_capacity(TOKEN_BYTES);
-    token.extend_from_slice(&payload);
-    token.extend_from_slice(&signature.to_bytes());
-    Ok(URL_SAFE_NO_PAD.encode(token))
-}
-
-/// The claims of a well-formed token and its signature, not yet checked.
-fn parse(token: &str) -> Option<(TicketClaims, [u8; PAYLOAD_LEN], Signature)> {
-    let token = token.trim();
-    if token.len() != TOKEN_CHARS {
-        return None;
-    }
-    let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
-    let (payload, signature) = bytes.split_at_checked(PAYLOAD_LEN)?;
-    let payload: [u8; PAYLOAD_LEN] = payload.try_into().ok()?;
-    if payload[0] != TOKEN_VERSION {
-        return None;
-    }
-    let id = |range: std::ops::Range<usize>| {
-        payload
-            .get(range)
-            .and_then(|b| <[u8; 8]>::try_from(b).ok())
-            .map(i64::from_be_bytes)
-    };
-    let claims = TicketClaims {
-        event_id: id(1..9)?,
-        registration_id: id(9..17)?,
-    };
-    let signature = Signature::from_slice(signature).ok()?;
-    Some((claims, payload, signature))
+    Ok(ticket_token::encode(&payload, &signature))
 }
 
 fn check(seed: &[u8; 32], token: &str) -> Result<TicketClaims> {
-    let (claims, payload, signature) = parse(token).ok_or_else(invalid_ticket)?;
-    event_key(seed, claims.event_id)?
-        .verifying_key()
-        // Strict: refuses the malleable and small-order forms plain `verify` lets through.
-        .verify_strict(&payload, &signature)
-        .map_err(|_| invalid_ticket())?;
-    Ok(claims)
+    let (claims, ..) = ticket_token::parse(token).ok_or_else(invalid_ticket)?;
+    let key = event_key(seed, claims.event_id)?.verifying_key();
+    ticket_token::verify_with(&key, token).ok_or_else(invalid_ticket)
 }
 
 #[derive(sqlx::FromRow)]
@@ -284,7 +220,7 @@ async fn assign_code(db: &Database, registration_id: i64) -> Result<String> {
 /// Anything forged, altered, cut short or garbled is [`Error::Invalid`].
 pub async fn verify(db: &Database, token: &str) -> Result<TicketClaims> {
     // Garbage is refused before the database is asked anything.
-    parse(token).ok_or_else(invalid_ticket)?;
+    ticket_token::parse(token).ok_or_else(invalid_ticket)?;
     check(&seed(db).await?, token)
 }
 
@@ -299,28 +235,7 @@ pub async fn event_public_key(db: &Database, event_id: i64) -> Result<String> {
     .await?);
     exists.ok_or(Error::NotFound)?;
     let key = event_key(&seed(db).await?, event_id)?;
-    Ok(URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes()))
-}
-
-/// The canonical form of a typed code: case, spaces, dashes and full-width
-/// characters (a Japanese input method) do not matter, and the letters
-/// Crockford base32 leaves out read as the digits they look like (O → 0,
-/// I and L → 1). `None` if it cannot be a code.
-pub fn normalize_code(typed: &str) -> Option<String> {
-    let compact: String = typed
-        .chars()
-        .map(|c| match c {
-            // Full-width ASCII (U+FF01…U+FF5E) to ASCII.
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            _ => c,
-        })
-        .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '‐' | '‑' | '–' | '−' | 'ー'))
-        .collect();
-    if compact.len() != 8 {
-        return None;
-    }
-    let bytes = base32::decode(base32::Alphabet::Crockford, &compact)?;
-    Some(base32::encode(base32::Alphabet::Crockford, &bytes))
+    Ok(ticket_token::public_key_text(&key.verifying_key()))
 }
 
 /// The registration of `event_id` with this short code (manual check-in).
@@ -370,7 +285,12 @@ pub fn qr_svg(token: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use ed25519_dalek::Signature;
+
     use super::*;
+    use crate::ticket_token::{PAYLOAD_LEN, TOKEN_CHARS};
 
     const SEED: [u8; 32] = [7; 32];
 

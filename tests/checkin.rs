@@ -669,6 +669,158 @@ async fn queued_scans_apply_once_in_scan_order_and_skip_cancellations() {
     }
 }
 
+/// A's token with one signature character changed.
+fn forged(token: &str) -> String {
+    let mut chars: Vec<char> = token.chars().collect();
+    let i = chars.len() - 10;
+    chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+    chars.into_iter().collect()
+}
+
+#[tokio::test]
+async fn a_door_device_offline_answers_like_the_server_and_its_queue_settles() {
+    for t in each_backend().await {
+        let db = &t.db;
+        let backend = db.backend();
+        let ev = party(db, "Offline door", 10, None).await;
+        let other = party(db, "Next door", 10, None).await;
+        let door_staff = staff(db).await;
+        let (a, a_token, _) = attendee(db, ev, "a@example.com", "A", Some("Sales")).await;
+        let (b, b_token, _) = attendee(db, ev, "b@example.com", "B", None).await;
+        let (c, _, c_code) = attendee(db, ev, "c@example.com", "C", None).await;
+        let (e, e_token, _) = attendee(db, ev, "e@example.com", "E", None).await;
+        let (_, foreign_token, _) = attendee(db, other, "f@example.com", "F", None).await;
+        checkin::scan(db, ev, &a_token, door_staff, door())
+            .await
+            .unwrap();
+        let mut device = checkin::DoorDevice::new(ev);
+        assert_eq!(device.answer_offline(&b_token, door()), None, "no list yet");
+        device.take_list(checkin::door_list(db, ev, door()).await.unwrap());
+        // Registered after the list was made.
+        let (_, late_token, _) = attendee(db, ev, "g@example.com", "G", None).await;
+
+        // The network drops.
+        let at = |minutes| door() + Duration::minutes(minutes);
+        let mut answer = |input: &str, minute| device.answer_offline(input, at(minute)).unwrap();
+        assert_eq!(
+            answer(&a_token, 1),
+            ScanAnswer::AlreadyCheckedIn {
+                registration_id: a,
+                name: "A".into(),
+                department: Some("Sales".into()),
+                at: door(),
+                by_name: None,
+            }
+        );
+        let b_in = ScanAnswer::CheckedIn {
+            registration_id: b,
+            name: "B".into(),
+            department: None,
+            at: at(2),
+        };
+        assert_eq!(answer(&b_token, 2), b_in);
+        assert!(
+            matches!(answer(&c_code.to_lowercase(), 3), ScanAnswer::CheckedIn { registration_id, .. } if registration_id == c)
+        );
+        assert!(
+            matches!(answer(&c_code, 4), ScanAnswer::AlreadyCheckedIn { at, .. } if at == door() + Duration::minutes(3))
+        );
+        assert_eq!(answer(&forged(&b_token), 5), ScanAnswer::Invalid);
+        assert_eq!(answer("garbage", 5), ScanAnswer::Invalid);
+        assert_eq!(
+            answer(&foreign_token, 6),
+            ScanAnswer::OtherEvent {
+                event_id: other,
+                title_ja: None,
+                title_en: None,
+            }
+        );
+        let not_listed = ScanAnswer::NotOnDoorList { list_from: door() };
+        assert_eq!(answer(&late_token, 7), not_listed);
+        assert_eq!(answer("ZZZZ-ZZZZ", 7), not_listed);
+        assert_eq!(device.queued(), 2, "B and C wait for the network");
+        let counts = device.counts().unwrap();
+        assert_eq!((counts.checked_in, counts.registered_total), (3, 4));
+
+        // The page keeps the device in the browser's storage.
+        let stored = serde_json::to_string(&device).unwrap();
+        let mut device: checkin::DoorDevice = serde_json::from_str(&stored).unwrap();
+        assert_eq!(device.queued(), 2);
+
+        // B cancels meanwhile; then the network is back.
+        let b_user = registrations::get(db, b).await.unwrap().user_id;
+        registrations::end(db, b, Ending::Cancelled { by_user: b_user }, at(8))
+            .await
+            .unwrap();
+        let batch = device.next_batch();
+        assert_eq!(batch.len(), 2);
+        let answers = checkin::apply_queued(db, ev, door_staff, batch.clone(), at(9))
+            .await
+            .unwrap();
+        // A scan while the batch is on its way stays queued.
+        device.answer_offline(&e_token, at(9));
+        device.settle(batch.len(), answers);
+        assert_eq!(device.queued(), 1, "{backend:?}");
+        assert_eq!(
+            device.next_batch(),
+            [QueuedScan {
+                token_or_code: e_token.clone(),
+                scanned_at: at(9),
+            }]
+        );
+        assert_eq!(
+            device.not_applied(),
+            [ScanAnswer::Cancelled { name: "B".into() }],
+            "{backend:?}"
+        );
+        assert_eq!(status(db, b).await, RegistrationStatus::Cancelled);
+        assert_eq!(status(db, c).await, RegistrationStatus::CheckedIn);
+        assert_eq!(
+            device.answer_offline(&b_token, at(10)),
+            Some(ScanAnswer::Cancelled { name: "B".into() }),
+            "{backend:?}: the refusal is remembered"
+        );
+        let counts = device.counts().unwrap();
+        assert_eq!(
+            (counts.checked_in, counts.registered_total),
+            (3, 3),
+            "A, C, E"
+        );
+        let server = checkin::counts(db, ev).await.unwrap();
+        assert_eq!(
+            (server.checked_in, server.registered_total),
+            (2, 4),
+            "A and C of A, C, E, G"
+        );
+
+        // A fresh list replaces the device's guesses with the server's rows;
+        // E, still queued, stays checked in here.
+        device.take_list(checkin::door_list(db, ev, at(11)).await.unwrap());
+        assert_eq!(device.list_from(), Some(at(11)));
+        assert!(matches!(
+            device.answer_offline(&late_token, at(12)),
+            Some(ScanAnswer::CheckedIn { .. })
+        ));
+        assert!(matches!(
+            device.answer_offline(&e_token, at(12)),
+            Some(ScanAnswer::AlreadyCheckedIn { registration_id, .. }) if registration_id == e
+        ));
+        let answers = checkin::apply_queued(db, ev, door_staff, device.next_batch(), at(13))
+            .await
+            .unwrap();
+        device.settle(2, answers);
+        assert_eq!(device.queued(), 0);
+        let server = checkin::counts(db, ev).await.unwrap();
+        assert_eq!(
+            (server.checked_in, server.registered_total),
+            (4, 4),
+            "{backend:?}"
+        );
+        device.dismiss_not_applied();
+        assert!(device.not_applied().is_empty());
+    }
+}
+
 #[tokio::test]
 async fn two_doors_scanning_one_ticket_at_once_check_in_once() {
     for t in each_backend().await {

@@ -7,6 +7,18 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+/** Debian's Chromium, never a downloaded browser (see ../shared/TOOLCHAIN.md). */
+export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const chromiumArgs = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
 export const binaryPath = resolve(process.env.TSUDOI_BINARY ?? join(__dirname, '../../target/release/tsudoi'));
 
 export function freePort(): Promise<number> {

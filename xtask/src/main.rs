@@ -66,7 +66,6 @@ fn dispatch() -> Result<()> {
 
 /// The first README command: Tsudoi on the embedded database with demo data.
 fn demo(root: &Path) -> Result<()> {
-    prerequisites::wasm_target()?;
     build_site(root, true)?;
     let binary = build_server(root, true)?;
     if !binary.with_file_name("tsudoi.db").exists() {
@@ -109,6 +108,8 @@ pub(crate) fn run(mut command: Command, what: &str) -> Result<()> {
 }
 
 pub(crate) fn build_site(root: &Path, release: bool) -> Result<()> {
+    // `build` and `run` come here without `demo`'s or `test`'s preparations.
+    prerequisites::wasm_target()?;
     let mut wasm = cargo(root);
     wasm.args([
         "build",

@@ -144,6 +144,21 @@ pub struct DoorTexts {
     pub other_event: &'static str,
     pub invalid: &'static str,
     pub undo: &'static str,
+    pub start_camera: &'static str,
+    pub stop_camera: &'static str,
+    pub camera_hint: &'static str,
+    pub camera_failed: &'static str,
+    /// Shown while offline, with the number of queued check-ins.
+    pub offline: fn(usize) -> String,
+    /// Online again, queued check-ins on their way.
+    pub sending: fn(usize) -> String,
+    pub recorded_offline: &'static str,
+    pub not_on_list: &'static str,
+    pub not_on_list_detail: fn(&str) -> String,
+    pub no_list: &'static str,
+    pub not_applied_title: &'static str,
+    pub dismiss: &'static str,
+    pub recent_title: &'static str,
 }
 
 pub struct AdminTexts {
@@ -372,6 +387,21 @@ pub static EN: Texts = Texts {
         other_event: "Ticket for another event",
         invalid: "Not a valid ticket",
         undo: "Undo check-in",
+        start_camera: "Start camera",
+        stop_camera: "Stop camera",
+        camera_hint: "Hold the ticket's QR code in front of the camera.",
+        camera_failed: "The camera could not be started. Allow camera access for this site, or type the code.",
+        offline: |n| format!("Offline — keep scanning; {n} check-ins wait to be sent"),
+        sending: |n| format!("Sending {n} check-ins recorded offline…"),
+        recorded_offline: "Recorded offline; sent when the network is back",
+        not_on_list: "Not on the door list",
+        not_on_list_detail: |at| {
+            format!("List of {at}: cancelled, waitlisted or registered later. Check again online.")
+        },
+        no_list: "Offline, and this device has no door list for this event yet. Check in once the network is back.",
+        not_applied_title: "Not applied after reconnecting",
+        dismiss: "Dismiss",
+        recent_title: "Recent scans",
     },
 
     admin: AdminTexts {
@@ -581,6 +611,23 @@ pub static JA: Texts = Texts {
         other_event: "別のイベントのチケットです",
         invalid: "無効なチケットです",
         undo: "受付を取り消す",
+        start_camera: "カメラを起動",
+        stop_camera: "カメラを止める",
+        camera_hint: "チケットのQRコードをカメラにかざしてください。",
+        camera_failed: "カメラを起動できませんでした。このサイトにカメラの使用を許可するか、コードを入力してください。",
+        offline: |n| format!("オフライン — 受付は続けられます（未送信 {n} 件）"),
+        sending: |n| format!("オフラインで記録した受付 {n} 件を送信しています…"),
+        recorded_offline: "オフラインで記録しました。接続が戻ると送信します",
+        not_on_list: "受付リストにありません",
+        not_on_list_detail: |at| {
+            format!(
+                "{at} 時点のリストにありません（キャンセル・キャンセル待ち・その後の登録）。接続後に確認してください。"
+            )
+        },
+        no_list: "オフラインで、この端末にはこのイベントの受付リストがまだありません。接続が戻ってから受付してください。",
+        not_applied_title: "再接続後に反映できなかった受付",
+        dismiss: "閉じる",
+        recent_title: "最近の受付",
     },
 
     admin: AdminTexts {

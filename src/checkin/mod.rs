@@ -51,6 +51,10 @@ pub enum ScanAnswer {
     },
     /// Forged, altered, garbled, or a code nobody has.
     Invalid,
+    /// Only offline: a genuine ticket of this event whose registration is not
+    /// on the door list downloaded at `list_from` (cancelled, waitlisted, or
+    /// registered since). Not admitted and not queued; the network can tell.
+    NotOnDoorList { list_from: DateTime<Utc> },
 }
 
 /// The door's counter.
@@ -96,6 +100,9 @@ pub struct QueuedScan {
 pub const MAX_QUEUED_SCANS: usize = 1000;
 /// Most rows a door search returns.
 pub const MAX_SEARCH_RESULTS: u32 = 50;
+
+mod offline;
+pub use offline::DoorDevice;
 
 #[cfg(feature = "server")]
 pub use store::*;

@@ -1,11 +1,18 @@
-//! The door of one event: staff check people in. This first version takes a
-//! typed ticket code or a name search, shows a big unmistakable answer, keeps
-//! a live counter, and can undo a mistaken check-in. Camera scanning and the
-//! offline queue build on the same server functions (`door/scan`,
-//! `door/list`, `door/sync`).
+//! The door of one event: staff check people in with the phone's camera, a
+//! typed ticket code or a name search; each answer is big and unmistakable,
+//! a counter follows, a mistaken check-in can be undone, and when the
+//! network drops the page keeps checking people in from its own list and
+//! sends the queue when it is back (see `desk`).
+
+mod answer;
+#[cfg(feature = "hydrate")]
+mod browser;
+mod camera;
+mod desk;
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos::server_fn::codec::{GetUrl, Json};
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -14,6 +21,9 @@ use tsudoi::checkin::{CheckInCounts, DoorList, DoorRow, QueuedScan, ScanAnswer};
 use crate::AppError;
 use crate::i18n::use_texts;
 use crate::layout::LoginNeeded;
+use answer::{Answer, NotApplied, RecentScans};
+use camera::Camera;
+use desk::{Desk, Problem};
 
 /// The caller, if they may work this event's door.
 #[cfg(feature = "ssr")]
@@ -100,59 +110,95 @@ pub fn DoorPage() -> impl IntoView {
     let t = use_texts();
     let params = use_params_map();
     let query = use_query_map();
-    let event_id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or_default()
-    };
-    let code = ServerAction::<DoorCode>::new();
+    let event_id = params
+        .read_untracked()
+        .get("id")
+        .and_then(|id| id.parse::<i64>().ok())
+        .unwrap_or_default();
+    let desk = Desk::new(event_id);
+    Effect::new(move || untrack(|| desk.start()));
     let undo = ServerAction::<DoorUndo>::new();
+    Effect::new(move || {
+        if let Some(Ok(())) = undo.value().get()
+            && let Some(input) = undo.input().get_untracked()
+        {
+            desk.undone(input.registration_id);
+        }
+    });
     let counts = Resource::new(
-        move || (event_id(), code.version().get(), undo.version().get()),
-        |(id, ..)| door_counts(id),
+        move || (desk.server_changed.get(), undo.version().get()),
+        move |_| door_counts(event_id),
     );
     let found = Resource::new(
         move || {
             (
-                event_id(),
                 query.read().get("q"),
-                code.version().get(),
+                desk.server_changed.get(),
                 undo.version().get(),
             )
         },
-        |(id, q, ..)| door_search(id, q),
+        move |(q, ..)| door_search(event_id, q),
     );
+    let code_input = NodeRef::<leptos::html::Input>::new();
+    let submit_code = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if let Some(input) = code_input.get_untracked() {
+            desk.submit(input.value(), None);
+            input.set_value("");
+        }
+    };
+    let on_code =
+        Callback::new(move |(text, frame_at): (String, f64)| desk.submit(text, Some(frame_at)));
     view! {
         <Title text=t.door.title />
-        <section class="door" data-testid="door">
+        // "ready" once this device holds a door list: scanning works offline from then on.
+        <section class="door" data-testid="door" data-list=move || desk.local_counts.get().map(|_| "ready")>
             <div class="page-head">
                 <h1>{t.door.title}</h1>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         match counts.await {
-                            Ok(c) => view! {
-                                <p class="door-count" data-testid="door-count">{(t.door.count)(c.checked_in, c.registered_total)}</p>
+                            Err(error @ AppError::Domain(_)) => view! {
+                                <LoginNeeded error here=format!("/events/{event_id}/door") />
                             }.into_any(),
-                            Err(error) => view! { <LoginNeeded error here=format!("/events/{}/door", event_id()) /> }.into_any(),
+                            fetched => {
+                                let from_server = fetched.ok();
+                                let shown = move || {
+                                    let local = desk.local_counts.get();
+                                    if desk.online.get() { from_server.or(local) } else { local.or(from_server) }
+                                };
+                                view! {
+                                    <p class="door-count" data-testid="door-count">
+                                        {move || shown().map(|c: CheckInCounts| (t.door.count)(c.checked_in, c.registered_total))}
+                                    </p>
+                                }.into_any()
+                            }
                         }
                     })}
                 </Suspense>
             </div>
-            <ActionForm action=code attr:class="door-code-form">
+            <NetworkState desk />
+            <Camera on_code paused=desk.busy.into() />
+            <form method="post" action=DoorCode::url() class="door-code-form" on:submit=submit_code>
                 <input type="hidden" name="event_id" value=event_id />
                 <label>
                     {t.door.code_label}
-                    <input type="text" name="code" autocomplete="off" autocapitalize="characters" inputmode="text" required data-testid="door-code" />
+                    <input type="text" name="code" node_ref=code_input autocomplete="off" autocapitalize="characters" inputmode="text" required data-testid="door-code" />
                 </label>
-                <button class="button" type="submit" disabled=move || code.pending().get()>{t.door.check_in}</button>
-            </ActionForm>
-            {move || code.value().get().map(|result| match result {
-                Ok(answer) => view! { <Answer answer /> }.into_any(),
-                Err(err) => view! { <p class="error" role="alert">{t.error(&err)}</p> }.into_any(),
+                <button class="button" type="submit" disabled=move || desk.busy.get()>{t.door.check_in}</button>
+            </form>
+            {move || desk.shown.get().map(|shown| view! { <Answer shown /> })}
+            {move || desk.problem.get().map(|problem| view! {
+                <p class="error" role="alert">
+                    {match problem {
+                        Problem::Failed(err) => t.error(&err),
+                        Problem::NoList => t.door.no_list.to_string(),
+                    }}
+                </p>
             })}
             {move || undo.value().get().and_then(|result| result.err()).map(|err| view! { <p class="error" role="alert">{t.error(&err)}</p> })}
+            <NotApplied desk />
+            <RecentScans desk />
             <form method="get" class="search-form door-search" role="search">
                 <label>
                     <span class="visually-hidden">{t.door.search_label}</span>
@@ -162,58 +208,30 @@ pub fn DoorPage() -> impl IntoView {
             </form>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    found.await.ok().map(|rows| view! { <DoorRows rows event_id=event_id() undo /> })
+                    found.await.ok().map(|rows| view! { <DoorRows rows event_id undo /> })
                 })}
             </Suspense>
         </section>
     }
 }
 
-/// The big answer: colour and words that cannot be mistaken at a glance.
+/// Offline, or sending what was queued offline: staff must know.
 #[component]
-fn Answer(answer: ScanAnswer) -> impl IntoView {
+fn NetworkState(desk: Desk) -> impl IntoView {
     let t = use_texts();
-    let d = &t.door;
-    let (kind, title, detail) = match &answer {
-        ScanAnswer::CheckedIn {
-            name, department, ..
-        } => (
-            "ok",
-            d.checked_in.to_string(),
-            format!(
-                "{name}{}",
-                department
-                    .as_deref()
-                    .map(|x| format!(" · {x}"))
-                    .unwrap_or_default()
-            ),
-        ),
-        ScanAnswer::AlreadyCheckedIn {
-            name, at, by_name, ..
-        } => (
-            "warn",
-            d.already.to_string(),
-            (d.already_detail)(name, &(t.time)(at.fixed_offset()), by_name.as_deref()),
-        ),
-        ScanAnswer::Cancelled { name } => ("bad", d.cancelled.to_string(), name.clone()),
-        ScanAnswer::Waitlisted { name } => ("bad", d.waitlisted.to_string(), name.clone()),
-        ScanAnswer::OtherEvent {
-            title_ja, title_en, ..
-        } => (
-            "bad",
-            d.other_event.to_string(),
-            title_en
-                .clone()
-                .or_else(|| title_ja.clone())
-                .unwrap_or_default(),
-        ),
-        ScanAnswer::Invalid => ("bad", d.invalid.to_string(), String::new()),
-    };
-    view! {
-        <div class=format!("door-answer door-answer-{kind}") role="status" data-testid="door-answer" data-kind=kind>
-            <p class="door-answer-title">{title}</p>
-            <p class="door-answer-detail">{detail}</p>
-        </div>
+    move || {
+        let queued = desk.queued.get();
+        if !desk.online.get() {
+            Some(
+                view! { <p class="door-network door-offline" role="status" data-testid="door-offline">{(t.door.offline)(queued)}</p> },
+            )
+        } else if queued > 0 {
+            Some(
+                view! { <p class="door-network" role="status" data-testid="door-sending">{(t.door.sending)(queued)}</p> },
+            )
+        } else {
+            None
+        }
     }
 }
 
