@@ -2,7 +2,7 @@
 //!
 //! Everything here is plain Rust and plain async functions, so tests call it
 //! directly without a browser or an HTTP server. The types in [`model`],
-//! [`error`], [`audit`], [`checkin`], [`events`], [`registrations`] and
+//! [`error`], [`audit`], [`checkin`], [`events`], [`mail`], [`registrations`] and
 //! [`ticket_token`] also compile for the browser (wasm) build; everything that needs a database, a clock or the
 //! network sits behind the `server` feature.
 
@@ -11,6 +11,7 @@ pub mod audit;
 pub mod checkin;
 pub mod error;
 pub mod events;
+pub mod mail;
 pub mod model;
 pub mod registrations;
 pub mod ticket_token;

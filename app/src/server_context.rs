@@ -13,6 +13,8 @@ pub struct ServerContext {
     pub registrar: tsudoi::registrations::Registrar,
     /// The address people open, for links that leave the site (calendar feeds).
     pub public_url: String,
+    /// Where mail goes when no SMTP server is configured; `None` with SMTP.
+    pub mail_folder: Option<String>,
 }
 
 /// The rules for logging in and staying logged in.

@@ -14,6 +14,8 @@ use chrono_tz::Tz;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+use tsudoi::mail::delivery::DeliverySettings;
+use tsudoi::mail::transport::Mailbox;
 use tsudoi::storage::{DatabaseUrl, PoolSettings};
 
 pub const CONFIG_FILE_NAME: &str = "Leptos.toml";
@@ -36,6 +38,14 @@ pub struct RawConfig {
     pub retention_months: u32,
     pub session_idle_minutes: u32,
     pub session_max_hours: u32,
+    pub mail_from: Option<String>,
+    pub mail_folder: Option<String>,
+    pub mail_per_minute: u32,
+    pub mail_batch_size: u32,
+    pub mail_connections: u32,
+    pub mail_max_attempts: u32,
+    pub mail_send_timeout_seconds: u64,
+    pub mail_retry_seconds: u64,
     pub log: String,
 }
 
@@ -55,12 +65,20 @@ impl Default for RawConfig {
             retention_months: 24,
             session_idle_minutes: 120,
             session_max_hours: 12,
+            mail_from: None,
+            mail_folder: None,
+            mail_per_minute: 600,
+            mail_batch_size: 50,
+            mail_connections: 4,
+            mail_max_attempts: 8,
+            mail_send_timeout_seconds: 60,
+            mail_retry_seconds: 30,
             log: "info".into(),
         }
     }
 }
 
-const KEYS: [&str; 14] = [
+const KEYS: [&str; 22] = [
     "addr",
     "database_url",
     "redis_url",
@@ -74,6 +92,14 @@ const KEYS: [&str; 14] = [
     "retention_months",
     "session_idle_minutes",
     "session_max_hours",
+    "mail_from",
+    "mail_folder",
+    "mail_per_minute",
+    "mail_batch_size",
+    "mail_connections",
+    "mail_max_attempts",
+    "mail_send_timeout_seconds",
+    "mail_retry_seconds",
     "log",
 ];
 
@@ -90,6 +116,7 @@ pub struct Settings {
     pub pool: PoolSettings,
     pub retention_months: u32,
     pub sessions: SessionSettings,
+    pub mail: MailSettings,
     pub log: String,
     /// Where the configuration came from, for the start-up log line.
     pub source: Option<PathBuf>,
@@ -102,6 +129,15 @@ pub struct SessionSettings {
     pub idle: Duration,
     /// Logged out this long after logging in, however active.
     pub max_age: Duration,
+}
+
+/// How mail goes out.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub from: Mailbox,
+    /// Where mail is written when no SMTP server is configured.
+    pub folder: PathBuf,
+    pub delivery: DeliverySettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -178,12 +214,12 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
     };
     let redis_url = with_scheme(
         "redis_url",
-        non_empty(raw.redis_url),
+        non_empty(raw.redis_url.clone()),
         &["redis://", "rediss://"],
     )?;
     let smtp_url = with_scheme(
         "smtp_url",
-        non_empty(raw.smtp_url),
+        non_empty(raw.smtp_url.clone()),
         &["smtp://", "smtps://"],
     )?;
     let public_url = url::Url::parse(&raw.public_url)
@@ -195,6 +231,7 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
                 "must be an http:// or https:// URL, e.g. https://events.example.co.jp",
             )
         })?;
+    let mail = mail_settings(&raw, &public_url)?;
     let time_zone = raw.time_zone.parse::<Tz>().map_err(|_| {
         bad(
             "time_zone",
@@ -260,8 +297,66 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
             idle: Duration::from_secs(u64::from(raw.session_idle_minutes) * 60),
             max_age: Duration::from_secs(u64::from(raw.session_max_hours) * 3600),
         },
+        mail,
         log: raw.log,
         source: source.map(Path::to_path_buf),
+    })
+}
+
+fn mail_settings(raw: &RawConfig, public_url: &url::Url) -> Result<MailSettings, ConfigError> {
+    let from = match non_empty(raw.mail_from.clone()) {
+        Some(text) => text.parse::<Mailbox>().map_err(|_| {
+            bad(
+                "mail_from",
+                format!("“{text}” is not a sender such as Tsudoi <events@example.co.jp>"),
+            )
+        })?,
+        None => format!(
+            "Tsudoi <tsudoi@{}>",
+            public_url.host_str().unwrap_or("localhost")
+        )
+        .parse::<Mailbox>()
+        .map_err(|_| {
+            bad(
+                "mail_from",
+                "is needed: public_url's host does not make a mail address",
+            )
+        })?,
+    };
+    let folder = match non_empty(raw.mail_folder.clone()) {
+        Some(path) => PathBuf::from(path),
+        None => beside_binary("mail"),
+    };
+    let in_range = |name: &str, value: u64, low: u64, high: u64| {
+        if (low..=high).contains(&value) {
+            Ok(())
+        } else {
+            Err(bad(name, format!("must be between {low} and {high}")))
+        }
+    };
+    in_range("mail_per_minute", raw.mail_per_minute.into(), 1, 100_000)?;
+    in_range("mail_batch_size", raw.mail_batch_size.into(), 1, 1_000)?;
+    in_range("mail_connections", raw.mail_connections.into(), 1, 64)?;
+    in_range("mail_max_attempts", raw.mail_max_attempts.into(), 1, 100)?;
+    in_range(
+        "mail_send_timeout_seconds",
+        raw.mail_send_timeout_seconds,
+        1,
+        600,
+    )?;
+    in_range("mail_retry_seconds", raw.mail_retry_seconds, 1, 86_400)?;
+    Ok(MailSettings {
+        from,
+        folder,
+        delivery: DeliverySettings {
+            batch_size: raw.mail_batch_size,
+            per_minute: raw.mail_per_minute,
+            connections: raw.mail_connections,
+            max_attempts: raw.mail_max_attempts,
+            send_timeout: Duration::from_secs(raw.mail_send_timeout_seconds),
+            retry_base: Duration::from_secs(raw.mail_retry_seconds),
+            ..DeliverySettings::default()
+        },
     })
 }
 
@@ -288,10 +383,14 @@ fn non_empty(value: Option<String>) -> Option<String> {
 
 /// `tsudoi.db` next to the binary: copy the binary anywhere and it keeps its data beside it.
 fn default_sqlite_path() -> PathBuf {
+    beside_binary("tsudoi.db")
+}
+
+fn beside_binary(name: &str) -> PathBuf {
     std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join("tsudoi.db")))
-        .unwrap_or_else(|| PathBuf::from("tsudoi.db"))
+        .and_then(|exe| exe.parent().map(|dir| dir.join(name)))
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 #[cfg(test)]

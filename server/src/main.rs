@@ -6,6 +6,7 @@ mod calendar_files;
 mod cli;
 mod config;
 mod http;
+mod mail;
 mod security;
 mod sessions;
 
@@ -103,6 +104,8 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
     forget_old_login_failures(db.clone(), login_limits.clone());
     let sessions = sessions::Store::open(&settings, &db).await?;
     tracing::info!(store = sessions.describe(), "sessions");
+    let (stop_background, background_stopped) = tokio::sync::watch::channel(false);
+    let mail = mail::start(&settings, &db, background_stopped)?;
     let state = http::AppState {
         leptos_options: http::leptos_options(),
         public_url: settings.public_url.clone(),
@@ -113,6 +116,7 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
                 .to_string()
                 .trim_end_matches('/')
                 .to_string(),
+            mail_folder: mail.folder.clone(),
             db,
             time_zone: settings.time_zone,
             auth: AuthPolicy {
@@ -138,6 +142,8 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|err| format!("server error: {err}"))?;
+    let _ = stop_background.send(true);
+    mail.stopped().await;
     tracing::info!("Tsudoi stopped");
     Ok(())
 }

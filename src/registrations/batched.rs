@@ -19,8 +19,8 @@ use tokio::sync::oneshot;
 use super::engine::{
     COLUMNS, EVENT_WINDOW, EventWindow, RegistrationRow, WAITLIST_POSITION, register, with_position,
 };
+use crate::mail::MailKind;
 use crate::model::{Registration, RegistrationStatus};
-use crate::storage::outbox::MailKind;
 use crate::storage::{BeginWrite, Database, is_unique_violation, on_pool};
 use crate::{Error, Result};
 

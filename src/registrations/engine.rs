@@ -6,8 +6,9 @@ use chrono_tz::Tz;
 use serde_json::json;
 
 use crate::events::RegistrationWindow;
+use crate::mail::MailKind;
 use crate::model::{EventStatus, Registration, RegistrationStatus};
-use crate::storage::outbox::{self, MailKind};
+use crate::storage::outbox;
 use crate::storage::{BeginWrite, Database, is_unique_violation, on_pool};
 use crate::{Error, Result};
 

@@ -6,7 +6,7 @@
 //! functions match on the variant. Dialect differences live here and nowhere else.
 
 mod connect;
-pub(crate) mod outbox;
+pub mod outbox;
 pub mod test_support;
 
 pub use connect::{DatabaseUrl, PoolSettings};

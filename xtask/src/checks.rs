@@ -26,6 +26,7 @@ pub fn run_all(root: &Path) -> Result<()> {
     prerequisites::postgres(&database_url)?;
     prerequisites::redis(&redis_addr)?;
     prerequisites::chromium()?;
+    prerequisites::smtp_test_server()?;
     prerequisites::node_modules(&end2end)?;
 
     let mut fmt = cargo(root);

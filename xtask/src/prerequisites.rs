@@ -67,6 +67,15 @@ pub fn chromium() -> Result<()> {
     apt_install("chromium", "the browser for the end-to-end tests")
 }
 
+/// A real SMTP server for the mail tests: aiosmtpd for Debian's Python
+/// (`tsudoi::mail::test_support` runs `/usr/bin/python3 -m aiosmtpd`).
+pub fn smtp_test_server() -> Result<()> {
+    if succeeds("/usr/bin/python3", &["-c", "import aiosmtpd"]) {
+        return Ok(());
+    }
+    apt_install("python3-aiosmtpd", "the SMTP server the mail tests send to")
+}
+
 pub fn node_modules(end2end: &Path) -> Result<()> {
     if !succeeds("npm", &["--version"]) {
         bail!(

@@ -122,11 +122,12 @@ impl Desk {
         }
     }
 
-    /// Checks in a scanned token or a typed code.
-    pub fn submit(self, input: String, frame_at: Option<f64>) {
+    /// Checks in a scanned token or a typed code. False if the desk is still
+    /// busy with the previous one (the caller keeps the input).
+    pub fn submit(self, input: String, frame_at: Option<f64>) -> bool {
         let input = input.trim().to_string();
         if input.is_empty() || self.busy.get_untracked() {
-            return;
+            return false;
         }
         self.busy.set(true);
         self.problem.set(None);
@@ -155,6 +156,7 @@ impl Desk {
             }
             self.busy.set(false);
         });
+        true
     }
 
     /// A check-in was undone: the list must say so before the next offline scan.

@@ -142,13 +142,16 @@ pub fn DoorPage() -> impl IntoView {
     let code_input = NodeRef::<leptos::html::Input>::new();
     let submit_code = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if let Some(input) = code_input.get_untracked() {
-            desk.submit(input.value(), None);
+        if let Some(input) = code_input.get_untracked()
+            && desk.submit(input.value(), None)
+        {
             input.set_value("");
         }
     };
-    let on_code =
-        Callback::new(move |(text, frame_at): (String, f64)| desk.submit(text, Some(frame_at)));
+    // The camera pauses while the desk is busy, so a code it reads is taken.
+    let on_code = Callback::new(move |(text, frame_at): (String, f64)| {
+        desk.submit(text, Some(frame_at));
+    });
     view! {
         <Title text=t.door.title />
         // "ready" once this device holds a door list: scanning works offline from then on.

@@ -1,0 +1,384 @@
+//! From an outbox row to the words and attachments of the mail, in the
+//! recipient's language, from the event as it is when the mail goes out (a
+//! reminder shows the current place, even if it changed after queueing).
+
+use chrono::{DateTime, Datelike, FixedOffset, Utc};
+use chrono_tz::Tz;
+use serde_json::Value;
+use url::Url;
+
+use super::MailKind;
+use super::letter::{Letter, TicketPicture};
+use crate::events::EventDetail;
+use crate::model::{EventStatus, Lang, RegistrationStatus};
+use crate::storage::Database;
+use crate::storage::outbox::ClaimedMail;
+use crate::{Error, Result, calendar, events, registrations, tickets};
+
+/// What composing needs besides the database.
+#[derive(Debug, Clone)]
+pub struct MailSite {
+    pub public_url: Url,
+    pub time_zone: Tz,
+}
+
+/// A file sent with the mail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+    /// Shown inside the HTML (`cid:`) rather than listed as a file.
+    pub inline_id: Option<&'static str>,
+}
+
+/// A mail ready for the transport.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Composed {
+    pub letter: Letter,
+    pub attachments: Vec<Attachment>,
+}
+
+/// What to do with a claimed mail.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Composition {
+    Send(Box<Composed>),
+    /// Overtaken by events (a reminder for a registration cancelled since):
+    /// not sent, with the reason for the outbox page.
+    Obsolete(String),
+}
+
+/// The ids every mail about a registration carries in its payload.
+fn ids(payload: &Value) -> Option<(i64, i64)> {
+    Some((
+        payload.get("event_id")?.as_i64()?,
+        payload.get("registration_id")?.as_i64()?,
+    ))
+}
+
+pub async fn compose(
+    db: &Database,
+    site: &MailSite,
+    mail: &ClaimedMail,
+    now: DateTime<Utc>,
+) -> Result<Composition> {
+    let lang = Lang::parse(&mail.lang).unwrap_or(Lang::Ja);
+    let Some((event_id, registration_id)) = ids(&mail.payload) else {
+        tracing::error!(mail = mail.id, "a mail without event and registration ids");
+        return Ok(Composition::Obsolete(
+            "The mail names no event or registration.".into(),
+        ));
+    };
+    let registration = match registrations::get(db, registration_id).await {
+        Ok(registration) => registration,
+        Err(Error::NotFound) => {
+            return Ok(Composition::Obsolete(
+                "The registration no longer exists.".into(),
+            ));
+        }
+        Err(err) => return Err(err),
+    };
+    let detail = match events::detail(db, site.time_zone, event_id, None, true, now).await {
+        Ok(detail) => detail,
+        Err(Error::NotFound) => {
+            return Ok(Composition::Obsolete("The event no longer exists.".into()));
+        }
+        Err(err) => return Err(err),
+    };
+    let name = recipient_name(db, registration.user_id).await?;
+    let holds_seat = matches!(
+        registration.status,
+        RegistrationStatus::Registered | RegistrationStatus::CheckedIn
+    );
+    if mail.kind == MailKind::Reminder
+        && (!holds_seat || detail.status != EventStatus::Published || detail.event.starts_at <= now)
+    {
+        return Ok(Composition::Obsolete(
+            "Not sent: the seat was given up, or the event was cancelled or has started.".into(),
+        ));
+    }
+    let words = Words::of(lang);
+    let title = detail.event.title(lang).to_string();
+    let event_url = site.public_url.join(&format!("events/{event_id}")).ok();
+    let ticket_url = site
+        .public_url
+        .join(&format!("tickets/{registration_id}"))
+        .ok();
+    let mut facts = vec![
+        (words.when.to_string(), when(lang, &detail)),
+        (words.place.to_string(), detail.event.place.clone()),
+    ];
+    if let Some(organizer) = &detail.organizer_name {
+        facts.push((words.organizer.to_string(), organizer.clone()));
+    }
+    let (subject, paragraph, button_to_ticket) = match mail.kind {
+        MailKind::RegistrationConfirmed => (
+            (words.confirmed)(&title),
+            words.confirmed_text.to_string(),
+            true,
+        ),
+        MailKind::Waitlisted => {
+            let position = registration.waitlist_position.unwrap_or_default();
+            (
+                (words.waitlisted)(&title),
+                (words.waitlisted_text)(position),
+                false,
+            )
+        }
+        MailKind::Promoted => (
+            (words.promoted)(&title),
+            words.promoted_text.to_string(),
+            true,
+        ),
+        MailKind::Cancelled => (
+            (words.cancelled)(&title),
+            words.cancelled_text.to_string(),
+            false,
+        ),
+        MailKind::EventChanged => (
+            (words.changed)(&title),
+            words.changed_text.to_string(),
+            holds_seat,
+        ),
+        MailKind::EventCancelled => (
+            (words.event_cancelled)(&title),
+            words.event_cancelled_text.to_string(),
+            false,
+        ),
+        MailKind::Reminder => (
+            (words.reminder)(&title),
+            words.reminder_text.to_string(),
+            true,
+        ),
+        MailKind::SurveyInvitation => {
+            ((words.survey)(&title), words.survey_text.to_string(), false)
+        }
+    };
+    let button = match mail.kind {
+        MailKind::SurveyInvitation => mail
+            .payload
+            .get("survey_url")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| event_url.as_ref().map(Url::to_string))
+            .map(|url| (words.answer_survey.to_string(), url)),
+        _ if button_to_ticket && holds_seat => {
+            ticket_url.map(|url| (words.view_ticket.to_string(), url.to_string()))
+        }
+        _ => event_url.map(|url| (words.view_event.to_string(), url.to_string())),
+    };
+    let mut letter = Letter {
+        lang: lang.code(),
+        subject,
+        greeting: (words.greeting)(&name),
+        paragraphs: vec![paragraph],
+        facts,
+        button,
+        ticket: None,
+        footer: words.footer.to_string(),
+    };
+    let mut attachments = Vec::new();
+    if mail.kind == MailKind::Reminder {
+        let ticket = tickets::issue(db, registration_id, registration.user_id).await?;
+        letter.ticket = Some(TicketPicture {
+            alt: words.qr_alt.to_string(),
+            caption: ticket.code.clone(),
+        });
+        attachments.push(Attachment {
+            filename: "ticket.png".into(),
+            content_type: "image/png",
+            bytes: qr_png(&ticket.token)?,
+            inline_id: Some(super::letter::QR_CONTENT_ID),
+        });
+        attachments.push(Attachment {
+            filename: format!("tsudoi-event-{event_id}.ics"),
+            content_type: "text/calendar; charset=utf-8; method=PUBLISH",
+            bytes: calendar::event_ics(&detail, &site.public_url, lang).into_bytes(),
+            inline_id: None,
+        });
+    }
+    Ok(Composition::Send(Box::new(Composed {
+        letter,
+        attachments,
+    })))
+}
+
+async fn recipient_name(db: &Database, user_id: i64) -> Result<String> {
+    use crate::storage::on_pool;
+    let name: Option<String> = on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT display_name FROM users WHERE id = $1"
+    )
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await?);
+    Ok(name.unwrap_or_default())
+}
+
+/// The event's date and times in the company's zone, as each language writes them.
+fn when(lang: Lang, detail: &EventDetail) -> String {
+    let (start, end): (DateTime<FixedOffset>, DateTime<FixedOffset>) =
+        (detail.event.local_start(), detail.event.local_end());
+    let same_day = start.date_naive() == end.date_naive();
+    match lang {
+        Lang::Ja => {
+            const DAYS: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"];
+            let day = DAYS[start.weekday().num_days_from_monday() as usize];
+            let end = if same_day {
+                end.format("%H:%M").to_string()
+            } else {
+                end.format("%-m月%-d日 %H:%M").to_string()
+            };
+            format!(
+                "{}({day}) {}〜{end}",
+                start.format("%Y年%-m月%-d日"),
+                start.format("%H:%M")
+            )
+        }
+        Lang::En => {
+            let end = if same_day {
+                end.format("%H:%M").to_string()
+            } else {
+                end.format("%a %-d %b %H:%M").to_string()
+            };
+            format!("{}–{end}", start.format("%a %-d %b %Y, %H:%M"))
+        }
+    }
+}
+
+/// The ticket token as a black-on-white PNG, 8 pixels a module with the
+/// standard quiet zone: what mail clients show reliably (many drop SVG).
+pub fn qr_png(token: &str) -> Result<Vec<u8>> {
+    use qrcode::{Color, EcLevel, QrCode};
+    const SCALE: usize = 8;
+    const QUIET: usize = 4;
+    let code =
+        QrCode::with_error_correction_level(token.as_bytes(), EcLevel::M).map_err(|err| {
+            tracing::error!(error = %err, "a ticket token did not fit in a QR code");
+            Error::Internal
+        })?;
+    let modules = code.width();
+    let colors = code.to_colors();
+    let side = (modules + 2 * QUIET) * SCALE;
+    let mut pixels = vec![255u8; side * side];
+    for (i, color) in colors.iter().enumerate() {
+        if *color == Color::Dark {
+            let (mx, my) = (i % modules + QUIET, i / modules + QUIET);
+            for y in my * SCALE..(my + 1) * SCALE {
+                pixels[y * side + mx * SCALE..y * side + (mx + 1) * SCALE].fill(0);
+            }
+        }
+    }
+    let mut png = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut png, side as u32, side as u32);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(|_| Error::Internal)?;
+        writer
+            .write_image_data(&pixels)
+            .map_err(|_| Error::Internal)?;
+    }
+    Ok(png)
+}
+
+/// The mail texts of one language.
+struct Words {
+    greeting: fn(&str) -> String,
+    footer: &'static str,
+    when: &'static str,
+    place: &'static str,
+    organizer: &'static str,
+    view_ticket: &'static str,
+    view_event: &'static str,
+    answer_survey: &'static str,
+    qr_alt: &'static str,
+    confirmed: fn(&str) -> String,
+    confirmed_text: &'static str,
+    waitlisted: fn(&str) -> String,
+    waitlisted_text: fn(i64) -> String,
+    promoted: fn(&str) -> String,
+    promoted_text: &'static str,
+    cancelled: fn(&str) -> String,
+    cancelled_text: &'static str,
+    changed: fn(&str) -> String,
+    changed_text: &'static str,
+    event_cancelled: fn(&str) -> String,
+    event_cancelled_text: &'static str,
+    reminder: fn(&str) -> String,
+    reminder_text: &'static str,
+    survey: fn(&str) -> String,
+    survey_text: &'static str,
+}
+
+impl Words {
+    fn of(lang: Lang) -> &'static Words {
+        match lang {
+            Lang::Ja => &JA,
+            Lang::En => &EN,
+        }
+    }
+}
+
+const EN: Words = Words {
+    greeting: |name| format!("Hello {name},"),
+    footer: "You receive this mail because you registered for this event on Tsudoi, your company's event site.",
+    when: "When",
+    place: "Where",
+    organizer: "Organizer",
+    view_ticket: "View your ticket",
+    view_event: "View the event",
+    answer_survey: "Answer the survey",
+    qr_alt: "Ticket QR code",
+    confirmed: |title| format!("You're registered: {title}"),
+    confirmed_text: "Your seat is confirmed. Show your ticket at the entrance on the day.",
+    waitlisted: |title| format!("On the waitlist: {title}"),
+    waitlisted_text: |n| {
+        format!(
+            "The event is full, so you are number {n} on the waitlist. We will write as soon as a seat is yours."
+        )
+    },
+    promoted: |title| format!("A seat is yours: {title}"),
+    promoted_text: "A seat became free and it is yours now. Show your ticket at the entrance on the day.",
+    cancelled: |title| format!("Registration cancelled: {title}"),
+    cancelled_text: "Your registration has been cancelled. If this was a mistake, register again while seats are left.",
+    changed: |title| format!("Changed: {title}"),
+    changed_text: "The organizer changed the date, time or place of this event. The details below are the current ones.",
+    event_cancelled: |title| format!("Cancelled: {title}"),
+    event_cancelled_text: "We are sorry: this event has been cancelled. Your registration ends with it; there is nothing else to do.",
+    reminder: |title| format!("Tomorrow: {title}"),
+    reminder_text: "A reminder that you are registered for this event tomorrow. Show the QR code below at the entrance; the event is attached for your calendar.",
+    survey: |title| format!("How was {title}?"),
+    survey_text: "Thank you for coming. Please tell us what you thought; it takes two minutes.",
+};
+
+const JA: Words = Words {
+    greeting: |name| format!("{name} 様"),
+    footer: "このメールは、社内イベントサイト Tsudoi でこのイベントに登録された方にお送りしています。",
+    when: "日時",
+    place: "場所",
+    organizer: "主催",
+    view_ticket: "チケットを表示",
+    view_event: "イベントを見る",
+    answer_survey: "アンケートに回答する",
+    qr_alt: "受付用QRコード",
+    confirmed: |title| format!("【参加登録完了】{title}"),
+    confirmed_text: "参加登録が完了しました。当日は受付でチケットをご提示ください。",
+    waitlisted: |title| format!("【キャンセル待ち】{title}"),
+    waitlisted_text: |n| {
+        format!(
+            "満席のため、キャンセル待ち {n} 番目で受け付けました。お席が確保でき次第お知らせします。"
+        )
+    },
+    promoted: |title| format!("【参加確定】{title}"),
+    promoted_text: "キャンセルが出たため、お席が確保できました。当日は受付でチケットをご提示ください。",
+    cancelled: |title| format!("【キャンセル完了】{title}"),
+    cancelled_text: "参加登録をキャンセルしました。お間違いの場合は、空席があるうちに再度ご登録ください。",
+    changed: |title| format!("【変更のお知らせ】{title}"),
+    changed_text: "主催者がこのイベントの日時または場所を変更しました。最新の内容は以下のとおりです。",
+    event_cancelled: |title| format!("【開催中止】{title}"),
+    event_cancelled_text: "申し訳ありませんが、このイベントは中止になりました。ご登録は取り消されます。お手続きは不要です。",
+    reminder: |title| format!("【明日開催】{title}"),
+    reminder_text: "明日のイベントのご案内です。当日は受付で下のQRコードをご提示ください。カレンダー用のファイルを添付しています。",
+    survey: |title| format!("【アンケートのお願い】{title}"),
+    survey_text: "ご参加ありがとうございました。ご感想をお聞かせください（2分ほどで終わります）。",
+};
