@@ -22,6 +22,8 @@ pub enum Permission {
     AdministerUsers,
     /// Browse the audit log.
     ReadAuditLog,
+    /// See the mail outbox and send dead mail again.
+    ManageMail,
 }
 
 impl Role {
@@ -33,7 +35,8 @@ impl Role {
             Permission::OrganizeEvents => Role::Organizer,
             Permission::ManageAllEvents
             | Permission::AdministerUsers
-            | Permission::ReadAuditLog => Role::Admin,
+            | Permission::ReadAuditLog
+            | Permission::ManageMail => Role::Admin,
         };
         self.rank() >= needed.rank()
     }
@@ -56,10 +59,16 @@ mod tests {
     fn roles_grant_what_the_product_promises() {
         use Permission::*;
         let expected = [
-            (Role::Employee, [true, false, false, false, false, false]),
-            (Role::Staff, [true, true, false, false, false, false]),
-            (Role::Organizer, [true, true, true, false, false, false]),
-            (Role::Admin, [true, true, true, true, true, true]),
+            (
+                Role::Employee,
+                [true, false, false, false, false, false, false],
+            ),
+            (Role::Staff, [true, true, false, false, false, false, false]),
+            (
+                Role::Organizer,
+                [true, true, true, false, false, false, false],
+            ),
+            (Role::Admin, [true, true, true, true, true, true, true]),
         ];
         let permissions = [
             AttendEvents,
@@ -68,6 +77,7 @@ mod tests {
             ManageAllEvents,
             AdministerUsers,
             ReadAuditLog,
+            ManageMail,
         ];
         for (role, answers) in expected {
             for (permission, allowed) in permissions.iter().zip(answers) {

@@ -29,10 +29,11 @@ pub enum AuditAction {
     CheckedIn,
     CheckInUndone,
     RegistrationRemoved,
+    MailRetried,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 15] = [
+    pub const ALL: [AuditAction; 16] = [
         AuditAction::LoginFailed,
         AuditAction::LoginThrottled,
         AuditAction::LoggedIn,
@@ -48,6 +49,7 @@ impl AuditAction {
         AuditAction::CheckedIn,
         AuditAction::CheckInUndone,
         AuditAction::RegistrationRemoved,
+        AuditAction::MailRetried,
     ];
 
     pub fn code(self) -> &'static str {
@@ -67,6 +69,7 @@ impl AuditAction {
             AuditAction::CheckedIn => "checked_in",
             AuditAction::CheckInUndone => "check_in_undone",
             AuditAction::RegistrationRemoved => "registration_removed",
+            AuditAction::MailRetried => "mail_retried",
         }
     }
 

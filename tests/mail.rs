@@ -460,6 +460,7 @@ async fn a_mail_dies_after_its_attempts_and_an_administrator_can_retry_it() {
     for t in test_support::backends().await {
         let db = &t.db;
         let a = person(db, "a@example.co.jp", "A", Lang::Ja).await;
+        let admin = person(db, "admin@example.co.jp", "Admin", Lang::En).await;
         event_with(db, "Dead letters", &[a]).await;
         due_now(db).await;
         let port = free_port();
@@ -481,14 +482,24 @@ async fn a_mail_dies_after_its_attempts_and_an_administrator_can_retry_it() {
         assert!(dead.last_error.as_deref().is_some_and(|e| !e.is_empty()));
         assert_eq!(outbox::counts(db).await.unwrap().dead, 1);
         assert!(matches!(
-            outbox::retry_dead(db, dead.id + 1000, Utc::now()).await,
+            outbox::retry_dead(db, admin, dead.id + 1000, Utc::now()).await,
             Err(tsudoi::Error::NotFound)
         ));
 
         let smtp = MailServer::start_on(port);
-        outbox::retry_dead(db, dead.id, Utc::now()).await.unwrap();
+        outbox::retry_dead(db, admin, dead.id, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            scalar(
+                db,
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'mail_retried'"
+            )
+            .await,
+            1
+        );
         assert!(matches!(
-            outbox::retry_dead(db, dead.id, Utc::now()).await,
+            outbox::retry_dead(db, admin, dead.id, Utc::now()).await,
             Err(tsudoi::Error::Conflict(_))
         ));
         deliver_all(db, &worker, Duration::from_secs(30)).await;

@@ -103,6 +103,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/tickets/:id") view=pages::ticket::TicketPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/users") view=pages::admin::users::UsersPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=pages::admin::audit::AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/outbox") view=pages::admin::outbox::OutboxPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -214,6 +214,28 @@ fn actions(targets: Targets, tag: &str) -> Vec<Action> {
             rule: Rule::AdminOnly,
         },
         Action {
+            name: "mail outbox page",
+            method: Method::GET,
+            path: "/admin/outbox".into(),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "mail outbox",
+            method: Method::GET,
+            path: "/api/admin/outbox?status=dead".into(),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            // The target's confirmation mail is not dead: admins get 409.
+            name: "send a failed mail again",
+            method: Method::POST,
+            path: "/api/admin/outbox/retry".into(),
+            body: form(&[("id", "1")]),
+            rule: Rule::AdminOnly,
+        },
+        Action {
             name: "event page",
             method: Method::GET,
             path: format!("/events/{}", targets.event),

@@ -180,14 +180,16 @@ pub async fn compose(
     let mut attachments = Vec::new();
     if mail.kind == MailKind::Reminder {
         let ticket = tickets::issue(db, registration_id, registration.user_id).await?;
+        let qr = qr_png(&ticket.token)?;
         letter.ticket = Some(TicketPicture {
             alt: words.qr_alt.to_string(),
             caption: ticket.code.clone(),
+            side: qr.side,
         });
         attachments.push(Attachment {
             filename: "ticket.png".into(),
             content_type: "image/png",
-            bytes: qr_png(&ticket.token)?,
+            bytes: qr.png,
             inline_id: Some(super::letter::QR_CONTENT_ID),
         });
         attachments.push(Attachment {
@@ -245,11 +247,12 @@ fn when(lang: Lang, detail: &EventDetail) -> String {
     }
 }
 
-/// The ticket token as a black-on-white PNG, 8 pixels a module with the
-/// standard quiet zone: what mail clients show reliably (many drop SVG).
-pub fn qr_png(token: &str) -> Result<Vec<u8>> {
+/// The ticket token as a black-on-white PNG, one bit a pixel, 4 pixels a
+/// module with the standard quiet zone: what mail clients show reliably
+/// (many drop SVG), crisp at its natural size, and a few hundred bytes.
+pub fn qr_png(token: &str) -> Result<QrPicture> {
     use qrcode::{Color, EcLevel, QrCode};
-    const SCALE: usize = 8;
+    const SCALE: usize = 4;
     const QUIET: usize = 4;
     let code =
         QrCode::with_error_correction_level(token.as_bytes(), EcLevel::M).map_err(|err| {
@@ -259,12 +262,18 @@ pub fn qr_png(token: &str) -> Result<Vec<u8>> {
     let modules = code.width();
     let colors = code.to_colors();
     let side = (modules + 2 * QUIET) * SCALE;
-    let mut pixels = vec![255u8; side * side];
-    for (i, color) in colors.iter().enumerate() {
-        if *color == Color::Dark {
-            let (mx, my) = (i % modules + QUIET, i / modules + QUIET);
-            for y in my * SCALE..(my + 1) * SCALE {
-                pixels[y * side + mx * SCALE..y * side + (mx + 1) * SCALE].fill(0);
+    let row_bytes = side.div_ceil(8);
+    // Grayscale at one bit: 1 is white.
+    let mut image = vec![0xFFu8; row_bytes * side];
+    for (i, _) in colors
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == Color::Dark)
+    {
+        let (mx, my) = (i % modules + QUIET, i / modules + QUIET);
+        for y in my * SCALE..(my + 1) * SCALE {
+            for x in mx * SCALE..(mx + 1) * SCALE {
+                image[y * row_bytes + x / 8] &= !(0x80 >> (x % 8));
             }
         }
     }
@@ -272,13 +281,23 @@ pub fn qr_png(token: &str) -> Result<Vec<u8>> {
     {
         let mut encoder = png::Encoder::new(&mut png, side as u32, side as u32);
         encoder.set_color(png::ColorType::Grayscale);
-        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_depth(png::BitDepth::One);
         let mut writer = encoder.write_header().map_err(|_| Error::Internal)?;
         writer
-            .write_image_data(&pixels)
+            .write_image_data(&image)
             .map_err(|_| Error::Internal)?;
     }
-    Ok(png)
+    Ok(QrPicture {
+        png,
+        side: side as u32,
+    })
+}
+
+/// A QR code image and its width (= height) in pixels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QrPicture {
+    pub png: Vec<u8>,
+    pub side: u32,
 }
 
 /// The mail texts of one language.

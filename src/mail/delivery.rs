@@ -76,7 +76,14 @@ enum Outcome {
     Obsolete,
 }
 
+/// Cheap to clone: the clones share the transport, its connection pool and
+/// the rate limit.
+#[derive(Clone)]
 pub struct Deliverer {
+    inner: std::sync::Arc<Inner>,
+}
+
+struct Inner {
     db: Database,
     mailer: Mailer,
     site: MailSite,
@@ -95,17 +102,19 @@ impl Deliverer {
         settings: DeliverySettings,
     ) -> Self {
         Deliverer {
-            db,
-            mailer,
-            site,
-            from,
-            settings,
-            next_start: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+            inner: std::sync::Arc::new(Inner {
+                db,
+                mailer,
+                site,
+                from,
+                settings,
+                next_start: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+            }),
         }
     }
 
     pub fn mailer(&self) -> &Mailer {
-        &self.mailer
+        &self.inner.mailer
     }
 
     /// Sends due mail until `shutdown` completes; a batch under way is
@@ -123,7 +132,7 @@ impl Deliverer {
             if idle {
                 tokio::select! {
                     () = &mut shutdown => return,
-                    () = tokio::time::sleep(self.settings.idle_poll) => {}
+                    () = tokio::time::sleep(self.inner.settings.idle_poll) => {}
                 }
             } else if futures_util::poll!(&mut shutdown).is_ready() {
                 return;
@@ -131,31 +140,45 @@ impl Deliverer {
         }
     }
 
-    /// Claims one batch of due mail and sends it.
+    /// Claims one batch of due mail and sends it, `connections` mails at a
+    /// time, each in its own task (composing a mail is real work: the QR
+    /// image, the calendar file).
     pub async fn deliver_batch(&self) -> Result<BatchReport> {
+        let inner = &self.inner;
         let now = Utc::now();
-        let lease_end = lease_end(now, &self.settings);
-        let claimed = outbox::claim_due(&self.db, now, lease_end, self.settings.batch_size).await?;
+        let lease_end = lease_end(now, &inner.settings);
+        let claimed =
+            outbox::claim_due(&inner.db, now, lease_end, inner.settings.batch_size).await?;
         let mut report = BatchReport {
             claimed: claimed.len(),
             ..BatchReport::default()
         };
-        let outcomes: Vec<Outcome> = futures_util::stream::iter(claimed)
-            .map(|mail| self.deliver_one(mail))
-            .buffer_unordered(self.settings.connections.max(1) as usize)
+        let outcomes: Vec<_> = futures_util::stream::iter(claimed)
+            .map(|mail| {
+                let inner = inner.clone();
+                tokio::spawn(async move { inner.deliver_one(mail).await })
+            })
+            .buffer_unordered(inner.settings.connections.max(1) as usize)
             .collect()
             .await;
         for outcome in outcomes {
             match outcome {
-                Outcome::Sent => report.sent += 1,
-                Outcome::Retried => report.retried += 1,
-                Outcome::Dead => report.dead += 1,
-                Outcome::Obsolete => report.obsolete += 1,
+                Ok(Outcome::Sent) => report.sent += 1,
+                Ok(Outcome::Retried) => report.retried += 1,
+                Ok(Outcome::Dead) => report.dead += 1,
+                Ok(Outcome::Obsolete) => report.obsolete += 1,
+                // A panic in one mail's task: its claim lapses and it is retried.
+                Err(err) => {
+                    tracing::error!(error = %err, "a mail delivery task failed");
+                    report.retried += 1;
+                }
             }
         }
         Ok(report)
     }
+}
 
+impl Inner {
     async fn deliver_one(&self, mail: ClaimedMail) -> Outcome {
         match self.try_deliver(&mail).await {
             Ok(outcome) => outcome,

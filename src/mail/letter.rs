@@ -28,6 +28,8 @@ pub struct Letter {
 pub struct TicketPicture {
     pub alt: String,
     pub caption: String,
+    /// The image's natural size in pixels, shown unscaled so it stays sharp.
+    pub side: u32,
 }
 
 /// The content id of the inline QR image.
@@ -80,6 +82,7 @@ mod tests {
             ticket: Some(TicketPicture {
                 alt: "受付用QRコード".into(),
                 caption: "7K3M-Q9XD".into(),
+                side: 228,
             }),
             footer: "Tsudoi からのお知らせです。".into(),
         }

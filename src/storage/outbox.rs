@@ -14,6 +14,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 
 use super::{Backend, BeginWrite, Database, on_pool};
+use crate::audit::{self, AuditAction};
 use crate::mail::{MailKind, MailStatus, OutboxCounts, OutboxEntry, OutboxPage};
 use crate::{Error, Result};
 
@@ -190,29 +191,47 @@ fn truncated(error: &str) -> &str {
 }
 
 /// Queues a dead mail again with fresh attempts (an administrator fixed the
-/// cause). [`Error::Conflict`] unless it is dead; [`Error::NotFound`] if it
-/// does not exist.
-pub async fn retry_dead(db: &Database, id: i64, now: DateTime<Utc>) -> Result<()> {
-    let status: Option<String> = on_pool!(db, |pool| sqlx::query_scalar(
-        "SELECT status FROM mail_outbox WHERE id = $1"
+/// cause), audited in the same transaction. [`Error::Conflict`] unless it is
+/// dead; [`Error::NotFound`] if it does not exist.
+pub async fn retry_dead(db: &Database, actor: i64, id: i64, now: DateTime<Utc>) -> Result<()> {
+    let changed = on_pool!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE mail_outbox SET status = 'queued', attempts = 0, next_attempt_at = $2
+             WHERE id = $1 AND status = 'dead'",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed > 0 {
+            audit::insert(
+                &mut *tx,
+                Some(actor),
+                AuditAction::MailRetried,
+                &format!("mail:{id}"),
+                serde_json::json!({}),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        changed
+    });
+    if changed > 0 {
+        return Ok(());
+    }
+    let exists: Option<i64> = on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT id FROM mail_outbox WHERE id = $1"
     )
     .bind(id)
     .fetch_optional(pool)
     .await?);
-    status.ok_or(Error::NotFound)?;
-    let changed = on_pool!(db, |pool| sqlx::query(
-        "UPDATE mail_outbox SET status = 'queued', attempts = 0, next_attempt_at = $2
-         WHERE id = $1 AND status = 'dead'"
-    )
-    .bind(id)
-    .bind(now)
-    .execute(pool)
-    .await?
-    .rows_affected());
-    if changed == 0 {
-        return Err(Error::Conflict("Only a dead mail can be retried.".into()));
+    match exists {
+        Some(_) => Err(Error::Conflict("Only a dead mail can be retried.".into())),
+        None => Err(Error::NotFound),
     }
-    Ok(())
 }
 
 /// How many mails are in each state: one grouped count.

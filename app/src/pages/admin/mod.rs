@@ -1,4 +1,5 @@
-//! Pages for administrators: people and the audit log.
+//! Pages for administrators: people, the audit log and the mail outbox.
 
 pub mod audit;
+pub mod outbox;
 pub mod users;
