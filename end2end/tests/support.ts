@@ -93,14 +93,14 @@ export class Tsudoi {
     throw new Error(`tsudoi did not become ready:\n${this.output.join('')}`);
   }
 
-  /** Sends SIGTERM, removes the folder once the process is gone, resolves with the exit code. */
-  stop(): Promise<number | null> {
+  /** Sends SIGTERM, removes the folder once the process is gone (unless kept), resolves with the exit code. */
+  stop(keepFolder = false): Promise<number | null> {
     return new Promise<number | null>((ok) => {
       if (this.child.exitCode !== null) return ok(this.child.exitCode);
       this.child.once('exit', (code) => ok(code));
       this.child.kill('SIGTERM');
     }).then((code) => {
-      rmSync(this.folder, { recursive: true, force: true });
+      if (!keepFolder) rmSync(this.folder, { recursive: true, force: true });
       return code;
     });
   }
@@ -122,10 +122,17 @@ export function freshPostgresDatabase(serverUrl: string): { url: string; drop: (
 /** A running Tsudoi on a fresh PostgreSQL database, with SQL access for test data. */
 export class World {
   private constructor(
-    readonly server: Tsudoi,
+    public server: Tsudoi,
     readonly databaseUrl: string,
     private readonly drop: () => void,
   ) {}
+
+  /** Stops the server and starts it again in its folder with extra settings (a new port). */
+  async restart(env: Record<string, string>): Promise<void> {
+    const folder = this.server.folder;
+    await this.server.stop(true);
+    this.server = await Tsudoi.serve(folder, { TSUDOI_DATABASE_URL: this.databaseUrl, ...env });
+  }
 
   static async start(adminEmail: string, adminPassword: string): Promise<World> {
     const serverUrl = process.env.TSUDOI_TEST_DATABASE_URL;

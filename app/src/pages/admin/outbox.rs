@@ -70,7 +70,6 @@ pub fn OutboxPage() -> impl IntoView {
         <div class="page-head">
             <h1>{t.admin.outbox_title}</h1>
         </div>
-        <p class="hint">{t.admin.outbox_intro}</p>
         {move || retry.value().get().map(|result| match result {
             Ok(()) => view! { <p class="notice" role="status">{t.admin.outbox_retried}</p> }.into_any(),
             Err(err) => view! { <p class="error" role="alert">{t.error(&err)}</p> }.into_any(),
@@ -113,6 +112,7 @@ fn Outbox(
         None => format!("/admin/outbox?before={before}"),
     });
     view! {
+        <p class="hint">{a.outbox_intro}</p>
         {outbox.folder.map(|folder| view! { <p class="notice" data-testid="outbox-folder">{(a.outbox_folder)(&folder)}</p> })}
         <nav class="tabs" data-testid="outbox-counts">
             {tab(None, None)}
