@@ -9,8 +9,12 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Category, EventStatus, EventSummary, RegistrationStatus};
 
 #[cfg(feature = "server")]
+mod stats;
+#[cfg(feature = "server")]
 mod store;
 
+#[cfg(feature = "server")]
+pub use stats::{event_stats, statements as stats_statements};
 #[cfg(feature = "server")]
 pub use store::{NewEvent, create, detail, list_upcoming};
 #[cfg(feature = "server")]
@@ -82,4 +86,38 @@ pub struct EventDetail {
     /// Raised by every change to the event; calendar files use it as SEQUENCE.
     pub version: i32,
     pub updated_at: DateTime<Utc>,
+}
+
+/// An organizer's numbers for one event, each a SQL aggregate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventStats {
+    pub event_id: i64,
+    pub capacity: i32,
+    /// Seats held: registered or checked in.
+    pub registered: i64,
+    pub checked_in: i64,
+    pub waitlisted: i64,
+    /// Cancelled by the person or removed by the organizer.
+    pub cancelled: i64,
+    /// Once the event has ended: seat holders who never checked in.
+    pub no_shows: Option<i64>,
+    /// Registrations made per company-local day, oldest first (cancelled
+    /// ones included: this is when people signed up).
+    pub by_day: Vec<DayCount>,
+    /// Seat holders per department, largest first; `None` for people
+    /// without a department.
+    pub by_department: Vec<DepartmentCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCount {
+    pub day: NaiveDate,
+    pub registrations: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepartmentCount {
+    pub department: Option<String>,
+    pub registered: i64,
+    pub checked_in: i64,
 }
