@@ -30,10 +30,13 @@ pub enum AuditAction {
     CheckInUndone,
     RegistrationRemoved,
     MailRetried,
+    EventCreated,
+    EventPublished,
+    EventCancelled,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 19] = [
         AuditAction::LoginFailed,
         AuditAction::LoginThrottled,
         AuditAction::LoggedIn,
@@ -50,6 +53,9 @@ impl AuditAction {
         AuditAction::CheckInUndone,
         AuditAction::RegistrationRemoved,
         AuditAction::MailRetried,
+        AuditAction::EventCreated,
+        AuditAction::EventPublished,
+        AuditAction::EventCancelled,
     ];
 
     pub fn code(self) -> &'static str {
@@ -70,6 +76,9 @@ impl AuditAction {
             AuditAction::CheckInUndone => "check_in_undone",
             AuditAction::RegistrationRemoved => "registration_removed",
             AuditAction::MailRetried => "mail_retried",
+            AuditAction::EventCreated => "event_created",
+            AuditAction::EventPublished => "event_published",
+            AuditAction::EventCancelled => "event_cancelled",
         }
     }
 

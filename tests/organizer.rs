@@ -8,8 +8,8 @@ mod common;
 use chrono::{Duration, NaiveDate, Utc};
 use chrono_tz::Asia::Tokyo;
 use common::{event, execute, tokyo};
-use tsudoi::events::{self, DayCount, DepartmentCount};
-use tsudoi::model::{EventStatus, Lang, Role};
+use tsudoi::events::{self, DayCount, DepartmentCount, EventDraft, manage};
+use tsudoi::model::{Category, EventStatus, Lang, Role};
 use tsudoi::registrations::{self, Ending};
 use tsudoi::storage::{Database, test_support};
 use tsudoi::users::{self, NewUser};
@@ -271,5 +271,231 @@ fn collect_scans(node: &serde_json::Value, out: &mut Vec<(String, String, f64)>)
         for child in children {
             collect_scans(child, out);
         }
+    }
+}
+
+fn draft(title: &str, starts_at: chrono::DateTime<Utc>, capacity: i32) -> EventDraft {
+    EventDraft {
+        title_ja: Some(format!("{title}（日本語）")),
+        title_en: Some(title.into()),
+        description_ja: "説明".into(),
+        description_en: "About".into(),
+        category: Category::Workshop,
+        place: "Room 7F".into(),
+        starts_at,
+        ends_at: starts_at + Duration::hours(2),
+        capacity,
+        registration_opens_at: None,
+        registration_closes_at: None,
+    }
+}
+
+async fn mails(db: &Database, kind: &str) -> i64 {
+    common::scalar(
+        db,
+        &format!("SELECT COUNT(*) FROM mail_outbox WHERE kind = '{kind}'"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn organizers_create_publish_edit_duplicate_and_cancel_their_events() {
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend();
+        let now = tokyo(2026, 12, 1, 10, 0);
+        let starts = tokyo(2026, 12, 20, 18, 0);
+        let organizer = member(db, "org@example.co.jp", None).await;
+        let other = member(db, "other@example.co.jp", None).await;
+        let people = [
+            member(db, "p1@example.co.jp", None).await,
+            member(db, "p2@example.co.jp", None).await,
+            member(db, "p3@example.co.jp", None).await,
+        ];
+
+        // Validation speaks to the form.
+        let mut bad = draft("Bad", starts, 10);
+        bad.ends_at = starts;
+        assert!(matches!(
+            manage::create(db, organizer, &bad, false, now).await,
+            Err(tsudoi::Error::Invalid(_))
+        ));
+        let mut bad = draft("Bad", starts, 10);
+        bad.registration_closes_at = Some(starts + Duration::hours(1));
+        assert!(matches!(
+            manage::create(db, organizer, &bad, false, now).await,
+            Err(tsudoi::Error::Invalid(_))
+        ));
+
+        let id = manage::create(db, organizer, &draft("Workshop", starts, 2), false, now)
+            .await
+            .unwrap();
+        assert!(
+            manage::may_manage(db, organizer, Role::Organizer, id)
+                .await
+                .is_ok()
+        );
+        assert_eq!(
+            manage::may_manage(db, other, Role::Organizer, id).await,
+            Err(tsudoi::Error::Forbidden)
+        );
+        assert!(manage::may_manage(db, other, Role::Admin, id).await.is_ok());
+        assert_eq!(
+            manage::may_manage(db, other, Role::Staff, id).await,
+            Err(tsudoi::Error::Forbidden)
+        );
+        assert_eq!(
+            manage::get(db, id).await.unwrap().status,
+            EventStatus::Draft
+        );
+        assert!(
+            matches!(
+                registrations::register(db, id, people[0], now).await,
+                Err(tsudoi::Error::NotFound)
+            ),
+            "{backend:?}: to employees a draft does not exist"
+        );
+
+        manage::publish(db, organizer, id, now).await.unwrap();
+        assert!(matches!(
+            manage::publish(db, organizer, id, now).await,
+            Err(tsudoi::Error::Conflict(_))
+        ));
+        for person in people {
+            registrations::register(db, id, person, now).await.unwrap();
+        }
+        let before = mails(db, "event_changed").await;
+
+        // A new title only: nobody is bothered.
+        let event = manage::get(db, id).await.unwrap();
+        let mut edit = event.draft.clone();
+        edit.title_en = Some("Hands-on workshop".into());
+        let edited = manage::update(db, organizer, id, event.version, &edit, now)
+            .await
+            .unwrap();
+        assert_eq!((edited.notified, edited.promoted), (0, 0));
+        // The same form sent again with the old version: refused, not overwritten.
+        assert!(matches!(
+            manage::update(db, organizer, id, event.version, &edit, now).await,
+            Err(tsudoi::Error::Conflict(_))
+        ));
+
+        // A new place: the two seat holders and the one waiting are told, once.
+        let event = manage::get(db, id).await.unwrap();
+        let mut moved = event.draft.clone();
+        moved.place = "Hall B".into();
+        let edited = manage::update(db, organizer, id, event.version, &moved, now)
+            .await
+            .unwrap();
+        assert_eq!(edited.notified, 3, "{backend:?}");
+        assert_eq!(mails(db, "event_changed").await, before + 3);
+
+        // Capacity: not below the seats taken; raising it seats the one waiting.
+        let event = manage::get(db, id).await.unwrap();
+        let mut smaller = event.draft.clone();
+        smaller.capacity = 1;
+        assert!(matches!(
+            manage::update(db, organizer, id, event.version, &smaller, now).await,
+            Err(tsudoi::Error::Conflict(_))
+        ));
+        let mut bigger = event.draft.clone();
+        bigger.capacity = 5;
+        let edited = manage::update(db, organizer, id, event.version, &bigger, now)
+            .await
+            .unwrap();
+        assert_eq!((edited.notified, edited.promoted), (0, 1), "{backend:?}");
+        assert_eq!(mails(db, "promoted").await, 1);
+
+        // Duplicate: a draft with the same content, nobody registered.
+        let copy = manage::duplicate(db, other, id, now).await.unwrap();
+        let copied = manage::get(db, copy).await.unwrap();
+        assert_eq!(
+            (copied.status, copied.organizer_id, copied.seats_taken),
+            (EventStatus::Draft, Some(other), 0)
+        );
+        assert_eq!(copied.draft.place, "Hall B");
+        assert_eq!(copied.draft.title_en.as_deref(), Some("Hands-on workshop"));
+
+        // Cancel: everyone told, once; a cancelled event is not edited again.
+        assert_eq!(
+            manage::cancel(db, organizer, id, now).await.unwrap(),
+            3,
+            "{backend:?}"
+        );
+        assert_eq!(mails(db, "event_cancelled").await, 3);
+        assert!(matches!(
+            manage::cancel(db, organizer, id, now).await,
+            Err(tsudoi::Error::Conflict(_))
+        ));
+        let event = manage::get(db, id).await.unwrap();
+        assert!(matches!(
+            manage::update(db, organizer, id, event.version, &event.draft, now).await,
+            Err(tsudoi::Error::Conflict(_))
+        ));
+        assert_eq!(
+            common::scalar(db, "SELECT COUNT(*) FROM audit_log WHERE action IN ('event_created', 'event_published', 'event_edited', 'event_cancelled')").await,
+            7,
+            "{backend:?}: 2 created, 1 published, 3 edits, 1 cancelled"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_organizer_pages_through_their_own_events_latest_first() {
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let now = tokyo(2026, 12, 1, 10, 0);
+        let organizer = member(db, "org@example.co.jp", None).await;
+        let other = member(db, "other@example.co.jp", None).await;
+        for n in 0..5 {
+            manage::create(
+                db,
+                organizer,
+                &draft(&format!("Mine {n}"), tokyo(2026, 12, 10 + n, 18, 0), 10),
+                n % 2 == 0,
+                now,
+            )
+            .await
+            .unwrap();
+        }
+        manage::create(
+            db,
+            other,
+            &draft("Theirs", tokyo(2026, 12, 12, 18, 0), 10),
+            true,
+            now,
+        )
+        .await
+        .unwrap();
+        let first = manage::list(db, Some(organizer), None, Some(2))
+            .await
+            .unwrap();
+        let titles = |page: &tsudoi::events::ManagedPage| {
+            page.items
+                .iter()
+                .map(|e| e.draft.title_en.clone().unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(titles(&first), ["Mine 4", "Mine 3"]);
+        let second = manage::list(db, Some(organizer), first.next, Some(2))
+            .await
+            .unwrap();
+        assert_eq!(titles(&second), ["Mine 2", "Mine 1"]);
+        let third = manage::list(db, Some(organizer), second.next, Some(2))
+            .await
+            .unwrap();
+        assert_eq!(
+            (titles(&third), third.next),
+            (vec!["Mine 0".to_string()], None)
+        );
+        assert_eq!(
+            manage::list(db, None, None, Some(100))
+                .await
+                .unwrap()
+                .items
+                .len(),
+            6,
+            "admins see all"
+        );
     }
 }

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Category, EventStatus, EventSummary, RegistrationStatus};
 
 #[cfg(feature = "server")]
+pub mod manage;
+#[cfg(feature = "server")]
 mod stats;
 #[cfg(feature = "server")]
 mod store;
@@ -18,7 +20,9 @@ pub use stats::{event_stats, statements as stats_statements};
 #[cfg(feature = "server")]
 pub use store::{NewEvent, create, detail, list_upcoming};
 #[cfg(feature = "server")]
-pub(crate) use store::{SummaryRow, parse_event_status, summary_columns, to_second};
+pub(crate) use store::{
+    SummaryRow, latest_instant, parse_event_status, summary_columns, to_second,
+};
 
 /// Longest keyword search accepted, in characters.
 pub const MAX_SEARCH_CHARS: usize = 100;
@@ -120,4 +124,41 @@ pub struct DepartmentCount {
     pub department: Option<String>,
     pub registered: i64,
     pub checked_in: i64,
+}
+
+/// An event as its organizer edits it: every field of the form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventDraft {
+    pub title_ja: Option<String>,
+    pub title_en: Option<String>,
+    pub description_ja: String,
+    pub description_en: String,
+    pub category: Category,
+    pub place: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub capacity: i32,
+    /// Registration opens at publication when unset.
+    pub registration_opens_at: Option<DateTime<Utc>>,
+    /// Registration closes when the event starts when unset.
+    pub registration_closes_at: Option<DateTime<Utc>>,
+}
+
+/// One of an organizer's events, with what the edit form needs besides the fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagedEvent {
+    pub id: i64,
+    pub status: EventStatus,
+    pub organizer_id: Option<i64>,
+    pub seats_taken: i32,
+    /// Sent back with an edit, so a concurrent edit is not overwritten.
+    pub version: i32,
+    pub draft: EventDraft,
+}
+
+/// A page of an organizer's events, latest start first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagedPage {
+    pub items: Vec<ManagedEvent>,
+    pub next: Option<crate::model::EventCursor>,
 }

@@ -148,7 +148,7 @@ pub(crate) fn parse_event_status(id: i64, code: &str) -> Result<EventStatus> {
 
 /// Bounds beyond any real event. SQLite keeps timestamps as text, which
 /// sorts like time only for four-digit years, so no bound may pass this.
-fn latest_instant() -> DateTime<Utc> {
+pub(crate) fn latest_instant() -> DateTime<Utc> {
     DateTime::from_timestamp(253_402_214_400, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 

@@ -53,6 +53,33 @@ where
     .map(|_| ())
 }
 
+/// One statement that queues a mail to everyone registered, checked in or
+/// waiting for an event (an event moved or cancelled): `$1` event, `$2` mail
+/// kind, `$3` dedupe key prefix (the registration id is appended), `$4` now.
+/// Run it inside the transaction of the change it announces.
+pub fn notify_attendees_statement(backend: Backend) -> &'static str {
+    macro_rules! notify {
+        ($json_object:literal) => {
+            concat!(
+                "INSERT INTO mail_outbox (kind, recipient_user_id, to_address, lang, payload, dedupe_key,
+                                          status, attempts, next_attempt_at, created_at)
+                 SELECT $2, u.id, u.email, u.lang, ",
+                $json_object,
+                "('event_id', r.event_id, 'registration_id', r.id),
+                        $3 || r.id, 'queued', 0, $4, $4
+                 FROM registrations r
+                 JOIN users u ON u.id = r.user_id AND u.active
+                 WHERE r.event_id = $1 AND r.status IN ('registered', 'checked_in', 'waitlisted')
+                 ON CONFLICT (dedupe_key) DO NOTHING"
+            )
+        };
+    }
+    match backend {
+        Backend::Postgres => notify!("jsonb_build_object"),
+        Backend::Sqlite => notify!("json_object"),
+    }
+}
+
 /// A mail a worker has claimed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedMail {

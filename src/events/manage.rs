@@ -1,0 +1,460 @@
+//! Organizers run their events (issue #8): create, edit, publish, duplicate,
+//! cancel, and list their own. Admins may do it for every event.
+//!
+//! Changes that matter to attendees notify them through the outbox in the
+//! same transaction, with one set-based statement per change: a new time or
+//! place on a published event ("event changed"), and a cancellation.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::{EventDraft, ManagedEvent, ManagedPage, to_second};
+use crate::audit::{self, AuditAction};
+use crate::mail::MailKind;
+use crate::model::{Category, EventCursor, EventStatus, Role, page_size};
+use crate::storage::{BeginWrite, Database, on_pool, outbox};
+use crate::{Error, Result};
+
+/// Whether `user` (with `role`) may manage `event_id`: admins every event,
+/// organizers their own. [`Error::NotFound`] if there is no such event.
+pub async fn may_manage(db: &Database, user_id: i64, role: Role, event_id: i64) -> Result<()> {
+    let organizer: Option<Option<i64>> = on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT organizer_id FROM events WHERE id = $1"
+    )
+    .bind(event_id)
+    .fetch_optional(pool)
+    .await?);
+    let organizer = organizer.ok_or(Error::NotFound)?;
+    match role {
+        Role::Admin => Ok(()),
+        Role::Organizer if organizer == Some(user_id) => Ok(()),
+        _ => Err(Error::Forbidden),
+    }
+}
+
+impl EventDraft {
+    fn validate(&self) -> Result<()> {
+        let blank = |t: &Option<String>| t.as_deref().is_none_or(|t| t.trim().is_empty());
+        if blank(&self.title_ja) && blank(&self.title_en) {
+            return Err(Error::Invalid(
+                "An event needs a title in Japanese or English.".into(),
+            ));
+        }
+        if self.ends_at <= self.starts_at {
+            return Err(Error::Invalid("An event must end after it starts.".into()));
+        }
+        if !(0..=100_000).contains(&self.capacity) {
+            return Err(Error::Invalid(
+                "Capacity must be between 0 and 100,000.".into(),
+            ));
+        }
+        if let (Some(opens), Some(closes)) =
+            (self.registration_opens_at, self.registration_closes_at)
+            && closes <= opens
+        {
+            return Err(Error::Invalid(
+                "Registration must close after it opens.".into(),
+            ));
+        }
+        if self
+            .registration_closes_at
+            .is_some_and(|closes| closes > self.starts_at)
+        {
+            return Err(Error::Invalid(
+                "Registration must close by the time the event starts.".into(),
+            ));
+        }
+        if self.place.trim().chars().count() > 200 {
+            return Err(Error::Invalid(
+                "The place is too long (200 characters at most).".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn title(&self, text: &Option<String>) -> Option<String> {
+        text.as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+    }
+}
+
+/// Creates an event organized by `organizer_id`, as a draft or published.
+pub async fn create(
+    db: &Database,
+    organizer_id: i64,
+    draft: &EventDraft,
+    publish: bool,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    draft.validate()?;
+    let status = if publish {
+        EventStatus::Published
+    } else {
+        EventStatus::Draft
+    };
+    let id = on_pool!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO events (title_ja, title_en, description_ja, description_en, category, place,
+                                 starts_at, ends_at, capacity, status, registration_opens_at,
+                                 registration_closes_at, organizer_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+             RETURNING id",
+        )
+        .bind(draft.title(&draft.title_ja))
+        .bind(draft.title(&draft.title_en))
+        .bind(draft.description_ja.trim())
+        .bind(draft.description_en.trim())
+        .bind(draft.category.code())
+        .bind(draft.place.trim())
+        .bind(to_second(draft.starts_at))
+        .bind(to_second(draft.ends_at))
+        .bind(draft.capacity)
+        .bind(status.code())
+        .bind(draft.registration_opens_at.map(to_second))
+        .bind(draft.registration_closes_at.map(to_second))
+        .bind(organizer_id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        audit::insert(
+            &mut *tx,
+            Some(organizer_id),
+            AuditAction::EventCreated,
+            &format!("event:{id}"),
+            json!({ "status": status.code() }),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        id
+    });
+    Ok(id)
+}
+
+#[derive(sqlx::FromRow)]
+struct ManagedRow {
+    id: i64,
+    title_ja: Option<String>,
+    title_en: Option<String>,
+    description_ja: String,
+    description_en: String,
+    category: String,
+    place: String,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    capacity: i32,
+    seats_taken: i32,
+    status: String,
+    registration_opens_at: Option<DateTime<Utc>>,
+    registration_closes_at: Option<DateTime<Utc>>,
+    organizer_id: Option<i64>,
+    version: i32,
+}
+
+macro_rules! managed_columns {
+    () => {
+        "id, title_ja, title_en, description_ja, description_en, category, place, starts_at, ends_at,
+         capacity, seats_taken, status, registration_opens_at, registration_closes_at, organizer_id, version"
+    };
+}
+
+impl ManagedRow {
+    fn into_event(self) -> Result<ManagedEvent> {
+        let category = Category::parse(&self.category).ok_or_else(|| {
+            tracing::error!(event = self.id, "unknown category in database");
+            Error::Internal
+        })?;
+        Ok(ManagedEvent {
+            id: self.id,
+            status: super::parse_event_status(self.id, &self.status)?,
+            organizer_id: self.organizer_id,
+            seats_taken: self.seats_taken,
+            version: self.version,
+            draft: EventDraft {
+                title_ja: self.title_ja,
+                title_en: self.title_en,
+                description_ja: self.description_ja,
+                description_en: self.description_en,
+                category,
+                place: self.place,
+                starts_at: self.starts_at,
+                ends_at: self.ends_at,
+                capacity: self.capacity,
+                registration_opens_at: self.registration_opens_at,
+                registration_closes_at: self.registration_closes_at,
+            },
+        })
+    }
+}
+
+/// One event as its organizer edits it.
+pub async fn get(db: &Database, event_id: i64) -> Result<ManagedEvent> {
+    const SELECT: &str = concat!("SELECT ", managed_columns!(), " FROM events WHERE id = $1");
+    let row: ManagedRow = on_pool!(db, |pool| sqlx::query_as(SELECT)
+        .bind(event_id)
+        .fetch_optional(pool)
+        .await?)
+    .ok_or(Error::NotFound)?;
+    row.into_event()
+}
+
+/// What an edit did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edited {
+    /// People told of a new time or place.
+    pub notified: u64,
+    /// Promoted from the waitlist by a larger capacity.
+    pub promoted: usize,
+}
+
+/// Saves an organizer's edit. On a published event a new time or place is
+/// mailed to everyone registered or waiting, in the same transaction. A
+/// capacity below the seats already taken is refused; a larger one promotes
+/// from the waitlist. `expected_version` guards against overwriting an edit
+/// made meanwhile (another tab, a second organizer).
+pub async fn update(
+    db: &Database,
+    actor: i64,
+    event_id: i64,
+    expected_version: i32,
+    draft: &EventDraft,
+    now: DateTime<Utc>,
+) -> Result<Edited> {
+    draft.validate()?;
+    let before = get(db, event_id).await?;
+    if before.status == EventStatus::Cancelled {
+        return Err(Error::Conflict(
+            "A cancelled event cannot be edited.".into(),
+        ));
+    }
+    if draft.capacity < before.seats_taken {
+        return Err(Error::Conflict(format!(
+            "{} seats are taken; the capacity cannot go below that.",
+            before.seats_taken
+        )));
+    }
+    let moved = to_second(draft.starts_at) != before.draft.starts_at
+        || to_second(draft.ends_at) != before.draft.ends_at
+        || draft.place.trim() != before.draft.place;
+    let notify = moved && before.status == EventStatus::Published;
+    let new_version = expected_version + 1;
+    let changed_keys = json!({
+        "time": to_second(draft.starts_at) != before.draft.starts_at || to_second(draft.ends_at) != before.draft.ends_at,
+        "place": draft.place.trim() != before.draft.place,
+        "capacity": draft.capacity != before.draft.capacity,
+    });
+    let notify_sql = outbox::notify_attendees_statement(db.backend());
+    let notified = on_pool!(db, |pool| {
+        let mut conn = pool.acquire().await?;
+        let mut tx = conn.begin_write().await?;
+        // Everything but the capacity, which goes through the engine below.
+        let updated = sqlx::query(
+            "UPDATE events SET title_ja = $3, title_en = $4, description_ja = $5, description_en = $6,
+                    category = $7, place = $8, starts_at = $9, ends_at = $10,
+                    registration_opens_at = $11, registration_closes_at = $12,
+                    version = version + 1, updated_at = $13
+             WHERE id = $1 AND version = $2 AND status <> 'cancelled'",
+        )
+        .bind(event_id)
+        .bind(expected_version)
+        .bind(draft.title(&draft.title_ja))
+        .bind(draft.title(&draft.title_en))
+        .bind(draft.description_ja.trim())
+        .bind(draft.description_en.trim())
+        .bind(draft.category.code())
+        .bind(draft.place.trim())
+        .bind(to_second(draft.starts_at))
+        .bind(to_second(draft.ends_at))
+        .bind(draft.registration_opens_at.map(to_second))
+        .bind(draft.registration_closes_at.map(to_second))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            tx.rollback().await?;
+            None
+        } else {
+            let notified = if notify {
+                sqlx::query(notify_sql)
+                    .bind(event_id)
+                    .bind(MailKind::EventChanged.code())
+                    .bind(format!("event_changed:v{new_version}:"))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+            } else {
+                0
+            };
+            audit::insert(
+                &mut *tx,
+                Some(actor),
+                AuditAction::EventEdited,
+                &format!("event:{event_id}"),
+                json!({ "changed": changed_keys, "notified": notified }),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            Some(notified)
+        }
+    });
+    let Some(notified) = notified else {
+        return Err(Error::Conflict(
+            "Someone else changed this event meanwhile. Reload it and edit again.".into(),
+        ));
+    };
+    let promoted = if draft.capacity != before.draft.capacity {
+        crate::registrations::change_capacity(db, event_id, draft.capacity, now)
+            .await?
+            .len()
+    } else {
+        0
+    };
+    Ok(Edited { notified, promoted })
+}
+
+/// Makes a draft visible to employees.
+pub async fn publish(db: &Database, actor: i64, event_id: i64, now: DateTime<Utc>) -> Result<()> {
+    set_status(db, actor, event_id, EventStatus::Published, now).await?;
+    Ok(())
+}
+
+/// Cancels an event and tells everyone registered or waiting, in the same
+/// transaction. Returns how many were told.
+pub async fn cancel(db: &Database, actor: i64, event_id: i64, now: DateTime<Utc>) -> Result<u64> {
+    set_status(db, actor, event_id, EventStatus::Cancelled, now).await
+}
+
+async fn set_status(
+    db: &Database,
+    actor: i64,
+    event_id: i64,
+    to: EventStatus,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let current = get(db, event_id).await?.status;
+    let allowed = match to {
+        EventStatus::Published => current == EventStatus::Draft,
+        EventStatus::Cancelled => current != EventStatus::Cancelled,
+        EventStatus::Draft => false,
+    };
+    if !allowed {
+        return Err(Error::Conflict(match to {
+            EventStatus::Published => "Only a draft can be published.".into(),
+            _ => "This event is cancelled already.".into(),
+        }));
+    }
+    let notify_sql = outbox::notify_attendees_statement(db.backend());
+    let action = match to {
+        EventStatus::Published => AuditAction::EventPublished,
+        _ => AuditAction::EventCancelled,
+    };
+    let notified = on_pool!(db, |pool| {
+        let mut conn = pool.acquire().await?;
+        let mut tx = conn.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE events SET status = $2, version = version + 1, updated_at = $3
+             WHERE id = $1 AND status = $4",
+        )
+        .bind(event_id)
+        .bind(to.code())
+        .bind(now)
+        .bind(current.code())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            tx.rollback().await?;
+            None
+        } else {
+            // Only a cancellation concerns the people registered; a draft has none.
+            let notified = if to == EventStatus::Cancelled && current == EventStatus::Published {
+                sqlx::query(notify_sql)
+                    .bind(event_id)
+                    .bind(MailKind::EventCancelled.code())
+                    .bind("event_cancelled:")
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+            } else {
+                0
+            };
+            audit::insert(
+                &mut *tx,
+                Some(actor),
+                action,
+                &format!("event:{event_id}"),
+                json!({ "notified": notified }),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            Some(notified)
+        }
+    });
+    notified.ok_or_else(|| Error::Conflict("The event changed meanwhile. Reload it.".into()))
+}
+
+/// A new draft with everything of `event_id` but its registrations, organized
+/// by `actor`.
+pub async fn duplicate(
+    db: &Database,
+    actor: i64,
+    event_id: i64,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let source = get(db, event_id).await?;
+    create(db, actor, &source.draft, false, now).await
+}
+
+/// The events `organizer_id` organizes (every event for `None`), latest
+/// start first, one keyset page at a time.
+pub async fn list(
+    db: &Database,
+    organizer_id: Option<i64>,
+    before: Option<EventCursor>,
+    requested: Option<u32>,
+) -> Result<ManagedPage> {
+    const SELECT: &str = concat!(
+        "SELECT ",
+        managed_columns!(),
+        " FROM events
+         WHERE ($1 IS NULL OR organizer_id = $1)
+           AND (starts_at < $2 OR (starts_at = $2 AND id < $3))
+         ORDER BY starts_at DESC, id DESC
+         LIMIT $4"
+    );
+    let size = page_size(requested);
+    let (at, id) = match before {
+        Some(cursor) => (cursor.starts_at, cursor.id),
+        None => (super::latest_instant(), i64::MAX),
+    };
+    let rows: Vec<ManagedRow> = on_pool!(db, |pool| sqlx::query_as(SELECT)
+        .bind(organizer_id)
+        .bind(at)
+        .bind(id)
+        .bind(i64::from(size) + 1)
+        .fetch_all(pool)
+        .await?);
+    let has_more = rows.len() > size as usize;
+    let items: Vec<ManagedEvent> = rows
+        .into_iter()
+        .take(size as usize)
+        .map(ManagedRow::into_event)
+        .collect::<Result<_>>()?;
+    let next = if has_more {
+        items.last().map(|e| EventCursor {
+            starts_at: e.draft.starts_at,
+            id: e.id,
+        })
+    } else {
+        None
+    };
+    Ok(ManagedPage { items, next })
+}
