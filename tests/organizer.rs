@@ -499,3 +499,128 @@ async fn an_organizer_pages_through_their_own_events_latest_first() {
         );
     }
 }
+
+#[tokio::test]
+async fn attendees_are_listed_searched_filtered_and_exported_as_csv_for_excel() {
+    use futures_util::StreamExt;
+
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend();
+        let now = tokyo(2026, 12, 1, 10, 0);
+        let organizer = member(db, "org@example.co.jp", None).await;
+        let id = manage::create(
+            db,
+            organizer,
+            &draft("Export", tokyo(2026, 12, 20, 18, 0), 1200),
+            true,
+            now,
+        )
+        .await
+        .unwrap();
+        // 1,100 people: more than two export pages.
+        let names: Vec<String> = (0..1100).map(|n| format!("社員{n:04}")).collect();
+        for (n, name) in names.iter().enumerate() {
+            let person = users::upsert(
+                db,
+                &NewUser {
+                    email: format!("e{n:04}@example.co.jp"),
+                    display_name: name.clone(),
+                    department: Some(if n % 2 == 0 { "営業部" } else { "開発部" }.into()),
+                    role: Role::Employee,
+                    lang: Lang::Ja,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+            registrations::register(db, id, person, now).await.unwrap();
+        }
+        let first = events::attendees::list(db, id, &Default::default(), None, Some(50))
+            .await
+            .unwrap();
+        assert_eq!(first.items.len(), 50);
+        assert_eq!(first.items[0].name, "社員0000");
+        let second =
+            events::attendees::list(db, id, &Default::default(), first.next.clone(), Some(50))
+                .await
+                .unwrap();
+        assert_eq!(second.items[0].name, "社員0050", "{backend:?}");
+        let cursor = first.next.unwrap();
+        assert_eq!(
+            events::AttendeeCursor::decode(&cursor.encode()),
+            Some(cursor)
+        );
+
+        let search = |text: &str| tsudoi::events::AttendeeFilter {
+            status: None,
+            search: Some(text.into()),
+        };
+        let found = events::attendees::list(db, id, &search("E0107@EXAMPLE"), None, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            found
+                .items
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>(),
+            ["社員0107"]
+        );
+        assert!(
+            events::attendees::list(db, id, &search("%"), None, None)
+                .await
+                .unwrap()
+                .items
+                .is_empty()
+        );
+        let waiting = tsudoi::events::AttendeeFilter {
+            status: Some(tsudoi::model::RegistrationStatus::Waitlisted),
+            search: None,
+        };
+        assert!(
+            events::attendees::list(db, id, &waiting, None, None)
+                .await
+                .unwrap()
+                .items
+                .is_empty()
+        );
+
+        let chunks: Vec<Vec<u8>> = events::attendees::export_csv(db.clone(), id, Tokyo, Lang::Ja)
+            .map(|chunk| chunk.unwrap())
+            .collect()
+            .await;
+        assert_eq!(
+            chunks.len(),
+            4,
+            "{backend:?}: header, then 500 + 500 + 100 rows"
+        );
+        let bytes = chunks.concat();
+        assert_eq!(
+            &bytes[..3],
+            [0xEF, 0xBB, 0xBF],
+            "a UTF-8 byte order mark for Excel"
+        );
+        let text = String::from_utf8(bytes[3..].to_vec()).expect("UTF-8");
+        let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines.len(), 1101);
+        assert_eq!(
+            lines[0],
+            "氏名,メールアドレス,部署,状態,登録日時,受付日時,チケットコード,登録ID"
+        );
+        assert!(
+            lines[1].starts_with("社員0000,e0000@example.co.jp,営業部,参加予定,2026-12-01 10:00,,"),
+            "{}",
+            lines[1]
+        );
+        // The Japanese name is the UTF-8 bytes of 社 (E7 A4 BE), right after the header.
+        let header_len = "\u{FEFF}".len() + lines[0].len() + 2;
+        assert_eq!(&bytes[header_len..header_len + 3], [0xE7, 0xA4, 0xBE]);
+        let english: Vec<u8> = events::attendees::export_csv(db.clone(), id, Tokyo, Lang::En)
+            .map(|chunk| chunk.unwrap())
+            .collect::<Vec<_>>()
+            .await
+            .concat();
+        assert!(String::from_utf8_lossy(&english).contains("Name,E-mail,Department,Status"));
+    }
+}

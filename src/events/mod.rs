@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Category, EventStatus, EventSummary, RegistrationStatus};
 
 #[cfg(feature = "server")]
+pub mod attendees;
+#[cfg(feature = "server")]
 pub mod manage;
 #[cfg(feature = "server")]
 mod stats;
@@ -161,4 +163,54 @@ pub struct ManagedEvent {
 pub struct ManagedPage {
     pub items: Vec<ManagedEvent>,
     pub next: Option<crate::model::EventCursor>,
+}
+
+/// Which of an event's people the organizer's list shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttendeeFilter {
+    pub status: Option<RegistrationStatus>,
+    /// Part of a name or e-mail address, case-insensitive; `%` and `_` literal.
+    pub search: Option<String>,
+}
+
+/// One person registered for an event (in any state), for its organizer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attendee {
+    pub registration_id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub email: String,
+    pub department: Option<String>,
+    pub status: RegistrationStatus,
+    pub registered_at: DateTime<Utc>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub ticket_code: Option<String>,
+}
+
+/// Position after the last row of a page of attendees, ordered by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttendeeCursor {
+    pub name: String,
+    pub registration_id: i64,
+}
+
+impl AttendeeCursor {
+    /// For URLs: `"<registration id>_<name>"`.
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.registration_id, self.name)
+    }
+
+    pub fn decode(text: &str) -> Option<AttendeeCursor> {
+        let (id, name) = text.split_once('_')?;
+        Some(AttendeeCursor {
+            name: name.to_string(),
+            registration_id: id.parse().ok()?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttendeePage {
+    pub items: Vec<Attendee>,
+    pub next: Option<AttendeeCursor>,
 }
