@@ -80,8 +80,10 @@ fn LanguageSwitch() -> impl IntoView {
 fn ViewerMenu(viewer: Viewer, log_out: ServerAction<LogOut>) -> impl IntoView {
     let t = use_texts();
     let admin = viewer.may(Permission::AdministerUsers);
+    let organizer = viewer.may(Permission::OrganizeEvents);
     view! {
         <a class="nav-link" href="/my-events" data-testid="my-events-link">{t.nav_my_events}</a>
+        {organizer.then(|| view! { <a class="nav-link" href="/organize" data-testid="organize-link">{t.organize.nav}</a> })}
         {admin.then(|| view! {
             <a class="nav-link" href="/admin/users">{t.nav_users}</a>
             <a class="nav-link" href="/admin/audit">{t.nav_audit}</a>

@@ -104,6 +104,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users") view=pages::admin::users::UsersPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=pages::admin::audit::AuditPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/outbox") view=pages::admin::outbox::OutboxPage ssr=SsrMode::Async />
+                    <Route path=path!("/organize") view=pages::organize::OrganizePage ssr=SsrMode::Async />
+                    <Route path=path!("/organize/new") view=pages::organize::NewEventPage ssr=SsrMode::Async />
+                    <Route path=path!("/organize/:id") view=pages::organize::DashboardPage ssr=SsrMode::Async />
+                    <Route path=path!("/organize/:id/edit") view=pages::organize::EditEventPage ssr=SsrMode::Async />
+                    <Route path=path!("/organize/:id/attendees") view=pages::organize::AttendeesPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

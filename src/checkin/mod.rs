@@ -247,7 +247,11 @@ mod store {
     enum Via {
         Qr,
         Code,
-        Offline { scanned_at: DateTime<Utc> },
+        /// Chosen from the organizer's attendee list.
+        List,
+        Offline {
+            scanned_at: DateTime<Utc>,
+        },
     }
 
     /// When to record a check-in: a scan's own time if the device's clock is
@@ -307,6 +311,9 @@ mod store {
                 }
                 Via::Code => {
                     json!({ "event_id": event_id, "registration_id": holder.id, "via": "code" })
+                }
+                Via::List => {
+                    json!({ "event_id": event_id, "registration_id": holder.id, "via": "list" })
                 }
                 Via::Offline { scanned_at } => json!({
                     "event_id": event_id, "registration_id": holder.id, "via": "offline",
@@ -414,6 +421,24 @@ mod store {
         now: DateTime<Utc>,
     ) -> Result<ScanAnswer> {
         answer_token(db, event_id, token, staff_id, When::Now, Via::Qr, now).await
+    }
+
+    /// A person checked in by hand from the attendee list, with the same
+    /// answers as [`scan`]. [`Error::NotFound`] if the registration is not
+    /// one of `event_id`'s.
+    pub async fn by_registration(
+        db: &Database,
+        event_id: i64,
+        registration_id: i64,
+        staff_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<ScanAnswer> {
+        match holder_by_id(db, registration_id).await? {
+            Some(holder) if holder.event_id == event_id => {
+                admit(db, event_id, holder, staff_id, When::Now, Via::List, now).await
+            }
+            _ => Err(Error::NotFound),
+        }
     }
 
     /// A typed ticket code, with the same answers as [`scan`].

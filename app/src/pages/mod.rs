@@ -6,4 +6,5 @@ pub mod events;
 pub mod login;
 pub mod my_events;
 pub mod not_found;
+pub mod organize;
 pub mod ticket;

@@ -1,0 +1,159 @@
+//! One event's dashboard: seats, waitlist, check-ins (live while the door is
+//! busy), no-shows afterwards, registrations by day and by department — every
+//! number a SQL aggregate (review M-3) — and the organizer's actions.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+use tsudoi::events::{EventStats, ManagedEvent};
+use tsudoi::model::EventStatus;
+
+use super::charts::BarChart;
+use super::{CancelEvent, DuplicateEvent, PublishEvent, title_of};
+use crate::AppError;
+use crate::i18n::{use_lang, use_texts};
+use crate::layout::LoginNeeded;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub event: ManagedEvent,
+    pub stats: EventStats,
+}
+
+#[server(endpoint = "organize/dashboard", input = GetUrl)]
+pub async fn load_dashboard(event_id: i64) -> Result<Dashboard, AppError> {
+    super::manager_of(event_id).await?;
+    let ctx = crate::server_context::server_context()?;
+    let now = chrono::Utc::now();
+    Ok(Dashboard {
+        event: tsudoi::events::manage::get(&ctx.db, event_id).await?,
+        stats: tsudoi::events::event_stats(&ctx.db, ctx.time_zone, event_id, now).await?,
+    })
+}
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let t = use_texts();
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+            .unwrap_or_default()
+    };
+    let publish = ServerAction::<PublishEvent>::new();
+    let cancel = ServerAction::<CancelEvent>::new();
+    let dashboard = Resource::new(
+        move || (id(), publish.version().get(), cancel.version().get()),
+        |(id, ..)| load_dashboard(id),
+    );
+    view! {
+        <Suspense fallback=move || view! { <p class="loading" aria-busy="true">{t.loading}</p> }>
+            {move || Suspend::new(async move {
+                match dashboard.await {
+                    Ok(data) => view! { <DashboardView data publish cancel /> }.into_any(),
+                    Err(error) => view! { <LoginNeeded error here=format!("/organize/{}", id()) /> }.into_any(),
+                }
+            })}
+        </Suspense>
+        {move || publish.value().get().and_then(Result::err).or_else(|| cancel.value().get().and_then(Result::err)).map(|err| view! {
+            <p class="error" role="alert">{t.error(&err)}</p>
+        })}
+    }
+}
+
+#[component]
+fn DashboardView(
+    data: Dashboard,
+    publish: ServerAction<PublishEvent>,
+    cancel: ServerAction<CancelEvent>,
+) -> impl IntoView {
+    let t = use_texts();
+    let o = &t.organize;
+    let lang = use_lang();
+    let duplicate = ServerAction::<DuplicateEvent>::new();
+    let Dashboard { event, stats } = data;
+    let id = event.id;
+    let title = title_of(&event, lang);
+    let rate = if stats.registered > 0 {
+        format!(
+            "{:.0} %",
+            100.0 * stats.checked_in as f64 / stats.registered as f64
+        )
+    } else {
+        "—".to_string()
+    };
+    let days: Vec<(String, i64)> = stats
+        .by_day
+        .iter()
+        .map(|d| (d.day.format("%Y-%m-%d").to_string(), d.registrations))
+        .collect();
+    let departments: Vec<(String, i64)> = stats
+        .by_department
+        .iter()
+        .map(|d| {
+            (
+                d.department
+                    .clone()
+                    .unwrap_or_else(|| o.no_department.to_string()),
+                d.registered,
+            )
+        })
+        .collect();
+    let status = event.status;
+    view! {
+        <Title text=title.clone() />
+        <div class="page-head">
+            <h1>{title}</h1>
+            <span class=format!("badge badge-{}", status.code()) data-testid="event-status">{(o.event_status)(status)}</span>
+        </div>
+        <nav class="row-actions">
+            <a class="button small secondary" href=format!("/organize/{id}/edit")>{o.edit}</a>
+            <a class="button small secondary" href=format!("/organize/{id}/attendees")>{o.attendees}</a>
+            <a class="button small secondary" href=format!("/events/{id}/door")>{o.door}</a>
+            <a class="button small secondary" href=format!("/api/organize/attendees.csv?event_id={id}") download="">{o.export_csv}</a>
+            {(status == EventStatus::Draft).then(|| view! {
+                <ActionForm action=publish attr:class="inline-form">
+                    <input type="hidden" name="event_id" value=id />
+                    <button class="button small" type="submit" data-testid="publish">{o.publish}</button>
+                </ActionForm>
+            })}
+            <ActionForm action=duplicate attr:class="inline-form">
+                <input type="hidden" name="event_id" value=id />
+                <button class="button small secondary" type="submit">{o.duplicate}</button>
+            </ActionForm>
+            {(status != EventStatus::Cancelled).then(|| view! {
+                <ActionForm action=cancel attr:class="inline-form">
+                    <input type="hidden" name="event_id" value=id />
+                    <button class="button small danger" type="submit" data-testid="cancel-event"
+                        on:click=move |ev| {
+                            if !window().confirm_with_message(o.confirm_cancel).unwrap_or(false) {
+                                ev.prevent_default();
+                            }
+                        }
+                    >{o.cancel_event}</button>
+                </ActionForm>
+            })}
+        </nav>
+        <dl class="stat-grid" data-testid="stats">
+            <div><dt>{o.capacity}</dt><dd data-testid="stat-registered">{(o.registered_of)(stats.registered, stats.capacity)}</dd></div>
+            <div><dt>{o.waitlisted}</dt><dd data-testid="stat-waitlisted">{stats.waitlisted}</dd></div>
+            <div><dt>{o.checked_in}</dt><dd data-testid="stat-checked-in">{stats.checked_in}</dd></div>
+            <div><dt>{o.check_in_rate}</dt><dd>{rate}</dd></div>
+            <div><dt>{o.cancelled}</dt><dd>{stats.cancelled}</dd></div>
+            {stats.no_shows.map(|n| view! { <div><dt>{o.no_shows}</dt><dd data-testid="stat-no-shows">{n}</dd></div> })}
+        </dl>
+        <section class="chart-section">
+            <h2>{o.by_department}</h2>
+            <BarChart title=o.by_department.to_string() rows=departments testid="chart-departments" />
+        </section>
+        <section class="chart-section">
+            <h2>{o.by_day}</h2>
+            <BarChart title=o.by_day.to_string() rows=days testid="chart-days" />
+        </section>
+    }
+}
