@@ -38,6 +38,8 @@ enum Rule {
     Nobody,
     /// The door of an event nobody organizes: staff and admins.
     Door,
+    /// Organizing in general (not one event): organizers and admins.
+    Organizers,
 }
 
 impl Rule {
@@ -48,6 +50,10 @@ impl Rule {
                 | (Rule::LoggedIn, Caller::Signed(_))
                 | (Rule::AdminOnly, Caller::Signed(Role::Admin))
                 | (Rule::Door, Caller::Signed(Role::Staff | Role::Admin))
+                | (
+                    Rule::Organizers,
+                    Caller::Signed(Role::Organizer | Role::Admin)
+                )
         )
     }
 }
@@ -73,6 +79,8 @@ struct Targets {
     user: i64,
     event: i64,
     registration: i64,
+    /// An event nobody organizes, for the one action that cancels it.
+    doomed_event: i64,
 }
 
 fn actions(targets: Targets, tag: &str) -> Vec<Action> {
@@ -211,6 +219,124 @@ fn actions(targets: Targets, tag: &str) -> Vec<Action> {
             method: Method::GET,
             path: "/api/admin/audit".into(),
             body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "organizer's events page",
+            method: Method::GET,
+            path: "/organize".into(),
+            body: Body::None,
+            rule: Rule::Organizers,
+        },
+        Action {
+            name: "organizer's events",
+            method: Method::GET,
+            path: "/api/organize/list".into(),
+            body: Body::None,
+            rule: Rule::Organizers,
+        },
+        Action {
+            name: "new event form",
+            method: Method::GET,
+            path: "/api/organize/event".into(),
+            body: Body::None,
+            rule: Rule::Organizers,
+        },
+        Action {
+            name: "create an event",
+            method: Method::POST,
+            path: "/api/organize/save".into(),
+            body: Body::Form(vec![
+                ("title_ja", format!("権限 {tag}")),
+                ("title_en", String::new()),
+                ("description_ja", String::new()),
+                ("description_en", String::new()),
+                ("category", "seminar".into()),
+                ("place", "Room B".into()),
+                ("starts", "2030-01-10T10:00".into()),
+                ("ends", "2030-01-10T11:00".into()),
+                ("capacity", "10".into()),
+                ("opens", String::new()),
+                ("closes", String::new()),
+            ]),
+            rule: Rule::Organizers,
+        },
+        Action {
+            name: "event dashboard page",
+            method: Method::GET,
+            path: format!("/organize/{}", targets.event),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "event dashboard",
+            method: Method::GET,
+            path: format!("/api/organize/dashboard?event_id={}", targets.event),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "edit form of an event",
+            method: Method::GET,
+            path: format!("/api/organize/event?id={}", targets.event),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "attendees",
+            method: Method::GET,
+            path: format!("/api/organize/attendees?event_id={}", targets.event),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "attendees CSV",
+            method: Method::GET,
+            path: format!("/api/organize/attendees.csv?event_id={}", targets.event),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            // Published already: admins get 409.
+            name: "publish an event",
+            method: Method::POST,
+            path: "/api/organize/publish".into(),
+            body: form(&[("event_id", &targets.event.to_string())]),
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "duplicate an event",
+            method: Method::POST,
+            path: "/api/organize/duplicate".into(),
+            body: form(&[("event_id", &targets.event.to_string())]),
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            // No such registration at this event: admins get 404.
+            name: "check in by hand",
+            method: Method::POST,
+            path: "/api/organize/check-in".into(),
+            body: form(&[
+                ("event_id", &targets.event.to_string()),
+                ("registration_id", "999999"),
+            ]),
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "remove an attendee",
+            method: Method::POST,
+            path: "/api/organize/remove".into(),
+            body: form(&[
+                ("event_id", &targets.event.to_string()),
+                ("registration_id", "999999"),
+            ]),
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "cancel an event",
+            method: Method::POST,
+            path: "/api/organize/cancel".into(),
+            body: form(&[("event_id", &targets.doomed_event.to_string())]),
             rule: Rule::AdminOnly,
         },
         Action {
@@ -449,10 +575,12 @@ async fn every_action_allows_exactly_the_roles_it_should_on_every_backend() {
                 .await
                 .unwrap()
                 .id;
+        let doomed_event = tsudoi::events::create(&t.db, &open_event()).await.unwrap();
         let targets = Targets {
             user: target,
             event,
             registration,
+            doomed_event,
         };
         for (i, caller) in CALLERS.iter().enumerate().skip(1) {
             if let Caller::Signed(role) = caller {
