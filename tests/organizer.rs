@@ -624,3 +624,61 @@ async fn attendees_are_listed_searched_filtered_and_exported_as_csv_for_excel() 
         assert!(String::from_utf8_lossy(&english).contains("Name,E-mail,Department,Status"));
     }
 }
+
+#[tokio::test]
+async fn the_admin_overview_counts_months_fill_and_attendance_by_department() {
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend();
+        let sales = member(db, "s@example.co.jp", Some("営業部")).await;
+        let dev = member(db, "d@example.co.jp", Some("開発部")).await;
+        let at = tokyo(2026, 11, 1, 9, 0);
+        // 30 November 23:30 Tokyo is November, though it is the 30th in UTC too.
+        let mut past = event("Past", tokyo(2026, 11, 30, 23, 0), EventStatus::Published);
+        past.ends_at = tokyo(2026, 11, 30, 23, 30);
+        past.capacity = 4;
+        let past = events::create(db, &past).await.unwrap();
+        let mut soon = event("Soon", tokyo(2026, 12, 1, 0, 30), EventStatus::Published);
+        soon.capacity = 10;
+        let soon = events::create(db, &soon).await.unwrap();
+        let mut draft_event = event("Draft", tokyo(2026, 12, 5, 10, 0), EventStatus::Draft);
+        draft_event.capacity = 10;
+        events::create(db, &draft_event).await.unwrap();
+        let a = registrations::register(db, past, sales, at).await.unwrap();
+        registrations::register(db, past, dev, at).await.unwrap();
+        registrations::register(db, soon, dev, at).await.unwrap();
+        registrations::check_in(db, a.id, dev, tokyo(2026, 11, 30, 23, 5))
+            .await
+            .unwrap();
+
+        let overview = events::overview::overview(
+            db,
+            Tokyo,
+            tokyo(2026, 11, 1, 0, 0),
+            tokyo(2027, 1, 1, 0, 0),
+            tokyo(2026, 12, 1, 0, 0),
+        )
+        .await
+        .unwrap();
+        let months: Vec<_> = overview
+            .months
+            .iter()
+            .map(|m| (m.month.as_str(), m.events, m.capacity, m.seats_taken))
+            .collect();
+        assert_eq!(
+            months,
+            [("2026-11", 1, 4, 2), ("2026-12", 1, 10, 1)],
+            "{backend:?}"
+        );
+        let attendance: Vec<_> = overview
+            .attendance
+            .iter()
+            .map(|d| (d.department.as_deref(), d.registered, d.checked_in))
+            .collect();
+        assert_eq!(
+            attendance,
+            [(Some("営業部"), 1, 1), (Some("開発部"), 1, 0)],
+            "{backend:?}: only the event that is over"
+        );
+    }
+}

@@ -88,6 +88,7 @@ fn ViewerMenu(viewer: Viewer, log_out: ServerAction<LogOut>) -> impl IntoView {
             <a class="nav-link" href="/admin/users">{t.nav_users}</a>
             <a class="nav-link" href="/admin/audit">{t.nav_audit}</a>
             <a class="nav-link" href="/admin/outbox">{t.nav_outbox}</a>
+            <a class="nav-link" href="/admin/overview">{t.organize.overview_title}</a>
         })}
         <a class="nav-link viewer-name" href="/account" data-testid="viewer-name">{viewer.display_name}</a>
         <ActionForm action=log_out attr:class="inline-form">

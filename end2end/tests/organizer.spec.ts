@@ -91,4 +91,10 @@ test('an organizer creates and publishes an event; a registration shows on the d
   expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
   const text = bytes.subarray(3).toString('utf8');
   expect(text.split('\r\n')[1]).toMatch(/^加藤 恵理,eri@example.co.jp,開発部,/);
+
+  // Administrators see it in the overview across events.
+  const admin = await loggedIn(browser, ADMIN);
+  await admin.goto(`${world.server.baseUrl}/admin/overview`);
+  await expect(admin.getByTestId('months')).toContainText('1 / 40');
+  await expect(admin.getByTestId('chart-months').locator('g.bar-row').first()).toBeVisible();
 });

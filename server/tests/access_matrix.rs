@@ -340,6 +340,20 @@ fn actions(targets: Targets, tag: &str) -> Vec<Action> {
             rule: Rule::AdminOnly,
         },
         Action {
+            name: "overview page",
+            method: Method::GET,
+            path: "/admin/overview".into(),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "overview across events",
+            method: Method::GET,
+            path: "/api/admin/overview".into(),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
             name: "mail outbox page",
             method: Method::GET,
             path: "/admin/outbox".into(),

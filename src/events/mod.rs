@@ -13,6 +13,8 @@ pub mod attendees;
 #[cfg(feature = "server")]
 pub mod manage;
 #[cfg(feature = "server")]
+pub mod overview;
+#[cfg(feature = "server")]
 mod stats;
 #[cfg(feature = "server")]
 mod store;
@@ -213,4 +215,30 @@ impl AttendeeCursor {
 pub struct AttendeePage {
     pub items: Vec<Attendee>,
     pub next: Option<AttendeeCursor>,
+}
+
+/// Across events, for administrators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overview {
+    pub months: Vec<MonthCount>,
+    /// Over the events that have ended, largest departments first.
+    pub attendance: Vec<DepartmentAttendance>,
+}
+
+/// Published events starting in one company-local month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonthCount {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub events: i64,
+    pub capacity: i64,
+    pub seats_taken: i64,
+}
+
+/// Seat holders of ended events from one department, and how many came.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepartmentAttendance {
+    pub department: Option<String>,
+    pub registered: i64,
+    pub checked_in: i64,
 }

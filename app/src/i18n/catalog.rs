@@ -187,6 +187,15 @@ pub struct OrganizeTexts {
     pub confirm_remove: &'static str,
     pub nobody_title: &'static str,
     pub nobody_text: &'static str,
+    pub overview_title: &'static str,
+    pub overview_intro: &'static str,
+    pub month: &'static str,
+    pub events: &'static str,
+    pub fill_rate: &'static str,
+    pub events_per_month: &'static str,
+    pub attendance_title: &'static str,
+    pub no_show_rate: &'static str,
+    pub came: &'static str,
 }
 
 pub struct DoorTexts {
@@ -503,6 +512,15 @@ pub static EN: Texts = Texts {
         confirm_remove: "Remove this person from the event? They will be told by mail, and the first person waiting gets the seat.",
         nobody_title: "Nobody here yet",
         nobody_text: "People who register appear here.",
+        overview_title: "All events",
+        overview_intro: "Published events from eleven months ago to three months ahead.",
+        month: "Month",
+        events: "Events",
+        fill_rate: "Fill rate",
+        events_per_month: "Events per month",
+        attendance_title: "Attendance by department (events that are over)",
+        no_show_rate: "No-show rate",
+        came: "Came",
     },
 
     door: DoorTexts {
@@ -811,6 +829,15 @@ pub static JA: Texts = Texts {
         confirm_remove: "この参加者の登録を取り消しますか？本人にメールで通知され、キャンセル待ちの先頭の人が繰り上がります。",
         nobody_title: "まだ誰も登録していません",
         nobody_text: "登録した人がここに表示されます。",
+        overview_title: "イベント全体",
+        overview_intro: "11か月前から3か月先までの公開イベントです。",
+        month: "月",
+        events: "イベント数",
+        fill_rate: "充足率",
+        events_per_month: "月別のイベント数",
+        attendance_title: "部署別の出席状況（終了したイベント）",
+        no_show_rate: "欠席率",
+        came: "出席",
     },
 
     door: DoorTexts {

@@ -8,6 +8,7 @@ mod dashboard;
 mod editor;
 
 pub use attendees::AttendeesPage;
+pub use charts::BarChart;
 pub use dashboard::DashboardPage;
 pub use editor::{EditEventPage, NewEventPage};
 

@@ -1,0 +1,104 @@
+//! Across all events, for administrators: events and fill rate per month,
+//! and the no-show rate per department — grouped SQL, no rows loaded.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use leptos_meta::Title;
+use tsudoi::events::Overview;
+
+use crate::AppError;
+use crate::i18n::use_texts;
+use crate::layout::LoginNeeded;
+use crate::pages::organize::BarChart;
+
+#[server(endpoint = "admin/overview", input = GetUrl)]
+pub async fn load_overview() -> Result<Overview, AppError> {
+    use chrono::{Datelike, Months, NaiveDate, TimeZone};
+    crate::auth::caller::require(tsudoi::access::Permission::ManageAllEvents).await?;
+    let ctx = crate::server_context::server_context()?;
+    let now = chrono::Utc::now();
+    let today = now.with_timezone(&ctx.time_zone).date_naive();
+    let this_month = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
+    let start = |day: NaiveDate| {
+        ctx.time_zone
+            .from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .earliest()
+            .map(|at| at.with_timezone(&chrono::Utc))
+            .unwrap_or(now)
+    };
+    let from = start(this_month - Months::new(11));
+    let until = start(this_month + Months::new(4));
+    Ok(tsudoi::events::overview::overview(&ctx.db, ctx.time_zone, from, until, now).await?)
+}
+
+fn percent(part: i64, whole: i64) -> String {
+    if whole > 0 {
+        format!("{:.0} %", 100.0 * part as f64 / whole as f64)
+    } else {
+        "—".into()
+    }
+}
+
+#[component]
+pub fn OverviewPage() -> impl IntoView {
+    let t = use_texts();
+    let data = Resource::new(|| (), |_| load_overview());
+    view! {
+        <Title text=t.organize.overview_title />
+        <div class="page-head"><h1>{t.organize.overview_title}</h1></div>
+        <Suspense fallback=move || view! { <p class="loading" aria-busy="true">{t.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(overview) => view! { <OverviewView overview /> }.into_any(),
+                    Err(error) => view! { <LoginNeeded error here="/admin/overview".to_string() /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn OverviewView(overview: Overview) -> impl IntoView {
+    let t = use_texts();
+    let o = &t.organize;
+    let per_month: Vec<(String, i64)> = overview
+        .months
+        .iter()
+        .map(|m| (m.month.clone(), m.events))
+        .collect();
+    view! {
+        <p class="hint">{o.overview_intro}</p>
+        <section class="chart-section">
+            <h2>{o.events_per_month}</h2>
+            <BarChart title=o.events_per_month.to_string() rows=per_month testid="chart-months" />
+        </section>
+        <div class="table-wrap">
+            <table class="data-table" data-testid="months">
+                <thead><tr><th scope="col">{o.month}</th><th scope="col">{o.events}</th><th scope="col">{o.capacity}</th><th scope="col">{o.fill_rate}</th></tr></thead>
+                <tbody>
+                    {overview.months.into_iter().map(|m| view! {
+                        <tr><td>{m.month}</td><td>{m.events}</td><td>{format!("{} / {}", m.seats_taken, m.capacity)}</td><td>{percent(m.seats_taken, m.capacity)}</td></tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <section class="chart-section">
+            <h2>{o.attendance_title}</h2>
+            <div class="table-wrap">
+                <table class="data-table" data-testid="attendance">
+                    <thead><tr><th scope="col">{o.department}</th><th scope="col">{o.registrations}</th><th scope="col">{o.came}</th><th scope="col">{o.no_show_rate}</th></tr></thead>
+                    <tbody>
+                        {overview.attendance.into_iter().map(|d| view! {
+                            <tr>
+                                <td>{d.department.unwrap_or_else(|| o.no_department.to_string())}</td>
+                                <td>{d.registered}</td>
+                                <td>{d.checked_in}</td>
+                                <td>{percent(d.registered - d.checked_in, d.registered)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}

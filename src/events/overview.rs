@@ -1,0 +1,94 @@
+//! The administrators' view across events (issue #8): events, seats and
+//! fill rate per month, and attendance (no-show rate) per department — each
+//! one grouped statement over the published events in a window of months,
+//! found through the events' (status, start) index.
+
+use chrono::{DateTime, Offset, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use super::{DepartmentAttendance, MonthCount, Overview};
+use crate::Result;
+use crate::storage::{Backend, Database, on_pool};
+
+/// The statements [`overview`] runs. `$1`/`$2` bound the event start; `$3`
+/// is the zone's offset in seconds in the first, now in the second.
+pub fn statements(backend: Backend) -> [&'static str; 2] {
+    let per_month = match backend {
+        Backend::Postgres => {
+            "SELECT to_char(starts_at + make_interval(secs => $3), 'YYYY-MM') AS month,
+                    COUNT(*), SUM(capacity), SUM(seats_taken)
+             FROM events WHERE status = 'published' AND starts_at >= $1 AND starts_at < $2
+             GROUP BY 1 ORDER BY 1"
+        }
+        Backend::Sqlite => {
+            "SELECT strftime('%Y-%m', starts_at, printf('%+d seconds', $3)) AS month,
+                    COUNT(*), SUM(capacity), SUM(seats_taken)
+             FROM events WHERE status = 'published' AND starts_at >= $1 AND starts_at < $2
+             GROUP BY 1 ORDER BY 1"
+        }
+    };
+    [
+        per_month,
+        "SELECT d.name, COUNT(*), SUM(CASE WHEN r.status = 'checked_in' THEN 1 ELSE 0 END)
+         FROM events e
+         JOIN registrations r ON r.event_id = e.id AND r.status IN ('registered', 'checked_in')
+         JOIN users u ON u.id = r.user_id
+         LEFT JOIN departments d ON d.id = u.department_id
+         WHERE e.status = 'published' AND e.starts_at >= $1 AND e.starts_at < $2 AND e.ends_at <= $3
+         GROUP BY d.name
+         ORDER BY COUNT(*) DESC, d.name",
+    ]
+}
+
+/// Published events starting in `[from, until)`: per company-local month,
+/// and the attendance of those that are over, per department.
+pub async fn overview(
+    db: &Database,
+    tz: Tz,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Overview> {
+    let [per_month, attendance] = statements(db.backend());
+    // One offset for the window, as for the dashboard's days.
+    let offset = f64::from(
+        tz.offset_from_utc_datetime(&from.naive_utc())
+            .fix()
+            .local_minus_utc(),
+    );
+    let months: Vec<(String, i64, Option<i64>, Option<i64>)> =
+        on_pool!(db, |pool| sqlx::query_as(per_month)
+            .bind(from)
+            .bind(until)
+            .bind(offset)
+            .fetch_all(pool)
+            .await?);
+    let departments: Vec<(Option<String>, i64, i64)> =
+        on_pool!(db, |pool| sqlx::query_as(attendance)
+            .bind(from)
+            .bind(until)
+            .bind(now)
+            .fetch_all(pool)
+            .await?);
+    Ok(Overview {
+        months: months
+            .into_iter()
+            .map(|(month, events, capacity, seats_taken)| MonthCount {
+                month,
+                events,
+                capacity: capacity.unwrap_or(0),
+                seats_taken: seats_taken.unwrap_or(0),
+            })
+            .collect(),
+        attendance: departments
+            .into_iter()
+            .map(
+                |(department, registered, checked_in)| DepartmentAttendance {
+                    department,
+                    registered,
+                    checked_in,
+                },
+            )
+            .collect(),
+    })
+}
