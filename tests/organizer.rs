@@ -210,7 +210,10 @@ async fn on_postgresql_the_numbers_of_a_big_event_use_indexes_and_read_only_its_
     assert_eq!(stats.by_department.len(), 20);
 
     let mut conn = pool.acquire().await.unwrap();
-    for (n, statement) in events::stats_statements(db.backend()).iter().enumerate() {
+    let mut statements = events::stats_statements(db.backend()).to_vec();
+    // The cache's freshness check runs on every read of the dashboard.
+    statements.push(events::stats_cache::FINGERPRINT);
+    for (n, statement) in statements.iter().enumerate() {
         let types = if statement.contains("$2") {
             "(bigint, float8)"
         } else {
@@ -679,6 +682,83 @@ async fn the_admin_overview_counts_months_fill_and_attendance_by_department() {
             attendance,
             [(Some("営業部"), 1, 1), (Some("開発部"), 1, 0)],
             "{backend:?}: only the event that is over"
+        );
+    }
+}
+
+#[tokio::test]
+async fn cached_numbers_are_recomputed_after_every_change_and_only_then() {
+    use tsudoi::events::stats_cache::{Served, StatsCache};
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend();
+        let now = tokyo(2026, 12, 1, 10, 0);
+        let organizer = member(db, "org@example.co.jp", None).await;
+        let id = manage::create(
+            db,
+            organizer,
+            &draft("Cached", tokyo(2026, 12, 20, 18, 0), 1),
+            true,
+            now,
+        )
+        .await
+        .unwrap();
+        let a = member(db, "a@example.co.jp", Some("営業部")).await;
+        let b = member(db, "b@example.co.jp", None).await;
+        let cache = StatsCache::new(100);
+        let read = |at| cache.get(db, Tokyo, id, at);
+
+        let (stats, served) = read(now).await.unwrap();
+        assert_eq!((stats.registered, served), (0, Served::Computed));
+        assert_eq!(read(now).await.unwrap().1, Served::Cached, "{backend:?}");
+
+        let seat = registrations::register(db, id, a, now).await.unwrap();
+        let (stats, served) = read(now).await.unwrap();
+        assert_eq!(
+            (stats.registered, served),
+            (1, Served::Computed),
+            "{backend:?}: a registration"
+        );
+        assert_eq!(read(now).await.unwrap().1, Served::Cached);
+
+        registrations::register(db, id, b, now).await.unwrap();
+        let (stats, served) = read(now).await.unwrap();
+        assert_eq!(
+            (stats.waitlisted, served),
+            (1, Served::Computed),
+            "{backend:?}: joining the waitlist"
+        );
+
+        tsudoi::checkin::by_registration(db, id, seat.id, organizer, now)
+            .await
+            .unwrap();
+        let (stats, served) = read(now).await.unwrap();
+        assert_eq!(
+            (stats.checked_in, served),
+            (1, Served::Computed),
+            "{backend:?}: a check-in"
+        );
+
+        let event = manage::get(db, id).await.unwrap();
+        let mut bigger = event.draft.clone();
+        bigger.capacity = 2;
+        manage::update(db, organizer, id, event.version, &bigger, now)
+            .await
+            .unwrap();
+        let (stats, served) = read(now).await.unwrap();
+        assert_eq!(
+            (stats.capacity, stats.registered, stats.waitlisted, served),
+            (2, 2, 0, Served::Computed),
+            "{backend:?}: capacity raised, B promoted"
+        );
+
+        // The event ending changes the numbers (no-shows) without any write.
+        assert_eq!(read(now).await.unwrap().1, Served::Cached);
+        let (stats, served) = read(tokyo(2026, 12, 20, 21, 0)).await.unwrap();
+        assert_eq!(
+            (stats.no_shows, served),
+            (Some(1), Served::Computed),
+            "{backend:?}"
         );
     }
 }

@@ -15,6 +15,8 @@ pub struct ServerContext {
     pub public_url: String,
     /// Where mail goes when no SMTP server is configured; `None` with SMTP.
     pub mail_folder: Option<String>,
+    /// The organizers' dashboard numbers, checked for freshness on every read.
+    pub stats_cache: std::sync::Arc<tsudoi::events::stats_cache::StatsCache>,
 }
 
 /// The rules for logging in and staying logged in.

@@ -117,6 +117,7 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
                 .trim_end_matches('/')
                 .to_string(),
             mail_folder: mail.folder.clone(),
+            stats_cache: std::sync::Arc::new(tsudoi::events::stats_cache::StatsCache::new(10_000)),
             db,
             time_zone: settings.time_zone,
             auth: AuthPolicy {

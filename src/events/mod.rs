@@ -17,6 +17,8 @@ pub mod overview;
 #[cfg(feature = "server")]
 mod stats;
 #[cfg(feature = "server")]
+pub mod stats_cache;
+#[cfg(feature = "server")]
 mod store;
 
 #[cfg(feature = "server")]

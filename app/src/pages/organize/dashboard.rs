@@ -30,7 +30,11 @@ pub async fn load_dashboard(event_id: i64) -> Result<Dashboard, AppError> {
     let now = chrono::Utc::now();
     Ok(Dashboard {
         event: tsudoi::events::manage::get(&ctx.db, event_id).await?,
-        stats: tsudoi::events::event_stats(&ctx.db, ctx.time_zone, event_id, now).await?,
+        stats: ctx
+            .stats_cache
+            .get(&ctx.db, ctx.time_zone, event_id, now)
+            .await?
+            .0,
     })
 }
 
