@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { World, chromiumArgs, chromiumPath } from './support';
+import { World, chromiumArgs, chromiumPath, logInOn } from './support';
 
 const ADMIN = 'admin@example.co.jp';
 const PASSWORD = 'correct horse battery';
@@ -46,13 +46,7 @@ test.afterAll(async () => {
 });
 
 async function logIn(context: BrowserContext, email: string): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${world.server.baseUrl}/login`);
-  await page.locator('input[name="email"]').fill(email);
-  await page.locator('input[name="password"]').fill(PASSWORD);
-  await page.locator('form button[type="submit"]').last().click();
-  await expect(page.getByTestId('viewer-name')).toBeVisible();
-  return page;
+  return logInOn(await context.newPage(), world.server.baseUrl, email, PASSWORD);
 }
 
 /** A new employee registers for the event; returns their page on the event and the ticket's QR code (SVG). */

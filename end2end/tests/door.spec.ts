@@ -3,7 +3,7 @@
 // is refused, the counter follows, and a mistaken check-in can be undone.
 
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { World } from './support';
+import { World, logInOn } from './support';
 
 const ADMIN = 'admin@example.co.jp';
 const PASSWORD = 'correct horse battery';
@@ -21,13 +21,7 @@ test.afterAll(async () => {
 });
 
 async function loggedIn(browser: Browser, email: string): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto(`${world.server.baseUrl}/login`);
-  await page.locator('input[name="email"]').fill(email);
-  await page.locator('input[name="password"]').fill(PASSWORD);
-  await page.locator('form button[type="submit"]').last().click();
-  await expect(page.getByTestId('viewer-name')).toBeVisible();
-  return page;
+  return logInOn(await (await browser.newContext()).newPage(), world.server.baseUrl, email, PASSWORD);
 }
 
 test('check in by ticket code, twice, a wrong code, and undo', async ({ browser }) => {

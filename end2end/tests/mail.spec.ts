@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { World } from './support';
+import { World, logInOn } from './support';
 
 const ADMIN = 'admin@example.co.jp';
 const PASSWORD = 'correct horse battery';
@@ -26,11 +26,7 @@ test.afterAll(async () => {
 });
 
 async function logIn(page: Page, email: string): Promise<void> {
-  await page.goto(`${world.server.baseUrl}/login`);
-  await page.locator('input[name="email"]').fill(email);
-  await page.locator('input[name="password"]').fill(PASSWORD);
-  await page.locator('form button[type="submit"]').last().click();
-  await expect(page.getByTestId('viewer-name')).toBeVisible();
+  await logInOn(page, world.server.baseUrl, email, PASSWORD);
 }
 
 /** Every mail in the folder, parsed. */

@@ -6,6 +6,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { expect, type Page } from '@playwright/test';
 
 /** Debian's Chromium, never a downloaded browser (see ../shared/TOOLCHAIN.md). */
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -180,4 +181,14 @@ export class World {
     await this.server.stop();
     this.drop();
   }
+}
+
+/** Logs `page` in through the login form and waits until the header names the person. */
+export async function logInOn(page: Page, baseUrl: string, email: string, password: string): Promise<Page> {
+  await page.goto(`${baseUrl}/login`);
+  await page.locator('input[name="email"]').fill(email);
+  await page.locator('input[name="password"]').fill(password);
+  await page.locator('form button[type="submit"]').last().click();
+  await expect(page.getByTestId('viewer-name')).toBeVisible();
+  return page;
 }

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::{EventDraft, ManagedEvent, ManagedPage, to_second};
+use super::{EventDraft, ManagedEvent, ManagedPage, check_event, to_second, trimmed};
 use crate::audit::{self, AuditAction};
 use crate::mail::MailKind;
 use crate::model::{Category, EventCursor, EventStatus, Role, page_size};
@@ -34,20 +34,13 @@ pub async fn may_manage(db: &Database, user_id: i64, role: Role, event_id: i64) 
 
 impl EventDraft {
     fn validate(&self) -> Result<()> {
-        let blank = |t: &Option<String>| t.as_deref().is_none_or(|t| t.trim().is_empty());
-        if blank(&self.title_ja) && blank(&self.title_en) {
-            return Err(Error::Invalid(
-                "An event needs a title in Japanese or English.".into(),
-            ));
-        }
-        if self.ends_at <= self.starts_at {
-            return Err(Error::Invalid("An event must end after it starts.".into()));
-        }
-        if !(0..=100_000).contains(&self.capacity) {
-            return Err(Error::Invalid(
-                "Capacity must be between 0 and 100,000.".into(),
-            ));
-        }
+        check_event(
+            &self.title_ja,
+            &self.title_en,
+            self.starts_at,
+            self.ends_at,
+            self.capacity,
+        )?;
         if let (Some(opens), Some(closes)) =
             (self.registration_opens_at, self.registration_closes_at)
             && closes <= opens
@@ -70,13 +63,6 @@ impl EventDraft {
             ));
         }
         Ok(())
-    }
-
-    fn title(&self, text: &Option<String>) -> Option<String> {
-        text.as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
     }
 }
 
@@ -103,8 +89,8 @@ pub async fn create(
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
              RETURNING id",
         )
-        .bind(draft.title(&draft.title_ja))
-        .bind(draft.title(&draft.title_en))
+        .bind(trimmed(&draft.title_ja))
+        .bind(trimmed(&draft.title_en))
         .bind(draft.description_ja.trim())
         .bind(draft.description_en.trim())
         .bind(draft.category.code())
@@ -260,8 +246,8 @@ pub async fn update(
         )
         .bind(event_id)
         .bind(expected_version)
-        .bind(draft.title(&draft.title_ja))
-        .bind(draft.title(&draft.title_en))
+        .bind(trimmed(&draft.title_ja))
+        .bind(trimmed(&draft.title_en))
         .bind(draft.description_ja.trim())
         .bind(draft.description_en.trim())
         .bind(draft.category.code())

@@ -27,7 +27,8 @@ pub use stats::{event_stats, statements as stats_statements};
 pub use store::{NewEvent, create, detail, list_upcoming};
 #[cfg(feature = "server")]
 pub(crate) use store::{
-    SummaryRow, latest_instant, parse_event_status, summary_columns, to_second,
+    SummaryRow, check_event, latest_instant, parse_event_status, summary_columns, to_second,
+    trimmed,
 };
 
 /// Longest keyword search accepted, in characters.

@@ -29,22 +29,48 @@ pub struct NewEvent {
 
 impl NewEvent {
     fn validate(&self) -> Result<()> {
-        let blank = |t: &Option<String>| t.as_deref().is_none_or(|t| t.trim().is_empty());
-        if blank(&self.title_ja) && blank(&self.title_en) {
-            return Err(Error::Invalid(
-                "An event needs a title in Japanese or English.".into(),
-            ));
-        }
-        if self.ends_at <= self.starts_at {
-            return Err(Error::Invalid("An event must end after it starts.".into()));
-        }
-        if !(0..=100_000).contains(&self.capacity) {
-            return Err(Error::Invalid(
-                "Capacity must be between 0 and 100,000.".into(),
-            ));
-        }
-        Ok(())
+        check_event(
+            &self.title_ja,
+            &self.title_en,
+            self.starts_at,
+            self.ends_at,
+            self.capacity,
+        )
     }
+}
+
+/// The rules every event meets, however it is made: a title in one of the
+/// languages, an end after the start, a sane capacity.
+pub(crate) fn check_event(
+    title_ja: &Option<String>,
+    title_en: &Option<String>,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    capacity: i32,
+) -> Result<()> {
+    if trimmed(title_ja).is_none() && trimmed(title_en).is_none() {
+        return Err(Error::Invalid(
+            "An event needs a title in Japanese or English.".into(),
+        ));
+    }
+    if ends_at <= starts_at {
+        return Err(Error::Invalid("An event must end after it starts.".into()));
+    }
+    if !(0..=100_000).contains(&capacity) {
+        return Err(Error::Invalid(
+            "Capacity must be between 0 and 100,000.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A title as stored: trimmed, and none when blank.
+pub(crate) fn trimmed(title: &Option<String>) -> Option<String> {
+    title
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
 }
 
 /// Event times are kept to the second so that SQLite's text timestamps sort
@@ -55,12 +81,6 @@ pub(crate) fn to_second(at: DateTime<Utc>) -> DateTime<Utc> {
 
 pub async fn create(db: &Database, event: &NewEvent) -> Result<i64> {
     event.validate()?;
-    let trimmed = |t: &Option<String>| {
-        t.as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-    };
     let now = Utc::now();
     let id: i64 = on_pool!(db, |pool| {
         sqlx::query_scalar(
