@@ -74,6 +74,14 @@ test('an organizer creates and publishes an event; a registration shows on the d
   await expect(departments.locator('[data-label="開発部"]')).toHaveAttribute('data-value', '1');
   await expect(org.getByTestId('chart-days').locator('g.bar-row')).toHaveCount(1);
 
+  // A new place reaches the person registered.
+  await org.goto(`${world.server.baseUrl}/organize/${id}/edit`);
+  await expect(org.locator('body[data-hydrated]')).toHaveCount(1);
+  await org.getByTestId('event-form').locator('input[name="place"]').fill('本社 3F 会議室 B');
+  await org.getByTestId('save-event').click();
+  await expect(org.getByTestId('notified')).toContainText('1 registered or waiting will get a mail');
+  expect(world.sql(`SELECT count(*) FROM mail_outbox WHERE kind = 'event_changed'`)).toBe('1');
+
   // The attendee list, and the CSV for Excel.
   await org.goto(`${world.server.baseUrl}/organize/${id}/attendees`);
   await expect(org.getByTestId('attendees')).toContainText('加藤 恵理');

@@ -167,6 +167,7 @@ pub struct OrganizeTexts {
     pub save: &'static str,
     pub saved: &'static str,
     pub notified: fn(u64) -> String,
+    pub notified_cancel: fn(u64) -> String,
     pub registered_of: fn(i64, i32) -> String,
     pub waitlisted: &'static str,
     pub checked_in: &'static str,
@@ -491,7 +492,12 @@ pub static EN: Texts = Texts {
         publish_now: "Publish now (otherwise it is saved as a draft)",
         save: "Save",
         saved: "Saved.",
-        notified: |n| format!("Saved. {n} people were told of the new time or place."),
+        notified: |n| {
+            format!("Saved. {n} registered or waiting will get a mail about the new time or place.")
+        },
+        notified_cancel: |n| {
+            format!("The event is cancelled. {n} registered or waiting will get a mail.")
+        },
         registered_of: |taken, capacity| format!("{taken} of {capacity} seats taken"),
         waitlisted: "Waitlist",
         checked_in: "Checked in",
@@ -809,6 +815,7 @@ pub static JA: Texts = Texts {
         save: "保存",
         saved: "保存しました。",
         notified: |n| format!("保存しました。{n} 人に日時・場所の変更を通知しました。"),
+        notified_cancel: |n| format!("開催を中止しました。{n} 人にメールで通知しました。"),
         registered_of: |taken, capacity| format!("定員 {capacity} 名中 {taken} 名が登録"),
         waitlisted: "キャンセル待ち",
         checked_in: "受付済み",

@@ -6,7 +6,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 use tsudoi::events::{EventStats, ManagedEvent};
 use tsudoi::model::EventStatus;
@@ -49,6 +49,13 @@ pub fn DashboardPage() -> impl IntoView {
             .and_then(|id| id.parse::<i64>().ok())
             .unwrap_or_default()
     };
+    let query = use_query_map();
+    let notified = move || {
+        query
+            .read()
+            .get("notified")
+            .and_then(|n| n.parse::<u64>().ok())
+    };
     let publish = ServerAction::<PublishEvent>::new();
     let cancel = ServerAction::<CancelEvent>::new();
     let dashboard = Resource::new(
@@ -56,6 +63,8 @@ pub fn DashboardPage() -> impl IntoView {
         |(id, ..)| load_dashboard(id),
     );
     view! {
+        {move || notified().map(|n| view! { <p class="notice" role="status" data-testid="notified">{(t.organize.notified)(n)}</p> })}
+        {move || cancel.value().get().and_then(Result::ok).map(|n| view! { <p class="notice" role="status" data-testid="notified">{(t.organize.notified_cancel)(n)}</p> })}
         <Suspense fallback=move || view! { <p class="loading" aria-busy="true">{t.loading}</p> }>
             {move || Suspend::new(async move {
                 match dashboard.await {

@@ -157,20 +157,26 @@ pub async fn save_event(
         registration_closes_at: parse_local(zone, &closes, "Registration closes")?,
     };
     let now = chrono::Utc::now();
-    let id = match event_id {
+    let (id, notified) = match event_id {
         Some(id) => {
             let viewer = super::manager_of(id).await?;
             let version = version
                 .ok_or_else(|| Error::Invalid("The form is incomplete; reload it.".into()))?;
-            manage::update(&ctx.db, viewer.id, id, version, &draft, now).await?;
-            id
+            let edited = manage::update(&ctx.db, viewer.id, id, version, &draft, now).await?;
+            (id, edited.notified)
         }
         None => {
             let viewer = super::organizer().await?;
-            manage::create(&ctx.db, viewer.id, &draft, publish.is_some(), now).await?
+            let id = manage::create(&ctx.db, viewer.id, &draft, publish.is_some(), now).await?;
+            (id, 0)
         }
     };
-    leptos_axum::redirect(&format!("/organize/{id}"));
+    // The dashboard says whom the change reached.
+    leptos_axum::redirect(&if notified > 0 {
+        format!("/organize/{id}?notified={notified}")
+    } else {
+        format!("/organize/{id}")
+    });
     Ok(id)
 }
 
