@@ -1,6 +1,6 @@
-//! The ticket token's format and its verification with a public key: the part
-//! of [`tickets`](crate::tickets) a door device needs offline, so it compiles
-//! for the browser too. Signing, keys and codes live in `tickets`.
+//! The ticket token's format and its verification with a public key
+//! ([`SignedTicket`]): the part of `tickets` a door device needs offline, so
+//! it compiles for the browser too. Signing, keys and codes live in `tickets`.
 //!
 //! Token format: base64url without padding of
 //!
@@ -78,19 +78,32 @@ pub(crate) fn parse(token: &str) -> Option<(TicketClaims, [u8; PAYLOAD_LEN], Sig
     Some((claims, payload, signature))
 }
 
-/// What a well-formed token claims, before anyone checks the signature:
-/// only for telling which event it names, never for admitting anyone.
-pub fn unverified_claims(token: &str) -> Option<TicketClaims> {
-    parse(token).map(|(claims, ..)| claims)
+/// A well-formed token, read once: what it claims, and its signature still
+/// to be checked with the key of the event it names.
+pub struct SignedTicket {
+    /// Not to be trusted before [`SignedTicket::signed_by`] says so: only
+    /// for telling which event (and so which key) the token names.
+    pub claims: TicketClaims,
+    payload: [u8; PAYLOAD_LEN],
+    signature: Signature,
 }
 
-/// The claims of `token` if `key` signed it; `None` for anything forged,
-/// altered, cut short or garbled.
-pub fn verify_with(key: &VerifyingKey, token: &str) -> Option<TicketClaims> {
-    let (claims, payload, signature) = parse(token)?;
-    // Strict: refuses the malleable and small-order forms plain `verify` lets through.
-    key.verify_strict(&payload, &signature).ok()?;
-    Some(claims)
+impl SignedTicket {
+    /// `None` for anything cut short or garbled.
+    pub fn read(token: &str) -> Option<SignedTicket> {
+        let (claims, payload, signature) = parse(token)?;
+        Some(SignedTicket {
+            claims,
+            payload,
+            signature,
+        })
+    }
+
+    /// Whether `key` signed it; false for anything forged or altered.
+    pub fn signed_by(&self, key: &VerifyingKey) -> bool {
+        // Strict: refuses the malleable and small-order forms plain `verify` lets through.
+        key.verify_strict(&self.payload, &self.signature).is_ok()
+    }
 }
 
 /// An event's public key in the form the server hands out (32 bytes,

@@ -118,24 +118,25 @@ impl DoorDevice {
                 }
             }
         } else {
-            let Some(claimed) = ticket_token::unverified_claims(typed) else {
+            let Some(ticket) = ticket_token::SignedTicket::read(typed) else {
                 return Some(ScanAnswer::Invalid);
             };
-            if claimed.event_id != self.event_id {
+            if ticket.claims.event_id != self.event_id {
                 // The device holds only this event's key, so it cannot tell a
                 // genuine ticket of another event from a forged one; both are
                 // turned away, and staff learn it is not this door's.
                 return Some(ScanAnswer::OtherEvent {
-                    event_id: claimed.event_id,
+                    event_id: ticket.claims.event_id,
                     title_ja: None,
                     title_en: None,
                 });
             }
-            let Some(claims) = ticket_token::parse_public_key(&list.public_key)
-                .and_then(|key| ticket_token::verify_with(&key, typed))
-            else {
+            let genuine = ticket_token::parse_public_key(&list.public_key)
+                .is_some_and(|key| ticket.signed_by(&key));
+            if !genuine {
                 return Some(ScanAnswer::Invalid);
-            };
+            }
+            let claims = ticket.claims;
             match list
                 .rows
                 .iter()

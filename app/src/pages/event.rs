@@ -10,7 +10,6 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 use tsudoi::events::{EventDetail, RegistrationWindow};
 use tsudoi::model::{Lang, RegistrationStatus};
@@ -84,13 +83,7 @@ pub async fn cancel_registration(registration_id: i64) -> Result<(), AppError> {
 #[component]
 pub fn EventPage() -> impl IntoView {
     let t = use_texts();
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-    };
+    let id = crate::pages::route_id();
     let register = ServerAction::<RegisterForEvent>::new();
     let cancel = ServerAction::<CancelRegistration>::new();
     let detail = Resource::new(

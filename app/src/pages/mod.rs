@@ -8,3 +8,16 @@ pub mod my_events;
 pub mod not_found;
 pub mod organize;
 pub mod ticket;
+
+/// The `:id` of the current route as a number, reactively; `None` when it is
+/// missing or not a number (the page then shows "not found").
+pub(crate) fn route_id() -> impl Fn() -> Option<i64> + Copy + Send + Sync + 'static {
+    let params = leptos_router::hooks::use_params_map();
+    move || {
+        use leptos::prelude::Read;
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+    }
+}

@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 use tsudoi::model::EventSummary;
 
@@ -44,13 +43,7 @@ pub async fn load_ticket(registration_id: i64) -> Result<TicketView, AppError> {
 #[component]
 pub fn TicketPage() -> impl IntoView {
     let t = use_texts();
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-    };
+    let id = crate::pages::route_id();
     let ticket_view = Resource::new(id, |id| async move {
         match id {
             Some(id) => load_ticket(id).await,

@@ -15,7 +15,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos::server_fn::codec::{GetUrl, Json};
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 use tsudoi::checkin::{CheckInCounts, DoorList, DoorRow, QueuedScan, ScanAnswer};
 
 use crate::AppError;
@@ -108,13 +108,9 @@ pub async fn door_sync(
 #[component]
 pub fn DoorPage() -> impl IntoView {
     let t = use_texts();
-    let params = use_params_map();
     let query = use_query_map();
-    let event_id = params
-        .read_untracked()
-        .get("id")
-        .and_then(|id| id.parse::<i64>().ok())
-        .unwrap_or_default();
+    // The desk belongs to one event: read once, not tracked.
+    let event_id = untrack(crate::pages::route_id()).unwrap_or_default();
     let desk = Desk::new(event_id);
     Effect::new(move || untrack(|| desk.start()));
     let undo = ServerAction::<DoorUndo>::new();

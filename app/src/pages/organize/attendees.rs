@@ -5,7 +5,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos::server_fn::codec::{ByteStream, GetUrl, Streaming};
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 use tsudoi::checkin::ScanAnswer;
 use tsudoi::events::AttendeePage;
 use tsudoi::model::RegistrationStatus;
@@ -107,15 +107,9 @@ pub async fn export_attendees(event_id: i64) -> Result<ByteStream<AppError>, App
 #[component]
 pub fn AttendeesPage() -> impl IntoView {
     let t = use_texts();
-    let params = use_params_map();
     let query = use_query_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or_default()
-    };
+    let route_id = crate::pages::route_id();
+    let id = move || route_id().unwrap_or_default();
     let check_in = ServerAction::<CheckInAttendee>::new();
     let remove = ServerAction::<RemoveAttendee>::new();
     let page = Resource::new(

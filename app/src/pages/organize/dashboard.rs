@@ -6,7 +6,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 use tsudoi::events::{EventStats, ManagedEvent};
 use tsudoi::model::EventStatus;
@@ -41,14 +41,8 @@ pub async fn load_dashboard(event_id: i64) -> Result<Dashboard, AppError> {
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let t = use_texts();
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or_default()
-    };
+    let route_id = crate::pages::route_id();
+    let id = move || route_id().unwrap_or_default();
     let query = use_query_map();
     let notified = move || {
         query

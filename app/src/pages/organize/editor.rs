@@ -11,7 +11,6 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 use tsudoi::model::{Category, EventStatus};
 
@@ -188,13 +187,7 @@ pub fn NewEventPage() -> impl IntoView {
 
 #[component]
 pub fn EditEventPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-    };
+    let id = crate::pages::route_id();
     let form = Resource::new(id, load_event_form);
     view! { <Editor form here=format!("/organize/{}/edit", id().unwrap_or_default()) /> }
 }
