@@ -17,7 +17,7 @@ use tsudoi::events::stats_cache::{Served, StatsCache};
 use tsudoi::events::{self, NewEvent};
 use tsudoi::model::{Category, EventStatus, Lang, Role};
 use tsudoi::registrations::Registrar;
-use tsudoi::storage::{Database, test_support};
+use tsudoi::storage::{Database, Pool, test_support};
 use tsudoi::users::{self, NewUser};
 
 const PEOPLE: usize = 10_000;
@@ -85,20 +85,20 @@ async fn seed(db: &Database) -> i64 {
     }
     let check_in = "UPDATE registrations SET status = 'checked_in', checked_in_at = registered_at, version = version + 1
                     WHERE event_id = $1 AND id % 4 = 0";
-    match db {
-        Database::Sqlite(pool) => sqlx::query(check_in)
+    match db.pool() {
+        Pool::Sqlite(pool) => sqlx::query(check_in)
             .bind(id)
             .execute(pool)
             .await
             .map(|_| ()),
-        Database::Postgres(pool) => sqlx::query(check_in)
+        Pool::Postgres(pool) => sqlx::query(check_in)
             .bind(id)
             .execute(pool)
             .await
             .map(|_| ()),
     }
     .unwrap();
-    if let Database::Postgres(pool) = db {
+    if let Pool::Postgres(pool) = db.pool() {
         sqlx::query("ANALYZE").execute(pool).await.unwrap();
     }
     id

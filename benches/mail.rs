@@ -28,8 +28,8 @@ use tsudoi::mail::test_support::MailServer;
 use tsudoi::mail::transport::{Mailbox, Mailer};
 use tsudoi::model::{Category, EventStatus, Lang, Role};
 use tsudoi::registrations::Registrar;
-use tsudoi::storage::Database;
 use tsudoi::storage::test_support;
+use tsudoi::storage::{Database, Pool};
 use tsudoi::users::{self, NewUser};
 
 const EVENTS: usize = 500;
@@ -47,9 +47,9 @@ impl<S: tracing::Subscriber> Layer<S> for CountStatements {
 }
 
 async fn execute(db: &Database, sql: &str) {
-    match db {
-        Database::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
-        Database::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+    match db.pool() {
+        Pool::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+        Pool::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
     }
     .unwrap();
 }

@@ -20,14 +20,14 @@ use tokio::sync::Barrier;
 use tsudoi::events::{self, NewEvent};
 use tsudoi::model::{Category, EventStatus};
 use tsudoi::registrations::{self, Registrar};
-use tsudoi::storage::Database;
 use tsudoi::storage::test_support::{self, TestDatabase};
+use tsudoi::storage::{Database, Pool};
 
 macro_rules! with_pool {
     ($db:expr, |$pool:ident| $body:expr) => {
-        match $db {
-            Database::Sqlite($pool) => $body,
-            Database::Postgres($pool) => $body,
+        match $db.pool() {
+            Pool::Sqlite($pool) => $body,
+            Pool::Postgres($pool) => $body,
         }
     };
 }
@@ -135,9 +135,9 @@ where
 async fn raw_same_statements(db: &Database, event_id: i64, user_id: i64) {
     let now = Utc::now();
     with_pool!(db, |pool| {
-        let mut tx = match db {
-            Database::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await.unwrap(),
-            Database::Postgres(_) => pool.begin().await.unwrap(),
+        let mut tx = match db.pool() {
+            Pool::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await.unwrap(),
+            Pool::Postgres(_) => pool.begin().await.unwrap(),
         };
         let _: Option<(i64,)> = sqlx::query_as(
             "SELECT id FROM registrations WHERE event_id = $1 AND user_id = $2 AND status IN ('registered', 'waitlisted', 'checked_in')",
@@ -204,9 +204,9 @@ async fn raw_same_statements(db: &Database, event_id: i64, user_id: i64) {
 async fn bare_seat_transaction(db: &Database, event_id: i64, user_id: i64) {
     let now = Utc::now();
     with_pool!(db, |pool| {
-        let mut tx = match db {
-            Database::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await.unwrap(),
-            Database::Postgres(_) => pool.begin().await.unwrap(),
+        let mut tx = match db.pool() {
+            Pool::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await.unwrap(),
+            Pool::Postgres(_) => pool.begin().await.unwrap(),
         };
         sqlx::query("UPDATE events SET seats_taken = seats_taken + 1 WHERE id = $1 AND seats_taken < capacity")
             .bind(event_id)

@@ -297,6 +297,7 @@ pub async fn seed(db: &Database, tz: Tz, now: DateTime<Utc>, seed: u64) -> Resul
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
+            db.changes().events_changed();
         });
         registrations += people.len();
     }

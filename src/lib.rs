@@ -17,6 +17,8 @@ pub mod registrations;
 pub mod ticket_token;
 
 #[cfg(feature = "server")]
+pub mod caching;
+#[cfg(feature = "server")]
 pub mod calendar;
 #[cfg(feature = "server")]
 pub mod demo;

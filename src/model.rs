@@ -246,7 +246,7 @@ pub struct Page<T> {
 /// Position after the last row of a page of events ordered by (start, id).
 ///
 /// Opaque to callers; in URLs it travels as `"<unix millis>_<id>"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct EventCursor {
     pub starts_at: DateTime<Utc>,
     pub id: i64,

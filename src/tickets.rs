@@ -15,7 +15,6 @@
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
-use chrono::Utc;
 use ed25519_dalek::{Signer, SigningKey};
 use hkdf::Hkdf;
 use rand::RngCore;
@@ -60,41 +59,7 @@ fn invalid_ticket() -> Error {
 
 /// The installation's seed, made by the first instance that needs it.
 async fn seed(db: &Database) -> Result<[u8; 32]> {
-    const SELECT: &str = "SELECT value FROM instance_secrets WHERE name = $1";
-    let stored: Option<Vec<u8>> = on_pool!(db, |pool| sqlx::query_scalar(SELECT)
-        .bind(SEED_NAME)
-        .fetch_optional(pool)
-        .await?);
-    let value = match stored {
-        Some(value) => value,
-        None => {
-            let mut fresh = [0u8; 32];
-            OsRng.fill_bytes(&mut fresh);
-            // Whoever inserts first wins; everyone then reads the winner's seed.
-            on_pool!(db, |pool| {
-                sqlx::query(
-                    "INSERT INTO instance_secrets (name, value, created_at) VALUES ($1, $2, $3)
-                     ON CONFLICT (name) DO NOTHING",
-                )
-                .bind(SEED_NAME)
-                .bind(fresh.as_slice())
-                .bind(Utc::now())
-                .execute(pool)
-                .await?;
-                sqlx::query_scalar::<_, Vec<u8>>(SELECT)
-                    .bind(SEED_NAME)
-                    .fetch_one(pool)
-                    .await?
-            })
-        }
-    };
-    <[u8; 32]>::try_from(value.as_slice()).map_err(|_| {
-        tracing::error!(
-            len = value.len(),
-            "the ticket signing seed has the wrong length"
-        );
-        Error::Internal
-    })
+    crate::storage::installation_secret(db, SEED_NAME).await
 }
 
 fn event_key(seed: &[u8; 32], event_id: i64) -> Result<SigningKey> {

@@ -8,7 +8,7 @@ use chrono_tz::Asia::Tokyo;
 use common::{event, execute};
 use tsudoi::events::{self, UpcomingFilter};
 use tsudoi::model::{Category, EventStatus, Lang, Role, page_size};
-use tsudoi::storage::Database;
+use tsudoi::storage::Pool;
 use tsudoi::storage::test_support::{self, TestDatabase};
 use tsudoi::users::{self, NewUser};
 use tsudoi::{Error, demo};
@@ -50,13 +50,13 @@ async fn an_older_binary_tolerates_migrations_it_does_not_know() {
         let sql =
             "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
                    VALUES (29991231000000, 'from a newer release', TRUE, $1, 0)";
-        match &t.db {
-            Database::Sqlite(pool) => sqlx::query(sql)
+        match &t.db.pool() {
+            Pool::Sqlite(pool) => sqlx::query(sql)
                 .bind(vec![0u8; 48])
                 .execute(pool)
                 .await
                 .map(|_| ()),
-            Database::Postgres(pool) => sqlx::query(sql)
+            Pool::Postgres(pool) => sqlx::query(sql)
                 .bind(vec![0u8; 48])
                 .execute(pool)
                 .await
@@ -346,12 +346,12 @@ async fn demo_seed_builds_a_consistent_company_once() {
             (10, 300, 60)
         );
         let check = |sql: &'static str| async move {
-            match db {
-                Database::Sqlite(pool) => sqlx::query_scalar::<_, i64>(sql)
+            match db.pool() {
+                Pool::Sqlite(pool) => sqlx::query_scalar::<_, i64>(sql)
                     .fetch_one(pool)
                     .await
                     .unwrap(),
-                Database::Postgres(pool) => sqlx::query_scalar::<_, i64>(sql)
+                Pool::Postgres(pool) => sqlx::query_scalar::<_, i64>(sql)
                     .fetch_one(pool)
                     .await
                     .unwrap(),

@@ -22,7 +22,7 @@ use tsudoi::model::{EventStatus, Lang};
 use tsudoi::registrations::{self, Ending};
 use tsudoi::storage::outbox::{self, ClaimedMail};
 use tsudoi::storage::test_support;
-use tsudoi::storage::{Database, DatabaseUrl, PoolSettings};
+use tsudoi::storage::{Database, DatabaseUrl, Pool, PoolSettings};
 
 /// The day the reminder batch runs; the events are on the next day.
 fn batch_day() -> NaiveDate {
@@ -516,9 +516,9 @@ async fn two_instances_on_postgresql_send_each_reminder_once() {
     };
     let t = test_support::postgres(&server_url).await;
     let first = &t.db;
-    let url = match first {
-        Database::Postgres(pool) => pool.connect_options().as_ref().clone(),
-        Database::Sqlite(_) => unreachable!(),
+    let url = match first.pool() {
+        Pool::Postgres(pool) => pool.connect_options().as_ref().clone(),
+        Pool::Sqlite(_) => unreachable!(),
     };
     // A second instance: its own pool on the same database.
     let second = Database::open(

@@ -11,7 +11,7 @@ use common::{event, execute, tokyo};
 use tsudoi::events::{self, DayCount, DepartmentCount, EventDraft, manage};
 use tsudoi::model::{Category, EventStatus, Lang, Role};
 use tsudoi::registrations::{self, Ending};
-use tsudoi::storage::{Database, test_support};
+use tsudoi::storage::{Database, Pool, test_support};
 use tsudoi::users::{self, NewUser};
 
 async fn member(db: &Database, email: &str, department: Option<&str>) -> i64 {
@@ -138,7 +138,7 @@ async fn on_postgresql_the_numbers_of_a_big_event_use_indexes_and_read_only_its_
     };
     let t = test_support::postgres(&server).await;
     let db = &t.db;
-    let Database::Postgres(pool) = db else {
+    let Pool::Postgres(pool) = db.pool() else {
         unreachable!()
     };
     const PEOPLE: i64 = 10_000;

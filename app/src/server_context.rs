@@ -17,6 +17,8 @@ pub struct ServerContext {
     pub mail_folder: Option<String>,
     /// The organizers' dashboard numbers, checked for freshness on every read.
     pub stats_cache: std::sync::Arc<tsudoi::events::stats_cache::StatsCache>,
+    /// Pages of the public event list, kept until a write changes them.
+    pub list_cache: std::sync::Arc<tsudoi::events::list_cache::ListCache>,
 }
 
 /// The rules for logging in and staying logged in.

@@ -2,6 +2,7 @@
 //! migration sets.
 
 mod assets;
+mod caches;
 mod calendar_files;
 mod cli;
 mod config;
@@ -106,6 +107,7 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
     tracing::info!(store = sessions.describe(), "sessions");
     let (stop_background, background_stopped) = tokio::sync::watch::channel(false);
     let mail = mail::start(&settings, &db, background_stopped)?;
+    let caches = caches::open(&settings, &db).await?;
     let state = http::AppState {
         leptos_options: http::leptos_options(),
         public_url: settings.public_url.clone(),
@@ -117,7 +119,8 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
                 .trim_end_matches('/')
                 .to_string(),
             mail_folder: mail.folder.clone(),
-            stats_cache: std::sync::Arc::new(tsudoi::events::stats_cache::StatsCache::new(10_000)),
+            stats_cache: caches.stats,
+            list_cache: caches.list,
             db,
             time_zone: settings.time_zone,
             auth: AuthPolicy {

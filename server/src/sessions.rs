@@ -17,7 +17,7 @@ use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 use tower_sessions_redis_store::RedisStore;
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
-use tsudoi::storage::Database;
+use tsudoi::storage::{Database, Pool};
 
 use crate::config::{SessionSettings, Settings};
 
@@ -40,12 +40,12 @@ impl Store {
         if let Some(url) = &settings.redis_url {
             return open_redis(url).await.map(Store::Redis);
         }
-        let store = match db {
-            Database::Sqlite(pool) => {
+        let store = match db.pool() {
+            Pool::Sqlite(pool) => {
                 let store = SqliteStore::new(pool.clone());
                 store.migrate().await.map(|()| Store::Sqlite(store))
             }
-            Database::Postgres(pool) => {
+            Pool::Postgres(pool) => {
                 let store = PostgresStore::new(pool.clone());
                 store.migrate().await.map(|()| Store::Postgres(store))
             }

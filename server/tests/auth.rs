@@ -11,7 +11,8 @@ use reqwest::{Client, StatusCode};
 use serde_json::Value;
 use support::RunningServer;
 use tsudoi::model::{Lang, Role};
-use tsudoi::storage::{Database, test_support};
+use tsudoi::storage::Database;
+use tsudoi::storage::test_support::{self, RedisRelay};
 use tsudoi::users::{self, NewUser, password};
 
 const PASSWORD: &str = "correct horse battery";
@@ -447,63 +448,6 @@ async fn pages_carry_security_headers_and_a_nonce_policy() {
             .unwrap(),
         "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
     );
-}
-
-/// The Redis the tests use (`cargo xtask test` makes sure it is running).
-fn redis_addr() -> String {
-    std::env::var("TSUDOI_TEST_REDIS_ADDR").unwrap_or_else(|_| "127.0.0.1:6379".into())
-}
-
-/// A TCP relay in front of the real Redis that the test can cut and restore,
-/// to play an outage without touching the shared Redis server.
-struct RedisRelay {
-    port: u16,
-    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
-}
-
-impl RedisRelay {
-    async fn start() -> RedisRelay {
-        use std::sync::atomic::Ordering;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let relay = RedisRelay {
-            port,
-            open: Default::default(),
-            links: Default::default(),
-        };
-        relay.open.store(true, Ordering::SeqCst);
-        let (open, links) = (relay.open.clone(), relay.links.clone());
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !open.load(Ordering::SeqCst) {
-                    continue; // dropped: connection refused, in effect
-                }
-                let link = tokio::spawn(async move {
-                    if let Ok(mut redis) = tokio::net::TcpStream::connect(redis_addr()).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut redis).await;
-                    }
-                });
-                links.lock().unwrap().push(link.abort_handle());
-            }
-        });
-        relay
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn cut(&self) {
-        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
-        for link in self.links.lock().unwrap().drain(..) {
-            link.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
 }
 
 async fn account_page(server: &RunningServer, cookie: &str) -> (StatusCode, String) {

@@ -14,23 +14,23 @@ use support::RunningServer;
 use tsudoi::events::{self, NewEvent};
 use tsudoi::mail::test_support::MailServer;
 use tsudoi::model::{Category, EventStatus, Lang, Role};
-use tsudoi::storage::{Database, test_support};
+use tsudoi::storage::{Database, Pool, test_support};
 use tsudoi::users::{self, NewUser};
 
 const MAILS: usize = 240;
 
 async fn count(db: &Database, sql: &str) -> i64 {
-    match db {
-        Database::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        Database::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+    match db.pool() {
+        Pool::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        Pool::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
     }
 }
 
 async fn message_ids(db: &Database) -> HashSet<String> {
     let sql = "SELECT message_id FROM mail_outbox WHERE message_id IS NOT NULL";
-    let ids: Vec<String> = match db {
-        Database::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
-        Database::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
+    let ids: Vec<String> = match db.pool() {
+        Pool::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
+        Pool::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
     };
     ids.into_iter().collect()
 }

@@ -115,6 +115,7 @@ pub async fn create(
         )
         .await?;
         tx.commit().await?;
+        db.changes().events_changed();
         id
     });
     Ok(id)
@@ -286,6 +287,7 @@ pub async fn update(
             )
             .await?;
             tx.commit().await?;
+            db.changes().events_changed();
             Some(notified)
         }
     });
@@ -381,6 +383,7 @@ async fn set_status(
             )
             .await?;
             tx.commit().await?;
+            db.changes().events_changed();
             Some(notified)
         }
     });

@@ -11,6 +11,8 @@ use crate::model::{Category, EventStatus, EventSummary, RegistrationStatus};
 #[cfg(feature = "server")]
 pub mod attendees;
 #[cfg(feature = "server")]
+pub mod list_cache;
+#[cfg(feature = "server")]
 pub mod manage;
 #[cfg(feature = "server")]
 pub mod overview;
@@ -36,7 +38,7 @@ pub const MAX_SEARCH_CHARS: usize = 100;
 
 /// What the public list may be narrowed to. Every filter is optional and
 /// they combine with AND.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct UpcomingFilter {
     pub category: Option<Category>,
     /// Events starting on or after this day, in the company time zone.

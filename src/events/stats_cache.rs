@@ -10,22 +10,31 @@
 //!
 //! One thing the fingerprint does not see is a person moving to another
 //! department; entries therefore also expire after [`MAX_AGE`].
+//!
+//! With Redis configured, numbers one instance computed are stored there
+//! under their fingerprint, and another instance asked for the same event
+//! takes them instead of computing again (the fingerprint is still read
+//! from the database first, so a shared copy is never trusted blindly).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use serde::{Deserialize, Serialize};
+
 use super::EventStats;
+pub use crate::caching::Served;
+use crate::caching::redis::SharedCache;
 use crate::storage::{Database, on_pool};
 use crate::{Error, Result};
 
 /// The longest a department change can take to show on a dashboard.
 pub const MAX_AGE: Duration = Duration::from_secs(300);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Fingerprint {
     version: i32,
     seats_taken: i32,
@@ -40,16 +49,19 @@ struct Entry {
     made: Instant,
 }
 
-/// Whether a read was answered from the cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Served {
-    Cached,
-    Computed,
+/// The numbers as other instances find them in Redis.
+#[derive(Serialize, Deserialize)]
+struct SharedEntry {
+    fingerprint: Fingerprint,
+    stats: EventStats,
+    /// When they were computed, so the age bound holds across instances.
+    computed_at: DateTime<Utc>,
 }
 
 pub struct StatsCache {
     entries: Mutex<HashMap<i64, Entry>>,
     limit: usize,
+    shared: Option<Arc<SharedCache>>,
 }
 
 impl StatsCache {
@@ -59,7 +71,14 @@ impl StatsCache {
         StatsCache {
             entries: Mutex::new(HashMap::new()),
             limit: limit.max(1),
+            shared: None,
         }
+    }
+
+    /// Also keeps the numbers in Redis for the other instances.
+    pub fn shared_through(mut self, shared: Arc<SharedCache>) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     pub async fn get(
@@ -77,22 +96,50 @@ impl StatsCache {
         {
             return Ok((entry.stats.clone(), Served::Cached));
         }
+        let key = self
+            .shared
+            .as_ref()
+            .map(|shared| shared.key(&format!("stats:v1:{event_id}")))
+            .unwrap_or_default();
+        if let Some(shared) = &self.shared
+            && let Some(found) = shared.get::<SharedEntry>(&key).await
+            && found.fingerprint == fingerprint
+            && let Ok(age) = (Utc::now() - found.computed_at).to_std()
+            && age < MAX_AGE
+        {
+            let made = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+            self.keep(event_id, fingerprint, found.stats.clone(), made);
+            return Ok((found.stats, Served::Shared));
+        }
         let stats = super::event_stats(db, tz, event_id, now).await?;
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= self.limit && !entries.contains_key(&event_id) {
-                // Rarely reached; starting over is simpler than tracking use.
-                entries.clear();
-            }
-            entries.insert(
-                event_id,
-                Entry {
-                    fingerprint,
-                    stats: stats.clone(),
-                    made: Instant::now(),
-                },
-            );
+        self.keep(event_id, fingerprint, stats.clone(), Instant::now());
+        if let Some(shared) = &self.shared {
+            let entry = SharedEntry {
+                fingerprint,
+                stats: stats.clone(),
+                computed_at: Utc::now(),
+            };
+            shared.put(key, &entry, MAX_AGE);
         }
         Ok((stats, Served::Computed))
+    }
+
+    fn keep(&self, event_id: i64, fingerprint: Fingerprint, stats: EventStats, made: Instant) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.len() >= self.limit && !entries.contains_key(&event_id) {
+            // Rarely reached; starting over is simpler than tracking use.
+            entries.clear();
+        }
+        entries.insert(
+            event_id,
+            Entry {
+                fingerprint,
+                stats,
+                made,
+            },
+        );
     }
 }
 

@@ -104,6 +104,7 @@ pub async fn create(db: &Database, event: &NewEvent) -> Result<i64> {
         .fetch_one(pool)
         .await?
     });
+    db.changes().events_changed();
     Ok(id)
 }
 

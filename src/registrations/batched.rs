@@ -311,6 +311,7 @@ async fn write_group(
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;
+        db.changes().events_changed();
 
         for row in rows {
             let position = row.waitlist_seq.map(|seq| ahead + seq - waitlist_next);

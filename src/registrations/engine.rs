@@ -237,6 +237,7 @@ async fn try_register(
                 )
                 .await?;
                 tx.commit().await?;
+                db.changes().events_changed();
                 row
             }
         };
@@ -463,6 +464,7 @@ pub async fn end(
             )
             .await?;
             tx.commit().await?;
+            db.changes().events_changed();
             Some(promoted)
         }
     });
@@ -526,6 +528,7 @@ pub async fn change_capacity(
                 promoted.push(id);
             }
             tx.commit().await?;
+            db.changes().events_changed();
             Ok(promoted)
         }
     });

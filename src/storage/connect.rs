@@ -123,7 +123,7 @@ async fn open_sqlite(path: &PathBuf, settings: &PoolSettings) -> Result<Database
         .connect_with(options)
         .await
         .map_err(|err| fail(err.to_string()))?;
-    Ok(Database::Sqlite(pool))
+    Ok(Database::sqlite(pool))
 }
 
 async fn open_postgres(
@@ -146,7 +146,7 @@ async fn open_postgres(
             target,
             reason: one_line(&err),
         })?;
-    Ok(Database::Postgres(pool))
+    Ok(Database::postgres(pool))
 }
 
 fn one_line(err: &sqlx::Error) -> String {

@@ -5,12 +5,17 @@
 //! expanded for each pool by [`on_pool!`]; where the dialects differ, the query
 //! functions match on the variant. Dialect differences live here and nowhere else.
 
+mod changes;
 mod connect;
 pub mod outbox;
+mod secrets;
 pub mod test_support;
 
+pub use changes::Changes;
 pub use connect::{DatabaseUrl, PoolSettings};
+pub use secrets::installation_secret;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::{PgPool, SqlitePool};
@@ -22,9 +27,9 @@ use sqlx::{PgPool, SqlitePool};
 /// which both SQLite and PostgreSQL accept.
 macro_rules! on_pool {
     ($db:expr, |$pool:ident| $body:expr) => {
-        match $db {
-            $crate::storage::Database::Sqlite($pool) => $body,
-            $crate::storage::Database::Postgres($pool) => $body,
+        match $db.pool() {
+            $crate::storage::Pool::Sqlite($pool) => $body,
+            $crate::storage::Pool::Postgres($pool) => $body,
         }
     };
 }
@@ -84,10 +89,20 @@ pub(crate) fn contains_pattern(text: &str) -> String {
     pattern
 }
 
+/// The pool of one backend.
 #[derive(Clone, Debug)]
-pub enum Database {
+pub enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
+}
+
+/// A handle on the database: its pool, and the feed of changes made through
+/// it that caches watch (see [`Changes`]). Clones share both; two handles
+/// opened on one pool are two instances, as two servers would be.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pool: Pool,
+    changes: Arc<Changes>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,15 +150,40 @@ pub enum OpenError {
 }
 
 impl Database {
+    pub fn sqlite(pool: SqlitePool) -> Database {
+        Database::on(Pool::Sqlite(pool))
+    }
+
+    pub fn postgres(pool: PgPool) -> Database {
+        Database::on(Pool::Postgres(pool))
+    }
+
+    fn on(pool: Pool) -> Database {
+        Database {
+            pool,
+            changes: Arc::new(Changes::default()),
+        }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// What was written through this handle (and, with Redis, through the
+    /// other instances) that cached reads must not miss.
+    pub fn changes(&self) -> &Arc<Changes> {
+        &self.changes
+    }
+
     /// Opens the pool for `url`; SQLite files are created when missing.
     pub async fn open(url: &DatabaseUrl, settings: &PoolSettings) -> Result<Database, OpenError> {
         connect::open(url, settings).await
     }
 
     pub fn backend(&self) -> Backend {
-        match self {
-            Database::Sqlite(_) => Backend::Sqlite,
-            Database::Postgres(_) => Backend::Postgres,
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
         }
     }
 
@@ -152,13 +192,13 @@ impl Database {
     /// Migrations applied by a newer binary are tolerated, so the previous
     /// release keeps running during a blue-green switch (see migrations/README.md).
     pub async fn migrate(&self) -> Result<(), OpenError> {
-        let result = match self {
-            Database::Sqlite(pool) => {
+        let result = match &self.pool {
+            Pool::Sqlite(pool) => {
                 let mut migrator = sqlx::migrate!("./migrations/sqlite");
                 migrator.set_ignore_missing(true);
                 migrator.run(pool).await
             }
-            Database::Postgres(pool) => {
+            Pool::Postgres(pool) => {
                 let mut migrator = sqlx::migrate!("./migrations/postgres");
                 migrator.set_ignore_missing(true);
                 migrator.run(pool).await

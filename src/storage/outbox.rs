@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 
-use super::{Backend, BeginWrite, Database, on_pool};
+use super::{Backend, BeginWrite, Database, Pool, on_pool};
 use crate::audit::{self, AuditAction};
 use crate::mail::{MailKind, MailStatus, OutboxCounts, OutboxEntry, OutboxPage};
 use crate::{Error, Result};
@@ -371,8 +371,8 @@ pub async fn run_reminder_batch(
         "INSERT INTO scheduled_runs (job, run_for, finished_at, result) VALUES ($1, $2, $3, $4)";
     const NOT_DONE: &str =
         "SELECT NOT EXISTS (SELECT 1 FROM scheduled_runs WHERE job = $1 AND run_for = $2)";
-    match db {
-        Database::Postgres(pool) => {
+    match db.pool() {
+        Pool::Postgres(pool) => {
             let mut tx = pool.begin().await?;
             let ours: bool = sqlx::query_scalar(
                 "SELECT pg_try_advisory_xact_lock($3)
@@ -403,7 +403,7 @@ pub async fn run_reminder_batch(
             tx.commit().await?;
             Ok(Some(queued))
         }
-        Database::Sqlite(pool) => {
+        Pool::Sqlite(pool) => {
             let mut conn = pool.acquire().await?;
             let mut tx = conn.begin_write().await?;
             let not_done: bool = sqlx::query_scalar(NOT_DONE)

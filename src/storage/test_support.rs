@@ -157,3 +157,61 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// The Redis the tests use (`cargo xtask test` makes sure it is running at
+/// `TSUDOI_TEST_REDIS_ADDR`).
+pub fn redis_addr() -> String {
+    std::env::var("TSUDOI_TEST_REDIS_ADDR").unwrap_or_else(|_| "127.0.0.1:6379".into())
+}
+
+/// A TCP relay in front of the real Redis that the test can cut and restore,
+/// to play an outage without touching the shared Redis server.
+pub struct RedisRelay {
+    port: u16,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl RedisRelay {
+    pub async fn start() -> RedisRelay {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let relay = RedisRelay {
+            port,
+            open: Default::default(),
+            links: Default::default(),
+        };
+        relay.open.store(true, Ordering::SeqCst);
+        let (open, links) = (relay.open.clone(), relay.links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !open.load(Ordering::SeqCst) {
+                    continue; // dropped: connection refused, in effect
+                }
+                let link = tokio::spawn(async move {
+                    if let Ok(mut redis) = tokio::net::TcpStream::connect(redis_addr()).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut redis).await;
+                    }
+                });
+                links.lock().unwrap().push(link.abort_handle());
+            }
+        });
+        relay
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}

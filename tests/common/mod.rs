@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Asia::Tokyo;
 use tsudoi::events::{self, NewEvent};
 use tsudoi::model::{Category, EventStatus, Lang, Role};
-use tsudoi::storage::Database;
+use tsudoi::storage::{Database, Pool};
 use tsudoi::users::{self, NewUser};
 
 pub fn event(title: &str, starts_at: DateTime<Utc>, status: EventStatus) -> NewEvent {
@@ -83,27 +83,27 @@ pub async fn person(db: &Database, email: &str, display_name: &str, lang: Lang) 
 
 /// A single integer from `sql`, on either backend.
 pub async fn scalar(db: &Database, sql: &str) -> i64 {
-    match db {
-        Database::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        Database::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+    match db.pool() {
+        Pool::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        Pool::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
     }
 }
 
 /// Rows of (i64, String) from `sql`, on either backend.
 pub async fn pairs(db: &Database, sql: &str) -> Vec<(i64, String)> {
-    match db {
-        Database::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
-        Database::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+    match db.pool() {
+        Pool::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+        Pool::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
     }
 }
 
 pub async fn execute(db: &Database, sql: &str) -> Result<u64, sqlx::Error> {
-    match db {
-        Database::Sqlite(pool) => sqlx::query(sql)
+    match db.pool() {
+        Pool::Sqlite(pool) => sqlx::query(sql)
             .execute(pool)
             .await
             .map(|r| r.rows_affected()),
-        Database::Postgres(pool) => sqlx::query(sql)
+        Pool::Postgres(pool) => sqlx::query(sql)
             .execute(pool)
             .await
             .map(|r| r.rows_affected()),

@@ -82,7 +82,7 @@ pub async fn list_events(
         to,
         seats,
     };
-    use tsudoi::events::{UpcomingFilter, list_upcoming};
+    use tsudoi::events::UpcomingFilter;
 
     let ctx = crate::server_context::server_context()?;
     let after = match after.as_deref().filter(|a| !a.is_empty()) {
@@ -118,15 +118,18 @@ pub async fn list_events(
             .filter(|q| !q.is_empty()),
     };
     let page_size = tsudoi::model::page_size(None);
-    Ok(list_upcoming(
-        &ctx.db,
-        ctx.time_zone,
-        chrono::Utc::now(),
-        &filter,
-        after,
-        page_size,
-    )
-    .await?)
+    let (page, _served) = ctx
+        .list_cache
+        .list_upcoming(
+            &ctx.db,
+            ctx.time_zone,
+            chrono::Utc::now(),
+            &filter,
+            after,
+            page_size,
+        )
+        .await?;
+    Ok(page)
 }
 
 #[component]

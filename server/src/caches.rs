@@ -1,0 +1,35 @@
+//! The read caches (review M-1): in the process always, and shared with the
+//! other instances through Redis when `redis_url` is set. What each keeps and
+//! how stale it can be: `tsudoi::caching`.
+
+use std::sync::Arc;
+
+use tsudoi::caching::redis::SharedCache;
+use tsudoi::events::list_cache::ListCache;
+use tsudoi::events::stats_cache::StatsCache;
+use tsudoi::storage::Database;
+
+use crate::config::Settings;
+
+/// More events than anyone looks at in a day.
+const DASHBOARDS_KEPT: usize = 10_000;
+/// Filter combinations × pages deep; each page is a few kilobytes.
+const LIST_PAGES_KEPT: usize = 2_000;
+
+pub struct Caches {
+    pub stats: Arc<StatsCache>,
+    pub list: Arc<ListCache>,
+}
+
+pub async fn open(settings: &Settings, db: &Database) -> Result<Caches, String> {
+    let mut stats = StatsCache::new(DASHBOARDS_KEPT);
+    if let Some(url) = &settings.redis_url {
+        let shared = SharedCache::connect(url, db).await?;
+        shared.share_changes(db.changes());
+        stats = stats.shared_through(shared);
+    }
+    Ok(Caches {
+        stats: Arc::new(stats),
+        list: Arc::new(ListCache::new(LIST_PAGES_KEPT)),
+    })
+}
