@@ -4,7 +4,9 @@
 //! For each backend: one event with 10,000 registrations (20 departments,
 //! a quarter checked in) beside 20 other events; the organizer's numbers
 //! computed from SQL every time (`events::event_stats`) and through the
-//! cache (`StatsCache::get`: one freshness statement, then memory).
+//! cache (`StatsCache::get`: one freshness statement, then memory), and as
+//! another instance finds them (the freshness statement, then Redis at
+//! TSUDOI_TEST_REDIS_ADDR, default 127.0.0.1:6379).
 //!
 //! PostgreSQL runs when TSUDOI_TEST_DATABASE_URL is set.
 //! `cargo bench --bench dashboard`
@@ -13,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use chrono_tz::Asia::Tokyo;
+use tsudoi::caching::redis::SharedCache;
 use tsudoi::events::stats_cache::{Served, StatsCache};
 use tsudoi::events::{self, NewEvent};
 use tsudoi::model::{Category, EventStatus, Lang, Role};
@@ -136,9 +139,24 @@ async fn main() {
             cached.push(started.elapsed());
             assert_eq!(served, Served::Cached);
         }
+        // Another instance's first look: the freshness statement, then Redis.
+        let redis = format!("redis://{}", test_support::redis_addr());
+        let shared = SharedCache::connect(&redis, db).await.unwrap();
+        let computing = StatsCache::new(100).shared_through(shared.clone());
+        computing.get(db, Tokyo, id, Utc::now()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await; // the copy is stored in the background
+        let mut from_redis = Vec::new();
+        for _ in 0..RUNS {
+            let elsewhere = StatsCache::new(100).shared_through(shared.clone());
+            let started = Instant::now();
+            let (_, served) = elsewhere.get(db, Tokyo, id, Utc::now()).await.unwrap();
+            from_redis.push(started.elapsed());
+            assert_eq!(served, Served::Shared);
+        }
         for (label, samples) in [
             ("computed (4 aggregate statements)", uncached),
             ("cached (1 freshness statement)", cached),
+            ("another instance, from Redis (freshness + GET)", from_redis),
         ] {
             let (p50, p95) = percentiles(samples);
             println!(

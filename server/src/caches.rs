@@ -13,8 +13,6 @@ use crate::config::Settings;
 
 /// More events than anyone looks at in a day.
 const DASHBOARDS_KEPT: usize = 10_000;
-/// Filter combinations × pages deep; each page is a few kilobytes.
-const LIST_PAGES_KEPT: usize = 2_000;
 
 pub struct Caches {
     pub stats: Arc<StatsCache>,
@@ -30,6 +28,6 @@ pub async fn open(settings: &Settings, db: &Database) -> Result<Caches, String> 
     }
     Ok(Caches {
         stats: Arc::new(stats),
-        list: Arc::new(ListCache::new(LIST_PAGES_KEPT)),
+        list: Arc::new(ListCache::new(settings.list_cache_pages)),
     })
 }

@@ -46,6 +46,7 @@ pub struct RawConfig {
     pub mail_max_attempts: u32,
     pub mail_send_timeout_seconds: u64,
     pub mail_retry_seconds: u64,
+    pub list_cache_pages: u32,
     pub log: String,
 }
 
@@ -73,12 +74,13 @@ impl Default for RawConfig {
             mail_max_attempts: 8,
             mail_send_timeout_seconds: 60,
             mail_retry_seconds: 30,
+            list_cache_pages: 2_000,
             log: "info".into(),
         }
     }
 }
 
-const KEYS: [&str; 22] = [
+const KEYS: [&str; 23] = [
     "addr",
     "database_url",
     "redis_url",
@@ -100,6 +102,7 @@ const KEYS: [&str; 22] = [
     "mail_max_attempts",
     "mail_send_timeout_seconds",
     "mail_retry_seconds",
+    "list_cache_pages",
     "log",
 ];
 
@@ -117,6 +120,8 @@ pub struct Settings {
     pub retention_months: u32,
     pub sessions: SessionSettings,
     pub mail: MailSettings,
+    /// Pages of the public event list kept in memory; 0 keeps none.
+    pub list_cache_pages: usize,
     pub log: String,
     /// Where the configuration came from, for the start-up log line.
     pub source: Option<PathBuf>,
@@ -277,6 +282,9 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
             "must be between 1 and 720 (30 days)",
         ));
     }
+    if raw.list_cache_pages > 100_000 {
+        return Err(bad("list_cache_pages", "must be between 0 and 100000"));
+    }
     tracing_subscriber::EnvFilter::try_new(&raw.log)
         .map_err(|_| bad("log", "is not a log filter such as info or tsudoi=debug"))?;
     Ok(Settings {
@@ -298,6 +306,7 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
             max_age: Duration::from_secs(u64::from(raw.session_max_hours) * 3600),
         },
         mail,
+        list_cache_pages: raw.list_cache_pages as usize,
         log: raw.log,
         source: source.map(Path::to_path_buf),
     })
@@ -459,6 +468,7 @@ mod tests {
             ("pool_size = \"many\"", "pool_size"),
             ("session_idle_minutes = 1", "session_idle_minutes"),
             ("session_max_hours = 0", "session_max_hours"),
+            ("list_cache_pages = 1000000", "list_cache_pages"),
             ("unknown_key = 1", "unknown_key"),
         ];
         for (line, expected) in cases {

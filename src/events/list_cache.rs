@@ -49,8 +49,8 @@ pub struct ListCache {
 }
 
 impl ListCache {
-    /// Keeps at most `limit` pages (filters × pages deep), each for at most
-    /// [`MAX_AGE`].
+    /// Keeps at most `limit` pages (filters × pages deep, a few kilobytes
+    /// each), each for at most [`MAX_AGE`]; a limit of 0 keeps none.
     pub fn new(limit: usize) -> Self {
         ListCache::with_max_age(limit, MAX_AGE)
     }
@@ -60,7 +60,7 @@ impl ListCache {
     pub fn with_max_age(limit: usize, max_age: Duration) -> Self {
         ListCache {
             entries: Mutex::new(HashMap::new()),
-            limit: limit.max(1),
+            limit,
             max_age,
         }
     }
@@ -76,7 +76,7 @@ impl ListCache {
         requested_page_size: u32,
     ) -> Result<(Page<EventSummary>, Served)> {
         let page_size = page_size(Some(requested_page_size));
-        if filter.search.is_some() {
+        if self.limit == 0 || filter.search.is_some() {
             let page = list_upcoming(db, tz, now, filter, after, page_size).await?;
             return Ok((page, Served::Computed));
         }
