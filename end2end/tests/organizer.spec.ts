@@ -55,7 +55,7 @@ test('an organizer creates and publishes an event; a registration shows on the d
   await expect(org).toHaveURL(/\/organize\/\d+$/);
   const id = Number(new URL(org.url()).pathname.split('/').pop());
   await expect(org.getByTestId('event-status')).toHaveText('Draft');
-  await expect(org.getByTestId('stat-registered')).toHaveText('0 of 40 seats taken');
+  await expect(org.getByTestId('stat-registered')).toHaveText('0 / 40');
   await org.getByTestId('publish').click();
   await expect(org.getByTestId('event-status')).toHaveText('Published');
 
@@ -69,7 +69,7 @@ test('an organizer creates and publishes an event; a registration shows on the d
   expect((await eri.goto(`${world.server.baseUrl}/organize/${id}`))?.status()).toBe(403);
 
   await org.reload();
-  await expect(org.getByTestId('stat-registered')).toHaveText('1 of 40 seats taken');
+  await expect(org.getByTestId('stat-registered')).toHaveText('1 / 40');
   const departments = org.getByTestId('chart-departments');
   await expect(departments.locator('[data-label="開発部"]')).toHaveAttribute('data-value', '1');
   await expect(org.getByTestId('chart-days').locator('g.bar-row')).toHaveCount(1);

@@ -169,6 +169,8 @@ pub struct OrganizeTexts {
     pub notified: fn(u64) -> String,
     pub notified_cancel: fn(u64) -> String,
     pub registered_of: fn(i64, i32) -> String,
+    /// Above "268 / 300" on the dashboard.
+    pub registered_vs_seats: &'static str,
     pub waitlisted: &'static str,
     pub checked_in: &'static str,
     pub check_in_rate: &'static str,
@@ -499,6 +501,7 @@ pub static EN: Texts = Texts {
             format!("The event is cancelled. {n} registered or waiting will get a mail.")
         },
         registered_of: |taken, capacity| format!("{taken} of {capacity} seats taken"),
+        registered_vs_seats: "Registered / seats",
         waitlisted: "Waitlist",
         checked_in: "Checked in",
         check_in_rate: "Check-in rate",
@@ -817,6 +820,7 @@ pub static JA: Texts = Texts {
         notified: |n| format!("保存しました。{n} 人に日時・場所の変更を通知しました。"),
         notified_cancel: |n| format!("開催を中止しました。{n} 人にメールで通知しました。"),
         registered_of: |taken, capacity| format!("定員 {capacity} 名中 {taken} 名が登録"),
+        registered_vs_seats: "登録 / 定員",
         waitlisted: "キャンセル待ち",
         checked_in: "受付済み",
         check_in_rate: "受付率",

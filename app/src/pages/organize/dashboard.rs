@@ -147,7 +147,7 @@ fn DashboardView(
             })}
         </nav>
         <dl class="stat-grid" data-testid="stats">
-            <div><dt>{o.capacity}</dt><dd data-testid="stat-registered">{(o.registered_of)(stats.registered, stats.capacity)}</dd></div>
+            <div><dt>{o.registered_vs_seats}</dt><dd data-testid="stat-registered" title=(o.registered_of)(stats.registered, stats.capacity)>{stats.registered}<small>{format!(" / {}", stats.capacity)}</small></dd></div>
             <div><dt>{o.waitlisted}</dt><dd data-testid="stat-waitlisted">{stats.waitlisted}</dd></div>
             <div><dt>{o.checked_in}</dt><dd data-testid="stat-checked-in">{stats.checked_in}</dd></div>
             <div><dt>{o.check_in_rate}</dt><dd>{rate}</dd></div>
