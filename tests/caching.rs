@@ -10,43 +10,35 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Asia::Tokyo;
-use common::tokyo;
+use common::{draft, person, tokyo};
 use tsudoi::caching::Served;
 use tsudoi::caching::redis::SharedCache;
 use tsudoi::events::list_cache::ListCache;
 use tsudoi::events::stats_cache::StatsCache;
-use tsudoi::events::{EventDraft, UpcomingFilter, manage};
-use tsudoi::model::{Category, EventSummary, Lang, Page, Role};
+use tsudoi::events::{UpcomingFilter, manage};
+use tsudoi::model::{EventSummary, Lang, Page};
 use tsudoi::registrations::{self, Ending, Registrar};
 use tsudoi::storage::test_support::{self, RedisRelay};
 use tsudoi::storage::{Database, Pool};
-use tsudoi::users::{self, NewUser};
-
-fn draft(title: &str, starts_at: DateTime<Utc>, capacity: i32) -> EventDraft {
-    EventDraft {
-        title_ja: None,
-        title_en: Some(title.into()),
-        description_ja: String::new(),
-        description_en: "About".into(),
-        category: Category::Seminar,
-        place: "Room 7F".into(),
-        starts_at,
-        ends_at: starts_at + Duration::hours(2),
-        capacity,
-        registration_opens_at: None,
-        registration_closes_at: None,
-    }
-}
 
 async fn member(db: &Database, email: &str) -> i64 {
-    let user = NewUser {
-        email: email.into(),
-        display_name: email.into(),
-        department: None,
-        role: Role::Employee,
-        lang: Lang::En,
-    };
-    users::upsert(db, &user, None).await.unwrap()
+    person(db, email, email, Lang::En).await
+}
+
+/// A published event in three days with four seats, by a new organizer,
+/// and one person who may register for it.
+async fn open_event(db: &Database, title: &str, now: DateTime<Utc>) -> (i64, i64) {
+    let organizer = member(db, "org@example.co.jp").await;
+    let id = manage::create(
+        db,
+        organizer,
+        &draft(title, now + Duration::days(3), 4),
+        true,
+        now,
+    )
+    .await
+    .unwrap();
+    (id, member(db, "p@example.co.jp").await)
 }
 
 /// A second handle on the same database: what another instance would have.
@@ -233,17 +225,7 @@ async fn without_redis_another_instance_catches_up_within_the_age_bound() {
         let reader = other_instance(writer);
         let backend = writer.backend();
         let now = Utc::now();
-        let organizer = member(writer, "org@example.co.jp").await;
-        let id = manage::create(
-            writer,
-            organizer,
-            &draft("Elsewhere", now + Duration::days(3), 4),
-            true,
-            now,
-        )
-        .await
-        .unwrap();
-        let person = member(writer, "p@example.co.jp").await;
+        let (id, person) = open_event(writer, "Elsewhere", now).await;
         let kept = ListCache::new(10);
         let bounded = ListCache::with_max_age(10, StdDuration::ZERO);
         let everything = UpcomingFilter::default();
@@ -318,17 +300,7 @@ async fn with_redis_instances_hear_of_each_others_writes_and_share_the_numbers()
         let (first_redis, second_redis) =
             (connected(&url, first).await, connected(&url, &second).await);
         let now = Utc::now();
-        let organizer = member(first, "org@example.co.jp").await;
-        let id = manage::create(
-            first,
-            organizer,
-            &draft("Shared", now + Duration::days(3), 4),
-            true,
-            now,
-        )
-        .await
-        .unwrap();
-        let person = member(first, "p@example.co.jp").await;
+        let (id, person) = open_event(first, "Shared", now).await;
         let everything = UpcomingFilter::default();
 
         // The list: the second instance drops its page when the first writes.

@@ -7,9 +7,9 @@ mod common;
 
 use chrono::{Duration, NaiveDate, Utc};
 use chrono_tz::Asia::Tokyo;
-use common::{event, execute, tokyo};
-use tsudoi::events::{self, DayCount, DepartmentCount, EventDraft, manage};
-use tsudoi::model::{Category, EventStatus, Lang, Role};
+use common::{draft, event, execute, tokyo};
+use tsudoi::events::{self, DayCount, DepartmentCount, manage};
+use tsudoi::model::{EventStatus, Lang, Role};
 use tsudoi::registrations::{self, Ending};
 use tsudoi::storage::{Database, Pool, test_support};
 use tsudoi::users::{self, NewUser};
@@ -274,22 +274,6 @@ fn collect_scans(node: &serde_json::Value, out: &mut Vec<(String, String, f64)>)
         for child in children {
             collect_scans(child, out);
         }
-    }
-}
-
-fn draft(title: &str, starts_at: chrono::DateTime<Utc>, capacity: i32) -> EventDraft {
-    EventDraft {
-        title_ja: Some(format!("{title}（日本語）")),
-        title_en: Some(title.into()),
-        description_ja: "説明".into(),
-        description_en: "About".into(),
-        category: Category::Workshop,
-        place: "Room 7F".into(),
-        starts_at,
-        ends_at: starts_at + Duration::hours(2),
-        capacity,
-        registration_opens_at: None,
-        registration_closes_at: None,
     }
 }
 

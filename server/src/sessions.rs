@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use axum::Router;
-use fred::prelude::{ClientLike, Config as RedisConfig, ReconnectPolicy};
+use fred::prelude::ClientLike;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::cookie::time::Duration as CookieDuration;
 use tower_sessions::session_store::ExpiredDeletion;
@@ -25,7 +25,7 @@ pub const COOKIE_NAME: &str = "tsudoi_session";
 
 /// How long one Redis command may take before the request gives up with a 503
 /// instead of waiting for a reconnection.
-const REDIS_COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+const REDIS_COMMAND_TIMEOUT: Duration = tsudoi::caching::redis::COMMAND_TIMEOUT;
 const EXPIRED_SWEEP_PERIOD: Duration = Duration::from_secs(15 * 60);
 
 /// The store chosen by the configuration.
@@ -81,17 +81,7 @@ impl Store {
 /// Connects in the background: Tsudoi starts even while Redis is down, answers
 /// 503 on pages that need a login, and recovers when Redis is reachable.
 async fn open_redis(url: &str) -> Result<RedisStore<fred::clients::Pool>, String> {
-    let config = RedisConfig::from_url(url).map_err(|err| format!("invalid redis_url: {err}"))?;
-    let pool = fred::types::Builder::from_config(config)
-        .with_performance_config(|performance| {
-            performance.default_command_timeout = REDIS_COMMAND_TIMEOUT;
-        })
-        .with_connection_config(|connection| {
-            connection.connection_timeout = REDIS_COMMAND_TIMEOUT;
-            connection.max_command_attempts = 1;
-        })
-        // Retry forever, backing off from 100 ms to 5 s.
-        .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
+    let pool = tsudoi::caching::redis::builder(url)?
         .build_pool(2)
         .map_err(|err| format!("invalid redis_url: {err}"))?;
     pool.connect();

@@ -31,7 +31,7 @@ const NAMESPACE_SECRET: &str = "cache_namespace";
 const READ_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// How long connecting and other commands may take.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct SharedCache {
     commands: fred::clients::Client,
@@ -51,19 +51,8 @@ impl SharedCache {
             .await
             .map_err(|err| format!("cannot read the installation's cache namespace: {err}"))?;
         let prefix = format!("tsudoi:{}:", hex(&namespace[..8]));
-        let client = || -> Result<fred::clients::Client, String> {
-            let config =
-                Config::from_url(url).map_err(|err| format!("invalid redis_url: {err}"))?;
-            fred::types::Builder::from_config(config)
-                .with_performance_config(|performance| {
-                    performance.default_command_timeout = COMMAND_TIMEOUT;
-                })
-                .with_connection_config(|connection| {
-                    connection.connection_timeout = COMMAND_TIMEOUT;
-                    connection.max_command_attempts = 1;
-                })
-                // Retry forever, backing off from 100 ms to 5 s.
-                .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
+        let client = || {
+            builder(url)?
                 .build()
                 .map_err(|err| format!("invalid redis_url: {err}"))
         };
@@ -146,6 +135,25 @@ impl SharedCache {
             }
         });
     }
+}
+
+/// How every Tsudoi connection to Redis is made (the session store's too):
+/// each command gives up after `COMMAND_TIMEOUT` rather than wait for a
+/// reconnection, and reconnecting goes on forever, backing off from 100 ms
+/// to 5 s.
+pub fn builder(url: &str) -> Result<fred::types::Builder, String> {
+    let config = Config::from_url(url).map_err(|err| format!("invalid redis_url: {err}"))?;
+    let mut builder = fred::types::Builder::from_config(config);
+    builder
+        .with_performance_config(|performance| {
+            performance.default_command_timeout = COMMAND_TIMEOUT;
+        })
+        .with_connection_config(|connection| {
+            connection.connection_timeout = COMMAND_TIMEOUT;
+            connection.max_command_attempts = 1;
+        })
+        .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
+    Ok(builder)
 }
 
 async fn announce(shared: Arc<SharedCache>, mut local: tokio::sync::watch::Receiver<u64>) {

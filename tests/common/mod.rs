@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Asia::Tokyo;
-use tsudoi::events::{self, NewEvent};
+use tsudoi::events::{self, EventDraft, NewEvent};
 use tsudoi::model::{Category, EventStatus, Lang, Role};
 use tsudoi::storage::{Database, Pool};
 use tsudoi::users::{self, NewUser};
@@ -22,6 +22,23 @@ pub fn event(title: &str, starts_at: DateTime<Utc>, status: EventStatus) -> NewE
         capacity: 10,
         status,
         organizer_id: None,
+    }
+}
+
+/// An organizer's event form, filled in both languages.
+pub fn draft(title: &str, starts_at: DateTime<Utc>, capacity: i32) -> EventDraft {
+    EventDraft {
+        title_ja: Some(format!("{title}（日本語）")),
+        title_en: Some(title.into()),
+        description_ja: "説明".into(),
+        description_en: "About".into(),
+        category: Category::Workshop,
+        place: "Room 7F".into(),
+        starts_at,
+        ends_at: starts_at + Duration::hours(2),
+        capacity,
+        registration_opens_at: None,
+        registration_closes_at: None,
     }
 }
 
