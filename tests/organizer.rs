@@ -403,6 +403,19 @@ async fn organizers_create_publish_edit_duplicate_and_cancel_their_events() {
         assert_eq!(copied.draft.place, "Hall B");
         assert_eq!(copied.draft.title_en.as_deref(), Some("Hands-on workshop"));
 
+        // An event that is over cannot be called off (the copy, published, once it has ended).
+        manage::publish(db, other, copy, now).await.unwrap();
+        let after_copy_ends = copied.draft.ends_at + Duration::minutes(1);
+        let refused = manage::cancel(db, other, copy, after_copy_ends).await;
+        assert!(
+            matches!(&refused, Err(tsudoi::Error::Conflict(why)) if why.contains("over")),
+            "{backend:?}: {refused:?}"
+        );
+        assert_eq!(
+            manage::get(db, copy).await.unwrap().status,
+            EventStatus::Published
+        );
+
         // Cancel: everyone told, once; a cancelled event is not edited again.
         assert_eq!(
             manage::cancel(db, organizer, id, now).await.unwrap(),
@@ -421,8 +434,8 @@ async fn organizers_create_publish_edit_duplicate_and_cancel_their_events() {
         ));
         assert_eq!(
             common::scalar(db, "SELECT COUNT(*) FROM audit_log WHERE action IN ('event_created', 'event_published', 'event_edited', 'event_cancelled')").await,
-            7,
-            "{backend:?}: 2 created, 1 published, 3 edits, 1 cancelled"
+            8,
+            "{backend:?}: 2 created, 2 published, 3 edits, 1 cancelled"
         );
     }
 }

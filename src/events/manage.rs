@@ -325,7 +325,16 @@ async fn set_status(
     to: EventStatus,
     now: DateTime<Utc>,
 ) -> Result<u64> {
-    let current = get(db, event_id).await?.status;
+    let event = get(db, event_id).await?;
+    let current = event.status;
+    if to == EventStatus::Cancelled
+        && current != EventStatus::Cancelled
+        && event.draft.ends_at <= now
+    {
+        return Err(Error::Conflict(
+            "This event is over; an event that took place cannot be cancelled.".into(),
+        ));
+    }
     let allowed = match to {
         EventStatus::Published => current == EventStatus::Draft,
         EventStatus::Cancelled => current != EventStatus::Cancelled,

@@ -133,7 +133,8 @@ fn DashboardView(
                 <input type="hidden" name="event_id" value=id />
                 <button class="button small secondary" type="submit">{o.duplicate}</button>
             </ActionForm>
-            {(status != EventStatus::Cancelled).then(|| view! {
+            // An event that is over can no longer be called off (numbers are known then).
+            {(status != EventStatus::Cancelled && stats.no_shows.is_none()).then(|| view! {
                 <ActionForm action=cancel attr:class="inline-form">
                     <input type="hidden" name="event_id" value=id />
                     <button class="button small danger" type="submit" data-testid="cancel-event"
