@@ -231,7 +231,7 @@ impl EventSummary {
     }
 }
 
-fn to_local(at: DateTime<Utc>, offset_seconds: i32) -> DateTime<FixedOffset> {
+pub(crate) fn to_local(at: DateTime<Utc>, offset_seconds: i32) -> DateTime<FixedOffset> {
     let offset = FixedOffset::east_opt(offset_seconds).unwrap_or(FixedOffset::east_opt(0).unwrap());
     at.with_timezone(&offset)
 }

@@ -146,7 +146,7 @@ async fn the_list_is_served_from_memory_until_a_write_changes_it() {
             "an organizer's removal",
         );
 
-        let event = manage::get(db, id).await.unwrap();
+        let event = manage::get(db, Tokyo, id).await.unwrap();
         let mut moved = event.draft.clone();
         moved.place = "Hall B".into();
         moved.capacity = 5;

@@ -332,7 +332,7 @@ async fn organizers_create_publish_edit_duplicate_and_cancel_their_events() {
             Err(tsudoi::Error::Forbidden)
         );
         assert_eq!(
-            manage::get(db, id).await.unwrap().status,
+            manage::get(db, Tokyo, id).await.unwrap().status,
             EventStatus::Draft
         );
         assert!(
@@ -354,7 +354,7 @@ async fn organizers_create_publish_edit_duplicate_and_cancel_their_events() {
         let before = mails(db, "event_changed").await;
 
         // A new title only: nobody is bothered.
-        let event = manage::get(db, id).await.unwrap();
+        let event = manage::get(db, Tokyo, id).await.unwrap();
         let mut edit = event.draft.clone();
         edit.title_en = Some("Hands-on workshop".into());
         let edited = manage::update(db, organizer, id, event.version, &edit, now)
@@ -368,7 +368,7 @@ async fn organizers_create_publish_edit_duplicate_and_cancel_their_events() {
         ));
 
         // A new place: the two seat holders and the one waiting are told, once.
-        let event = manage::get(db, id).await.unwrap();
+        let event = manage::get(db, Tokyo, id).await.unwrap();
         let mut moved = event.draft.clone();
         moved.place = "Hall B".into();
         let edited = manage::update(db, organizer, id, event.version, &moved, now)
@@ -378,7 +378,7 @@ async fn organizers_create_publish_edit_duplicate_and_cancel_their_events() {
         assert_eq!(mails(db, "event_changed").await, before + 3);
 
         // Capacity: not below the seats taken; raising it seats the one waiting.
-        let event = manage::get(db, id).await.unwrap();
+        let event = manage::get(db, Tokyo, id).await.unwrap();
         let mut smaller = event.draft.clone();
         smaller.capacity = 1;
         assert!(matches!(
@@ -395,7 +395,7 @@ async fn organizers_create_publish_edit_duplicate_and_cancel_their_events() {
 
         // Duplicate: a draft with the same content, nobody registered.
         let copy = manage::duplicate(db, other, id, now).await.unwrap();
-        let copied = manage::get(db, copy).await.unwrap();
+        let copied = manage::get(db, Tokyo, copy).await.unwrap();
         assert_eq!(
             (copied.status, copied.organizer_id, copied.seats_taken),
             (EventStatus::Draft, Some(other), 0)
@@ -412,7 +412,7 @@ async fn organizers_create_publish_edit_duplicate_and_cancel_their_events() {
             "{backend:?}: {refused:?}"
         );
         assert_eq!(
-            manage::get(db, copy).await.unwrap().status,
+            manage::get(db, Tokyo, copy).await.unwrap().status,
             EventStatus::Published
         );
 
@@ -427,7 +427,7 @@ async fn organizers_create_publish_edit_duplicate_and_cancel_their_events() {
             manage::cancel(db, organizer, id, now).await,
             Err(tsudoi::Error::Conflict(_))
         ));
-        let event = manage::get(db, id).await.unwrap();
+        let event = manage::get(db, Tokyo, id).await.unwrap();
         assert!(matches!(
             manage::update(db, organizer, id, event.version, &event.draft, now).await,
             Err(tsudoi::Error::Conflict(_))
@@ -467,7 +467,7 @@ async fn an_organizer_pages_through_their_own_events_latest_first() {
         )
         .await
         .unwrap();
-        let first = manage::list(db, Some(organizer), None, Some(2))
+        let first = manage::list(db, Tokyo, Some(organizer), None, Some(2))
             .await
             .unwrap();
         let titles = |page: &tsudoi::events::ManagedPage| {
@@ -477,11 +477,11 @@ async fn an_organizer_pages_through_their_own_events_latest_first() {
                 .collect::<Vec<_>>()
         };
         assert_eq!(titles(&first), ["Mine 4", "Mine 3"]);
-        let second = manage::list(db, Some(organizer), first.next, Some(2))
+        let second = manage::list(db, Tokyo, Some(organizer), first.next, Some(2))
             .await
             .unwrap();
         assert_eq!(titles(&second), ["Mine 2", "Mine 1"]);
-        let third = manage::list(db, Some(organizer), second.next, Some(2))
+        let third = manage::list(db, Tokyo, Some(organizer), second.next, Some(2))
             .await
             .unwrap();
         assert_eq!(
@@ -489,7 +489,7 @@ async fn an_organizer_pages_through_their_own_events_latest_first() {
             (vec!["Mine 0".to_string()], None)
         );
         assert_eq!(
-            manage::list(db, None, None, Some(100))
+            manage::list(db, Tokyo, None, None, Some(100))
                 .await
                 .unwrap()
                 .items
@@ -736,7 +736,7 @@ async fn cached_numbers_are_recomputed_after_every_change_and_only_then() {
             "{backend:?}: a check-in"
         );
 
-        let event = manage::get(db, id).await.unwrap();
+        let event = manage::get(db, Tokyo, id).await.unwrap();
         let mut bigger = event.draft.clone();
         bigger.capacity = 2;
         manage::update(db, organizer, id, event.version, &bigger, now)
@@ -756,6 +756,34 @@ async fn cached_numbers_are_recomputed_after_every_change_and_only_then() {
             (stats.no_shows, served),
             (Some(1), Served::Computed),
             "{backend:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_organizers_list_shows_the_company_day_of_an_early_morning_event() {
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let now = tokyo(2026, 11, 20, 10, 0);
+        let organizer = member(db, "org@example.co.jp", None).await;
+        // 08:00 in Tokyo is still the previous day in UTC.
+        let early = tokyo(2026, 12, 1, 8, 0);
+        manage::create(db, organizer, &draft("Breakfast", early, 10), true, now)
+            .await
+            .unwrap();
+        let page = manage::list(db, Tokyo, Some(organizer), None, None)
+            .await
+            .unwrap();
+        let listed = &page.items[0];
+        assert_eq!(
+            listed.draft.starts_at.date_naive(),
+            NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()
+        );
+        assert_eq!(
+            (listed.utc_offset_seconds, listed.local_start().date_naive()),
+            (9 * 3600, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()),
+            "{:?}",
+            db.backend()
         );
     }
 }

@@ -6,6 +6,7 @@
 //! place on a published event ("event changed"), and a cancellation.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::{Tz, UTC};
 use serde_json::json;
 
 use super::{EventDraft, ManagedEvent, ManagedPage, check_event, to_second, trimmed};
@@ -149,7 +150,7 @@ macro_rules! managed_columns {
 }
 
 impl ManagedRow {
-    fn into_event(self) -> Result<ManagedEvent> {
+    fn into_event(self, tz: Tz) -> Result<ManagedEvent> {
         let category = Category::parse(&self.category).ok_or_else(|| {
             tracing::error!(event = self.id, "unknown category in database");
             Error::Internal
@@ -160,6 +161,7 @@ impl ManagedRow {
             organizer_id: self.organizer_id,
             seats_taken: self.seats_taken,
             version: self.version,
+            utc_offset_seconds: super::utc_offset_at(tz, self.starts_at),
             draft: EventDraft {
                 title_ja: self.title_ja,
                 title_en: self.title_en,
@@ -178,14 +180,15 @@ impl ManagedRow {
 }
 
 /// One event as its organizer edits it.
-pub async fn get(db: &Database, event_id: i64) -> Result<ManagedEvent> {
+/// One event as its organizer edits it; `tz` is the company's zone.
+pub async fn get(db: &Database, tz: Tz, event_id: i64) -> Result<ManagedEvent> {
     const SELECT: &str = concat!("SELECT ", managed_columns!(), " FROM events WHERE id = $1");
     let row: ManagedRow = on_pool!(db, |pool| sqlx::query_as(SELECT)
         .bind(event_id)
         .fetch_optional(pool)
         .await?)
     .ok_or(Error::NotFound)?;
-    row.into_event()
+    row.into_event(tz)
 }
 
 /// What an edit did.
@@ -211,7 +214,8 @@ pub async fn update(
     now: DateTime<Utc>,
 ) -> Result<Edited> {
     draft.validate()?;
-    let before = get(db, event_id).await?;
+    // Internal reads need the fields only, not local times: any zone will do.
+    let before = get(db, UTC, event_id).await?;
     if before.status == EventStatus::Cancelled {
         return Err(Error::Conflict(
             "A cancelled event cannot be edited.".into(),
@@ -325,7 +329,7 @@ async fn set_status(
     to: EventStatus,
     now: DateTime<Utc>,
 ) -> Result<u64> {
-    let event = get(db, event_id).await?;
+    let event = get(db, UTC, event_id).await?;
     let current = event.status;
     if to == EventStatus::Cancelled
         && current != EventStatus::Cancelled
@@ -407,7 +411,7 @@ pub async fn duplicate(
     event_id: i64,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    let source = get(db, event_id).await?;
+    let source = get(db, UTC, event_id).await?;
     create(db, actor, &source.draft, false, now).await
 }
 
@@ -415,6 +419,7 @@ pub async fn duplicate(
 /// start first, one keyset page at a time.
 pub async fn list(
     db: &Database,
+    tz: Tz,
     organizer_id: Option<i64>,
     before: Option<EventCursor>,
     requested: Option<u32>,
@@ -444,7 +449,7 @@ pub async fn list(
     let items: Vec<ManagedEvent> = rows
         .into_iter()
         .take(size as usize)
-        .map(ManagedRow::into_event)
+        .map(|row| row.into_event(tz))
         .collect::<Result<_>>()?;
     let next = if has_more {
         items.last().map(|e| EventCursor {

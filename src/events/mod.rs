@@ -30,7 +30,7 @@ pub use store::{NewEvent, create, detail, list_upcoming};
 #[cfg(feature = "server")]
 pub(crate) use store::{
     SummaryRow, check_event, latest_instant, parse_event_status, summary_columns, to_second,
-    trimmed,
+    trimmed, utc_offset_at,
 };
 
 /// Longest keyword search accepted, in characters.
@@ -163,6 +163,15 @@ pub struct ManagedEvent {
     /// Sent back with an edit, so a concurrent edit is not overwritten.
     pub version: i32,
     pub draft: EventDraft,
+    /// The company zone's offset at the start, so the browser shows the
+    /// local day and time without a time zone database.
+    pub utc_offset_seconds: i32,
+}
+
+impl ManagedEvent {
+    pub fn local_start(&self) -> DateTime<FixedOffset> {
+        crate::model::to_local(self.draft.starts_at, self.utc_offset_seconds)
+    }
 }
 
 /// A page of an organizer's events, latest start first.

@@ -140,10 +140,7 @@ impl SummaryRow {
             tracing::error!(event = self.id, category = %self.category, "unknown category in database");
             Error::Internal
         })?;
-        let utc_offset_seconds = tz
-            .offset_from_utc_datetime(&self.starts_at.naive_utc())
-            .fix()
-            .local_minus_utc();
+        let utc_offset_seconds = utc_offset_at(tz, self.starts_at);
         Ok(EventSummary {
             id: self.id,
             title_ja: self.title_ja,
@@ -379,4 +376,12 @@ pub async fn detail(
         version: row.version,
         updated_at: row.updated_at,
     })
+}
+
+/// The company zone's offset from UTC at `at`, in seconds: what the browser,
+/// which has no time zone database, adds to show local wall-clock time.
+pub(crate) fn utc_offset_at(tz: Tz, at: DateTime<Utc>) -> i32 {
+    tz.offset_from_utc_datetime(&at.naive_utc())
+        .fix()
+        .local_minus_utc()
 }

@@ -29,7 +29,7 @@ pub async fn load_dashboard(event_id: i64) -> Result<Dashboard, AppError> {
     let ctx = crate::server_context::server_context()?;
     let now = chrono::Utc::now();
     Ok(Dashboard {
-        event: tsudoi::events::manage::get(&ctx.db, event_id).await?,
+        event: tsudoi::events::manage::get(&ctx.db, ctx.time_zone, event_id).await?,
         stats: ctx
             .stats_cache
             .get(&ctx.db, ctx.time_zone, event_id, now)

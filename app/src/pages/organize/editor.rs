@@ -74,7 +74,7 @@ pub async fn load_event_form(id: Option<i64>) -> Result<EventForm, AppError> {
     match id {
         Some(id) => {
             super::manager_of(id).await?;
-            let event = tsudoi::events::manage::get(&ctx.db, id).await?;
+            let event = tsudoi::events::manage::get(&ctx.db, ctx.time_zone, id).await?;
             Ok(form_of(&event, ctx.time_zone))
         }
         None => {

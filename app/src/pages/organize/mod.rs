@@ -46,7 +46,7 @@ pub async fn my_managed_events(before: Option<String>) -> Result<ManagedPage, Ap
         .and_then(tsudoi::model::EventCursor::decode);
     // Admins see every event; organizers their own.
     let whose = (!viewer.may(tsudoi::access::Permission::ManageAllEvents)).then_some(viewer.id);
-    Ok(tsudoi::events::manage::list(&ctx.db, whose, before, Some(30)).await?)
+    Ok(tsudoi::events::manage::list(&ctx.db, ctx.time_zone, whose, before, Some(30)).await?)
 }
 
 #[server(endpoint = "organize/publish")]
@@ -127,7 +127,7 @@ fn ManagedList(page: ManagedPage) -> impl IntoView {
             {page.items.into_iter().map(|event| {
                 let id = event.id;
                 let title = title_of(&event, lang);
-                let when = event.draft.starts_at;
+                let when = event.local_start();
                 view! {
                     <li class="my-row" data-event=id data-status=event.status.code()>
                         <div>
