@@ -259,13 +259,10 @@ pub async fn feed_ics(
     .await?);
     let mut events = Vec::with_capacity(rows.len());
     for row in &rows {
-        let title = match lang {
-            Lang::Ja => row.title_ja.as_deref().or(row.title_en.as_deref()),
-            Lang::En => row.title_en.as_deref().or(row.title_ja.as_deref()),
-        };
+        let title = lang.pick(row.title_ja.as_deref(), row.title_en.as_deref());
         let entry = Entry {
             id: row.id,
-            title: title.unwrap_or_default(),
+            title,
             place: &row.place,
             description: in_lang(lang, &row.description_ja, &row.description_en),
             starts_at: row.starts_at,

@@ -296,8 +296,7 @@ pub async fn seed(db: &Database, tz: Tz, now: DateTime<Utc>, seed: u64) -> Resul
                 .bind(seated as i32)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
-            db.changes().events_changed();
+            crate::storage::commit_event_change(tx, db).await?;
         });
         registrations += people.len();
     }

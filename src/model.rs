@@ -37,6 +37,16 @@ impl Lang {
             Lang::En => Lang::Ja,
         }
     }
+
+    /// The text written in this language, or else the one in the other
+    /// (events may be titled in one language only).
+    pub fn pick<'a>(self, ja: Option<&'a str>, en: Option<&'a str>) -> &'a str {
+        let (first, second) = match self {
+            Lang::Ja => (ja, en),
+            Lang::En => (en, ja),
+        };
+        first.or(second).unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,11 +221,7 @@ pub struct EventSummary {
 impl EventSummary {
     /// The title in the wanted language, falling back to the other one.
     pub fn title(&self, lang: Lang) -> &str {
-        let (first, second) = match lang {
-            Lang::Ja => (&self.title_ja, &self.title_en),
-            Lang::En => (&self.title_en, &self.title_ja),
-        };
-        first.as_deref().or(second.as_deref()).unwrap_or_default()
+        lang.pick(self.title_ja.as_deref(), self.title_en.as_deref())
     }
 
     pub fn seats_left(&self) -> i32 {

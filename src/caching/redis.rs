@@ -82,7 +82,6 @@ impl SharedCache {
     /// Announces the writes made through `changes` to the other instances
     /// and records theirs in it, until the database handle is dropped.
     pub fn share_changes(self: &Arc<Self>, changes: &Arc<Changes>) {
-        // The database handle's counter belongs to this installation.
         tokio::spawn(announce(self.clone(), changes.watch_local()));
         tokio::spawn(listen(self.clone(), Arc::downgrade(changes)));
     }
@@ -157,6 +156,7 @@ pub fn builder(url: &str) -> Result<fred::types::Builder, String> {
 }
 
 async fn announce(shared: Arc<SharedCache>, mut local: tokio::sync::watch::Receiver<u64>) {
+    let channel = shared.events_changed_channel();
     // Ends when the database handle, and with it the sender, is gone.
     while local.changed().await.is_ok() {
         local.borrow_and_update();
@@ -164,7 +164,7 @@ async fn announce(shared: Arc<SharedCache>, mut local: tokio::sync::watch::Recei
         loop {
             let sent = shared
                 .commands
-                .publish::<i64, _, _>(shared.events_changed_channel(), shared.instance.as_str())
+                .publish::<i64, _, _>(channel.as_str(), shared.instance.as_str())
                 .await;
             match sent {
                 Ok(_) => break,

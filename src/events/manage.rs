@@ -115,8 +115,7 @@ pub async fn create(
             now,
         )
         .await?;
-        tx.commit().await?;
-        db.changes().events_changed();
+        crate::storage::commit_event_change(tx, db).await?;
         id
     });
     Ok(id)
@@ -227,14 +226,14 @@ pub async fn update(
             before.seats_taken
         )));
     }
-    let moved = to_second(draft.starts_at) != before.draft.starts_at
-        || to_second(draft.ends_at) != before.draft.ends_at
-        || draft.place.trim() != before.draft.place;
-    let notify = moved && before.status == EventStatus::Published;
+    let time_changed = to_second(draft.starts_at) != before.draft.starts_at
+        || to_second(draft.ends_at) != before.draft.ends_at;
+    let place_changed = draft.place.trim() != before.draft.place;
+    let notify = (time_changed || place_changed) && before.status == EventStatus::Published;
     let new_version = expected_version + 1;
     let changed_keys = json!({
-        "time": to_second(draft.starts_at) != before.draft.starts_at || to_second(draft.ends_at) != before.draft.ends_at,
-        "place": draft.place.trim() != before.draft.place,
+        "time": time_changed,
+        "place": place_changed,
         "capacity": draft.capacity != before.draft.capacity,
     });
     let notify_sql = outbox::notify_attendees_statement(db.backend());
@@ -290,8 +289,7 @@ pub async fn update(
                 now,
             )
             .await?;
-            tx.commit().await?;
-            db.changes().events_changed();
+            crate::storage::commit_event_change(tx, db).await?;
             Some(notified)
         }
     });
@@ -331,14 +329,6 @@ async fn set_status(
 ) -> Result<u64> {
     let event = get(db, UTC, event_id).await?;
     let current = event.status;
-    if to == EventStatus::Cancelled
-        && current != EventStatus::Cancelled
-        && event.draft.ends_at <= now
-    {
-        return Err(Error::Conflict(
-            "This event is over; an event that took place cannot be cancelled.".into(),
-        ));
-    }
     let allowed = match to {
         EventStatus::Published => current == EventStatus::Draft,
         EventStatus::Cancelled => current != EventStatus::Cancelled,
@@ -349,6 +339,11 @@ async fn set_status(
             EventStatus::Published => "Only a draft can be published.".into(),
             _ => "This event is cancelled already.".into(),
         }));
+    }
+    if to == EventStatus::Cancelled && event.draft.ends_at <= now {
+        return Err(Error::Conflict(
+            "This event is over; an event that took place cannot be cancelled.".into(),
+        ));
     }
     let notify_sql = outbox::notify_attendees_statement(db.backend());
     let action = match to {
@@ -395,8 +390,7 @@ async fn set_status(
                 now,
             )
             .await?;
-            tx.commit().await?;
-            db.changes().events_changed();
+            crate::storage::commit_event_change(tx, db).await?;
             Some(notified)
         }
     });

@@ -168,6 +168,13 @@ pub struct ManagedEvent {
     pub utc_offset_seconds: i32,
 }
 
+impl EventDraft {
+    /// The title in the wanted language, falling back to the other one.
+    pub fn title(&self, lang: crate::model::Lang) -> &str {
+        lang.pick(self.title_ja.as_deref(), self.title_en.as_deref())
+    }
+}
+
 impl ManagedEvent {
     pub fn local_start(&self) -> DateTime<FixedOffset> {
         crate::model::to_local(self.draft.starts_at, self.utc_offset_seconds)

@@ -96,13 +96,9 @@ impl StatsCache {
         {
             return Ok((entry.stats.clone(), Served::Cached));
         }
-        let key = self
-            .shared
-            .as_ref()
-            .map(|shared| shared.key(&format!("stats:v1:{event_id}")))
-            .unwrap_or_default();
+        let shared_key = |shared: &SharedCache| shared.key(&format!("stats:v1:{event_id}"));
         if let Some(shared) = &self.shared
-            && let Some(found) = shared.get::<SharedEntry>(&key).await
+            && let Some(found) = shared.get::<SharedEntry>(&shared_key(shared)).await
             && found.fingerprint == fingerprint
             && let Ok(age) = (Utc::now() - found.computed_at).to_std()
             && age < MAX_AGE
@@ -119,7 +115,7 @@ impl StatsCache {
                 stats: stats.clone(),
                 computed_at: Utc::now(),
             };
-            shared.put(key, &entry, MAX_AGE);
+            shared.put(shared_key(shared), &entry, MAX_AGE);
         }
         Ok((stats, Served::Computed))
     }

@@ -310,8 +310,7 @@ async fn write_group(
             .bind(waitlist_next)
             .fetch_one(&mut *tx)
             .await?;
-        tx.commit().await?;
-        db.changes().events_changed();
+        crate::storage::commit_event_change(tx, db).await?;
 
         for row in rows {
             let position = row.waitlist_seq.map(|seq| ahead + seq - waitlist_next);

@@ -236,8 +236,7 @@ async fn try_register(
                     now,
                 )
                 .await?;
-                tx.commit().await?;
-                db.changes().events_changed();
+                crate::storage::commit_event_change(tx, db).await?;
                 row
             }
         };
@@ -463,8 +462,7 @@ pub async fn end(
                 now,
             )
             .await?;
-            tx.commit().await?;
-            db.changes().events_changed();
+            crate::storage::commit_event_change(tx, db).await?;
             Some(promoted)
         }
     });
@@ -527,8 +525,7 @@ pub async fn change_capacity(
             while let Some(id) = promote_next!(&mut tx, event_id, now) {
                 promoted.push(id);
             }
-            tx.commit().await?;
-            db.changes().events_changed();
+            crate::storage::commit_event_change(tx, db).await?;
             Ok(promoted)
         }
     });

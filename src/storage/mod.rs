@@ -68,6 +68,18 @@ impl BeginWrite for sqlx::PgConnection {
     }
 }
 
+/// Commits a transaction that changed what the public event list shows, then
+/// moves the change counter: in that order, or a reader in between could
+/// cache the old rows under the new count (see [`Changes`]).
+pub(crate) async fn commit_event_change<DB: sqlx::Database>(
+    tx: sqlx::Transaction<'_, DB>,
+    db: &Database,
+) -> sqlx::Result<()> {
+    tx.commit().await?;
+    db.changes().events_changed();
+    Ok(())
+}
+
 /// A unique index or constraint refused the statement: the caller answers
 /// with what already exists, or a conflict in the user's terms.
 pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {

@@ -12,7 +12,7 @@ use tsudoi::events::{EventStats, ManagedEvent};
 use tsudoi::model::EventStatus;
 
 use super::charts::BarChart;
-use super::{CancelEvent, DuplicateEvent, PublishEvent, title_of};
+use super::{CancelEvent, DuplicateEvent, PublishEvent};
 use crate::AppError;
 use crate::i18n::{use_lang, use_texts};
 use crate::layout::LoginNeeded;
@@ -85,7 +85,7 @@ fn DashboardView(
     let duplicate = ServerAction::<DuplicateEvent>::new();
     let Dashboard { event, stats } = data;
     let id = event.id;
-    let title = title_of(&event, lang);
+    let title = event.draft.title(lang).to_string();
     let rate = if stats.registered > 0 {
         format!(
             "{:.0} %",

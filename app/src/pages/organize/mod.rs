@@ -16,7 +16,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-use tsudoi::events::{ManagedEvent, ManagedPage};
+use tsudoi::events::ManagedPage;
 
 use crate::AppError;
 use crate::i18n::{use_lang, use_texts};
@@ -74,15 +74,6 @@ pub async fn duplicate_event(event_id: i64) -> Result<i64, AppError> {
     Ok(id)
 }
 
-/// The event's title in the page's language, or the other one.
-pub(crate) fn title_of(event: &ManagedEvent, lang: tsudoi::model::Lang) -> String {
-    let (first, second) = match lang {
-        tsudoi::model::Lang::Ja => (&event.draft.title_ja, &event.draft.title_en),
-        tsudoi::model::Lang::En => (&event.draft.title_en, &event.draft.title_ja),
-    };
-    first.clone().or_else(|| second.clone()).unwrap_or_default()
-}
-
 #[component]
 pub fn OrganizePage() -> impl IntoView {
     let t = use_texts();
@@ -126,7 +117,7 @@ fn ManagedList(page: ManagedPage) -> impl IntoView {
         <ul class="my-list" data-testid="managed-events">
             {page.items.into_iter().map(|event| {
                 let id = event.id;
-                let title = title_of(&event, lang);
+                let title = event.draft.title(lang).to_string();
                 let when = event.local_start();
                 view! {
                     <li class="my-row" data-event=id data-status=event.status.code()>
