@@ -18,8 +18,8 @@ use tsudoi::events::stats_cache::StatsCache;
 use tsudoi::events::{UpcomingFilter, manage};
 use tsudoi::model::{EventSummary, Lang, Page};
 use tsudoi::registrations::{self, Ending, Registrar};
+use tsudoi::storage::Database;
 use tsudoi::storage::test_support::{self, RedisRelay};
-use tsudoi::storage::{Database, Pool};
 
 async fn member(db: &Database, email: &str) -> i64 {
     person(db, email, email, Lang::En).await
@@ -39,14 +39,6 @@ async fn open_event(db: &Database, title: &str, now: DateTime<Utc>) -> (i64, i64
     .await
     .unwrap();
     (id, member(db, "p@example.co.jp").await)
-}
-
-/// A second handle on the same database: what another instance would have.
-fn other_instance(db: &Database) -> Database {
-    match db.pool() {
-        Pool::Sqlite(pool) => Database::sqlite(pool.clone()),
-        Pool::Postgres(pool) => Database::postgres(pool.clone()),
-    }
 }
 
 fn find(page: &Page<EventSummary>, id: i64) -> Option<&EventSummary> {
@@ -222,7 +214,7 @@ async fn the_list_is_served_from_memory_until_a_write_changes_it() {
 async fn without_redis_another_instance_catches_up_within_the_age_bound() {
     for t in test_support::backends().await {
         let writer = &t.db;
-        let reader = other_instance(writer);
+        let reader = writer.another_instance();
         let backend = writer.backend();
         let now = Utc::now();
         let (id, person) = open_event(writer, "Elsewhere", now).await;
@@ -295,7 +287,7 @@ async fn with_redis_instances_hear_of_each_others_writes_and_share_the_numbers()
     let url = format!("redis://{}", test_support::redis_addr());
     for t in test_support::backends().await {
         let first = &t.db;
-        let second = other_instance(first);
+        let second = first.another_instance();
         let backend = first.backend();
         let (first_redis, second_redis) =
             (connected(&url, first).await, connected(&url, &second).await);
@@ -383,7 +375,7 @@ async fn installations_sharing_one_redis_keep_apart_and_a_reconnect_drops_the_pa
     // An instance cut off from Redis misses announcements; when it is back it
     // assumes it missed some.
     let relay = RedisRelay::start().await;
-    let cut_off = other_instance(&one.db);
+    let cut_off = one.db.another_instance();
     connected(&relay.url(), &cut_off).await;
     // Let the first connection's own events pass before taking the reading.
     tokio::time::sleep(StdDuration::from_millis(500)).await;

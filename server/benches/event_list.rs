@@ -35,7 +35,7 @@ use tsudoi::events::list_cache::ListCache;
 use tsudoi::events::{self, NewEvent, UpcomingFilter};
 use tsudoi::model::{Category, EventStatus, Lang, Role};
 use tsudoi::registrations;
-use tsudoi::storage::{Database, Pool, test_support};
+use tsudoi::storage::{Database, test_support};
 use tsudoi::users::{self, NewUser};
 
 const UPCOMING: usize = 300;
@@ -222,10 +222,7 @@ async fn in_process(db: &Database) {
 /// watched until it moves (both announce through Redis).
 async fn announcement_lag(db: &Database) {
     let redis = format!("redis://{}", test_support::redis_addr());
-    let other = match db.pool() {
-        Pool::Sqlite(pool) => Database::sqlite(pool.clone()),
-        Pool::Postgres(pool) => Database::postgres(pool.clone()),
-    };
+    let other = db.another_instance();
     SharedCache::connect(&redis, db)
         .await
         .unwrap()

@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use futures_util::Stream;
 
-use super::{Attendee, AttendeeCursor, AttendeeFilter, AttendeePage, MAX_SEARCH_CHARS};
+use super::{Attendee, AttendeeCursor, AttendeeFilter, AttendeePage};
 use crate::model::{Lang, RegistrationStatus, page_size};
-use crate::storage::{Database, contains_pattern, on_pool};
+use crate::storage::{Database, on_pool};
 use crate::{Error, Result};
 
 #[derive(sqlx::FromRow)]
@@ -55,7 +55,7 @@ const SELECT: &str = "SELECT r.id AS registration_id, u.id AS user_id, u.display
      LEFT JOIN departments d ON d.id = u.department_id
      WHERE r.event_id = $1
        AND ($2 IS NULL OR r.status = $2)
-       AND ($3 IS NULL OR LOWER(u.display_name) LIKE $3 ESCAPE '\\' OR LOWER(u.email) LIKE $3 ESCAPE '\\')
+       AND ($3 IS NULL OR LOWER(u.display_name) LIKE LOWER($3) ESCAPE '\\' OR LOWER(u.email) LIKE LOWER($3) ESCAPE '\\')
        AND (u.display_name > $4 OR (u.display_name = $4 AND r.id > $5))
      ORDER BY u.display_name, r.id
      LIMIT $6";
@@ -67,20 +67,7 @@ async fn fetch(
     after: Option<&AttendeeCursor>,
     limit: i64,
 ) -> Result<Vec<AttendeeRow>> {
-    let search = match filter
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        Some(text) if text.chars().count() > MAX_SEARCH_CHARS => {
-            return Err(Error::Invalid(format!(
-                "Search for at most {MAX_SEARCH_CHARS} characters."
-            )));
-        }
-        Some(text) => Some(contains_pattern(&text.to_lowercase())),
-        None => None,
-    };
+    let search = super::search_pattern(filter.search.as_deref())?;
     let (name, id) = match after {
         Some(cursor) => (cursor.name.clone(), cursor.registration_id),
         None => (String::new(), i64::MIN),

@@ -188,7 +188,7 @@ fn start_of_day(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
 /// stand for themselves. Case is folded in SQL (`LOWER` on both sides), so
 /// each backend folds the text and the search the same way: SQLite only
 /// ASCII, which suits Japanese (it has no case), PostgreSQL per its locale.
-fn search_pattern(search: Option<&str>) -> Result<Option<String>> {
+pub(crate) fn search_pattern(search: Option<&str>) -> Result<Option<String>> {
     // Nobody types control characters, and PostgreSQL refuses a NUL in text.
     let text: String = search
         .unwrap_or_default()

@@ -177,6 +177,12 @@ impl Database {
         }
     }
 
+    /// Another handle on the same pool, with a change feed of its own: what
+    /// a second instance of Tsudoi would have (tests and benchmarks).
+    pub fn another_instance(&self) -> Database {
+        Database::on(self.pool.clone())
+    }
+
     pub fn pool(&self) -> &Pool {
         &self.pool
     }
