@@ -290,6 +290,9 @@ pub struct AuthenticatedUser {
     pub display_name: String,
     pub role: Role,
     pub lang: Lang,
+    /// Moves on when the password changes; a session begun under an older
+    /// generation is over.
+    pub session_generation: i64,
 }
 
 /// One line of the user administration list.

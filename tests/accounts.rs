@@ -858,9 +858,11 @@ async fn changing_a_password_needs_the_current_one() {
         let id = with_password(db, "mika@example.co.jp", Role::Employee).await;
         let wrong = users::change_password(
             db,
+            &limits,
             id,
             "not my password".into(),
             "a brand new secret".into(),
+            "192.0.2.8",
         )
         .await;
         assert_eq!(
@@ -870,7 +872,15 @@ async fn changing_a_password_needs_the_current_one() {
             )),
             "{backend}"
         );
-        let weak = users::change_password(db, id, PASSWORD.into(), "short".into()).await;
+        let weak = users::change_password(
+            db,
+            &limits,
+            id,
+            PASSWORD.into(),
+            "short".into(),
+            "192.0.2.8",
+        )
+        .await;
         assert!(
             matches!(weak, Err(Error::Invalid(m)) if m.contains("at least")),
             "{backend}"
@@ -881,9 +891,19 @@ async fn changing_a_password_needs_the_current_one() {
             "{backend}"
         );
 
-        users::change_password(db, id, PASSWORD.into(), "a brand new secret".into())
-            .await
-            .unwrap_or_else(|e| panic!("{backend}: {e:?}"));
+        let generation = users::change_password(
+            db,
+            &limits,
+            id,
+            PASSWORD.into(),
+            "a brand new secret".into(),
+            "192.0.2.8",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{backend}: {e:?}"));
+        assert_eq!(generation, 1, "{backend}: sessions from before are over");
+        let current = users::current(db, id).await.unwrap().unwrap();
+        assert_eq!(current.session_generation, 1, "{backend}");
         let now = Utc::now();
         assert_eq!(
             attempt(
@@ -1012,5 +1032,122 @@ async fn users_are_listed_in_e_mail_order_a_page_at_a_time_and_searchable() {
             users::set_lang(db, 999_999, Lang::Ja).await,
             Err(Error::NotFound)
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn thirty_parallel_guesses_check_at_most_the_limit() {
+    let limits = LoginLimits::default();
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        with_password(db, "kenji@example.co.jp", Role::Employee).await;
+        let now = Utc::now();
+        let start = Arc::new(Barrier::new(30));
+        // Thirty addresses, so only the per-account limit can stop them.
+        let tasks: Vec<_> = (0..30)
+            .map(|n| {
+                let (db, start, limits) = (db.clone(), start.clone(), limits.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    users::log_in(
+                        &db,
+                        &limits,
+                        "kenji@example.co.jp",
+                        format!("guess number {n}"),
+                        &format!("198.51.100.{n}"),
+                        now,
+                    )
+                    .await
+                })
+            })
+            .collect();
+        let mut checked = 0;
+        let mut refused = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Err(Error::Unauthenticated) => checked += 1,
+                Err(Error::TooManyAttempts { .. }) => refused += 1,
+                other => panic!("{backend}: {other:?}"),
+            }
+        }
+        assert_eq!(checked, limits.per_account, "{backend}: passwords checked");
+        assert_eq!(refused, 30 - limits.per_account, "{backend}");
+        assert_eq!(
+            count_actions(db, AuditAction::LoginFailed).await,
+            i64::from(limits.per_account),
+            "{backend}"
+        );
+        assert_eq!(
+            count_actions(db, AuditAction::LoginThrottled).await,
+            i64::from(30 - limits.per_account),
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guessing_the_current_password_shares_the_login_limit() {
+    let limits = LoginLimits::default();
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let id = with_password(db, "nobu@example.co.jp", Role::Employee).await;
+        let change = |current: String, address: &'static str| {
+            users::change_password(
+                db,
+                &limits,
+                id,
+                current,
+                "a brand new secret".into(),
+                address,
+            )
+        };
+        for n in 0..limits.per_account {
+            let wrong = change(format!("guess {n}"), "192.0.2.60").await;
+            assert!(
+                matches!(wrong, Err(Error::Invalid(_))),
+                "{backend}: {n}: {wrong:?}"
+            );
+        }
+        let blocked = change(PASSWORD.into(), "192.0.2.61").await;
+        assert!(
+            matches!(blocked, Err(Error::TooManyAttempts { .. })),
+            "{backend}: the right password is refused during the block: {blocked:?}"
+        );
+        let login = attempt(
+            db,
+            &limits,
+            "nobu@example.co.jp",
+            PASSWORD,
+            "192.0.2.62",
+            Utc::now(),
+        )
+        .await;
+        assert!(
+            matches!(login, Err(Error::TooManyAttempts { .. })),
+            "{backend}: logging in is blocked too: {login:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_right_password_gives_its_attempt_back_to_the_address() {
+    let limits = LoginLimits {
+        per_address: 3,
+        ..LoginLimits::default()
+    };
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let id = with_password(db, "ok@example.co.jp", Role::Employee).await;
+        let now = Utc::now();
+        // An office behind one address logs in many times: right passwords
+        // never add up to a block.
+        for n in 0..10 {
+            let right = attempt(db, &limits, "ok@example.co.jp", PASSWORD, "192.0.2.70", now).await;
+            assert_eq!(right, Ok(id), "{backend}: {n}");
+        }
+        assert_eq!(failures(db, "address:192.0.2.70").await, 0, "{backend}");
     }
 }

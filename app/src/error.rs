@@ -20,12 +20,46 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        let message = match value {
-            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
-                "The server could not be reached. Check your connection and try again."
+        let (status, message) = match &value {
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => (
+                500,
+                "The server could not be reached. Check your connection and try again.",
+            ),
+            // On the server these are the client's mistakes: arguments that
+            // are missing, repeated, of the wrong type, or a body cut off at
+            // the size limit. Monitoring counts 5xx as our faults only.
+            ServerFnErrorErr::Args(detail) | ServerFnErrorErr::Deserialization(detail)
+                if detail.contains("length limit exceeded") =>
+            {
+                (413, "The request is larger than this server accepts.")
             }
-            _ => "The request could not be processed.",
+            ServerFnErrorErr::Args(_)
+            | ServerFnErrorErr::MissingArg(_)
+            | ServerFnErrorErr::Deserialization(_) => (
+                400,
+                "The request's fields are missing or malformed. Reload the page and try again.",
+            ),
+            ServerFnErrorErr::UnsupportedRequestMethod(_) => {
+                (405, "This request method is not supported here.")
+            }
+            _ => (500, "The request could not be processed."),
         };
+        #[cfg(feature = "ssr")]
+        {
+            if status >= 500 {
+                tracing::error!(error = %value, "server function failed outside our code");
+            } else {
+                tracing::debug!(error = %value, status, "malformed server function call");
+            }
+            if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+                && let Ok(status) = axum::http::StatusCode::from_u16(status)
+                && !is_plain_form_post()
+            {
+                response.set_status(status);
+            }
+        }
+        #[cfg(not(feature = "ssr"))]
+        let _ = status;
         AppError::Transport(message.to_string())
     }
 }

@@ -10,6 +10,7 @@ pub mod layout;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server_context;
+pub mod verbatim;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -84,7 +85,7 @@ pub fn App() -> impl IntoView {
     });
     view! {
         <Stylesheet id="tsudoi" href=format!("/pkg/{OUTPUT_NAME}.css") />
-        <Title formatter=|page: String| if page.is_empty() { "Tsudoi 集い".to_string() } else { format!("{page} · Tsudoi 集い") } />
+        <Title formatter=document_title />
         <Router>
             <layout::SiteHeader />
             <main class="site-main">
@@ -114,6 +115,15 @@ pub fn App() -> impl IntoView {
             </main>
         </Router>
     }
+}
+
+/// The tab's title: the page's own, then the product's name.
+fn document_title(page: String) -> String {
+    verbatim::text(if page.is_empty() {
+        "Tsudoi 集い".to_string()
+    } else {
+        format!("{page} · Tsudoi 集い")
+    })
 }
 
 /// Entry point of the wasm bundle: takes over the server-rendered page.

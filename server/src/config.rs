@@ -35,6 +35,7 @@ pub struct RawConfig {
     pub pool_size: u32,
     pub statement_timeout_ms: u64,
     pub acquire_timeout_ms: u64,
+    pub request_timeout_ms: u64,
     pub retention_months: u32,
     pub session_idle_minutes: u32,
     pub session_max_hours: u32,
@@ -63,6 +64,7 @@ impl Default for RawConfig {
             pool_size: 16,
             statement_timeout_ms: 5_000,
             acquire_timeout_ms: 3_000,
+            request_timeout_ms: 10_000,
             retention_months: 24,
             session_idle_minutes: 120,
             session_max_hours: 12,
@@ -80,7 +82,7 @@ impl Default for RawConfig {
     }
 }
 
-const KEYS: [&str; 23] = [
+const KEYS: [&str; 24] = [
     "addr",
     "database_url",
     "redis_url",
@@ -91,6 +93,7 @@ const KEYS: [&str; 23] = [
     "pool_size",
     "statement_timeout_ms",
     "acquire_timeout_ms",
+    "request_timeout_ms",
     "retention_months",
     "session_idle_minutes",
     "session_max_hours",
@@ -117,6 +120,8 @@ pub struct Settings {
     pub time_zone: Tz,
     pub reminder_time: NaiveTime,
     pub pool: PoolSettings,
+    /// Longest a request may take to answer; past it, 503.
+    pub request_timeout: Duration,
     pub retention_months: u32,
     pub sessions: SessionSettings,
     pub mail: MailSettings,
@@ -267,6 +272,12 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
             "must be between 100 and 600000 milliseconds",
         ));
     }
+    if !(1_000..=600_000).contains(&raw.request_timeout_ms) {
+        return Err(bad(
+            "request_timeout_ms",
+            "must be between 1000 and 600000 milliseconds",
+        ));
+    }
     if raw.retention_months < 1 {
         return Err(bad("retention_months", "must be at least 1"));
     }
@@ -300,6 +311,7 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
             acquire_timeout: Duration::from_millis(raw.acquire_timeout_ms),
             statement_timeout: Duration::from_millis(raw.statement_timeout_ms),
         },
+        request_timeout: Duration::from_millis(raw.request_timeout_ms),
         retention_months: raw.retention_months,
         sessions: SessionSettings {
             idle: Duration::from_secs(u64::from(raw.session_idle_minutes) * 60),

@@ -11,6 +11,7 @@ use axum::routing::get;
 use axum::{Router, middleware};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -21,7 +22,7 @@ use tsudoi_app::{App, shell};
 
 use crate::config::Settings;
 use crate::sessions::Store;
-use crate::{assets, calendar_files, security};
+use crate::{assets, calendar_files, request_limits, security};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -84,11 +85,21 @@ pub fn router(state: AppState, sessions: Store, settings: &Settings) -> Router {
         .route("/calendar/{file}", get(calendar_files::feed))
         .with_state(state)
         .merge(sessions.install(app, settings))
-        .layer(middleware::from_fn(security::refuse_cross_site));
+        .layer(middleware::from_fn(security::refuse_cross_site))
+        .layer(middleware::from_fn(
+            request_limits::require_multipart_uploads,
+        ))
+        .layer(middleware::from_fn(request_limits::limit_body_size));
     for (name, value) in security::default_headers(settings.public_url.scheme() == "https") {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }
+    let time_limit = settings.request_timeout;
     router
+        .layer(middleware::from_fn(move |request, next| {
+            request_limits::answer_within(time_limit, request, next)
+        }))
+        .layer(middleware::from_fn(request_limits::allow_known_methods))
+        .layer(CatchPanicLayer::custom(request_limits::panic_response))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
             let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");

@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod http;
 mod mail;
+mod request_limits;
 mod security;
 mod sessions;
 

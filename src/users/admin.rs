@@ -9,7 +9,7 @@
 use chrono::Utc;
 use serde_json::json;
 
-use super::{CheckedUser, check_new_user, password};
+use super::{CheckedUser, LoginLimits, check_new_user, password, throttle};
 use crate::audit::{self, AuditAction};
 use crate::model::{AuthenticatedUser, Lang, NewUser, Role, UserPage, UserSummary};
 use crate::storage::{BeginWrite, Database, is_unique_violation, on_pool};
@@ -154,6 +154,7 @@ struct CurrentRow {
     display_name: String,
     role: String,
     lang: String,
+    session_generation: i64,
 }
 
 /// The user a session belongs to, if they may still use it: None once the
@@ -162,7 +163,8 @@ struct CurrentRow {
 pub async fn current(db: &Database, id: i64) -> Result<Option<AuthenticatedUser>> {
     let row: Option<CurrentRow> = on_pool!(db, |pool| {
         sqlx::query_as(
-            "SELECT id, email, display_name, role, lang FROM users WHERE id = $1 AND active",
+            "SELECT id, email, display_name, role, lang, session_generation
+               FROM users WHERE id = $1 AND active",
         )
         .bind(id)
         .fetch_optional(pool)
@@ -175,6 +177,7 @@ pub async fn current(db: &Database, id: i64) -> Result<Option<AuthenticatedUser>
             id: row.id,
             email: row.email,
             display_name: row.display_name,
+            session_generation: row.session_generation,
         })
     })
     .transpose()
@@ -382,14 +385,18 @@ struct PasswordRow {
 }
 
 /// A person changing their own password, proving it is them with the
-/// current one.
+/// current one — behind the same limits as logging in, since a wrong current
+/// password is a guess like any other. Answers the new session generation:
+/// every session begun before the change is over, and the caller moves its
+/// own session on to this one.
 pub async fn change_password(
     db: &Database,
+    limits: &LoginLimits,
     user_id: i64,
     current: String,
     new: String,
-) -> Result<()> {
-    let not_correct = || Error::Invalid("The current password is not correct.".into());
+    address: &str,
+) -> Result<i64> {
     // The cheap checks first: no hashing work for a new password that would be refused anyway.
     password::check_strength(&new)?;
     if new == current {
@@ -404,29 +411,49 @@ pub async fn change_password(
             .await?
     });
     let row = row.ok_or(Error::NotFound)?;
-    let old_hash = row.password_hash.ok_or_else(not_correct)?;
-    if !password::verify(current, old_hash.clone()).await {
-        return Err(not_correct());
-    }
-    let new_hash = password::hash(new).await?;
     let now = Utc::now();
-    let changed: bool = on_pool!(db, |pool| {
+    let verified = throttle::check_within_limits(
+        db,
+        limits,
+        &throttle::account_key(&row.email.to_lowercase()),
+        &throttle::address_key(address),
+        now,
+        async {
+            match row.password_hash.clone() {
+                Some(hash) if password::verify(current, hash.clone()).await => Ok(hash),
+                _ => Err(Error::Unauthenticated),
+            }
+        },
+    )
+    .await;
+    let old_hash = match verified {
+        Ok(hash) => hash,
+        Err(Error::Unauthenticated) => {
+            return Err(Error::Invalid(
+                "The current password is not correct.".into(),
+            ));
+        }
+        Err(other) => return Err(other),
+    };
+    let new_hash = password::hash(new).await?;
+    let generation: Option<i64> = on_pool!(db, |pool| {
         let mut conn = pool.acquire().await?;
         let mut tx = conn.begin_write().await?;
         // Only over the hash that was verified: of two changes racing from
         // the same old password, the second is not silently lost.
-        let changed = sqlx::query(
-            "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1 AND password_hash = $4",
+        let generation: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET password_hash = $2, updated_at = $3,
+                    session_generation = session_generation + 1
+              WHERE id = $1 AND password_hash = $4
+              RETURNING session_generation",
         )
         .bind(user_id)
         .bind(&new_hash)
         .bind(now)
         .bind(&old_hash)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if changed {
+        .fetch_optional(&mut *tx)
+        .await?;
+        if generation.is_some() {
             audit::insert(
                 &mut *tx,
                 Some(user_id),
@@ -438,15 +465,11 @@ pub async fn change_password(
             .await?;
             tx.commit().await?;
         }
-        changed
+        generation
     });
-    if changed {
-        Ok(())
-    } else {
-        Err(Error::Conflict(
-            "Your password was changed meanwhile; please sign in again.".into(),
-        ))
-    }
+    generation.ok_or_else(|| {
+        Error::Conflict("Your password was changed meanwhile; please sign in again.".into())
+    })
 }
 
 /// The language a person reads the site and their mail in.

@@ -152,6 +152,7 @@ struct LoginRow {
     lang: String,
     password_hash: Option<String>,
     active: bool,
+    session_generation: i64,
 }
 
 /// Checks an e-mail address and password.
@@ -168,7 +169,8 @@ pub async fn authenticate(
     let email = email.trim().to_lowercase();
     let row: Option<LoginRow> = on_pool!(db, |pool| {
         sqlx::query_as(
-            "SELECT id, email, display_name, role, lang, password_hash, active FROM users WHERE lower(email) = $1",
+            "SELECT id, email, display_name, role, lang, password_hash, active, session_generation
+               FROM users WHERE lower(email) = $1",
         )
         .bind(&email)
         .fetch_optional(pool)
@@ -190,21 +192,16 @@ pub async fn authenticate(
             id: row.id,
             email: row.email,
             display_name: row.display_name,
+            session_generation: row.session_generation,
         }),
         _ => Err(Error::Unauthenticated),
     }
 }
 
 /// Logging in as the sign-in form does it: [`authenticate`] behind the
-/// brute-force limits, with every outcome in the audit log.
-///
-/// A blocked e-mail address or client address is refused before any password
-/// work, so a blocked attacker costs us one indexed read, and a correct
-/// password during a block is refused too (else the block would only slow
-/// guessing down, not stop it). Unknown addresses are counted like real ones,
-/// so the limits reveal nothing about who has an account. Success forgets the
-/// account's failures but not the client address's: one right password must
-/// not reset a spray over many accounts.
+/// brute-force limits ([`throttle::check_within_limits`]), with every outcome
+/// in the audit log. Unknown addresses are counted like real ones, so the
+/// limits reveal nothing about who has an account.
 pub async fn log_in(
     db: &Database,
     limits: &LoginLimits,
@@ -216,23 +213,17 @@ pub async fn log_in(
     let email = login_name(email);
     let account_key = throttle::account_key(&email);
     let address_key = throttle::address_key(address);
-    if let Some(retry_after_secs) =
-        throttle::blocked_for(db, &account_key, &address_key, now).await?
-    {
-        audit::insert_at(
-            db,
-            None,
-            AuditAction::LoginThrottled,
-            &email,
-            json!({ "address": address, "retry_after_secs": retry_after_secs }),
-            now,
-        )
-        .await?;
-        return Err(Error::TooManyAttempts { retry_after_secs });
-    }
-    match authenticate(db, &email, password).await {
+    let checked = throttle::check_within_limits(
+        db,
+        limits,
+        &account_key,
+        &address_key,
+        now,
+        authenticate(db, &email, password),
+    )
+    .await;
+    match checked {
         Ok(user) => {
-            throttle::clear(db, &account_key).await?;
             audit::insert_at(
                 db,
                 Some(user.id),
@@ -245,8 +236,6 @@ pub async fn log_in(
             Ok(user)
         }
         Err(Error::Unauthenticated) => {
-            throttle::record_failure(db, &account_key, limits.per_account, limits, now).await?;
-            throttle::record_failure(db, &address_key, limits.per_address, limits, now).await?;
             audit::insert_at(
                 db,
                 None,
@@ -257,6 +246,18 @@ pub async fn log_in(
             )
             .await?;
             Err(Error::Unauthenticated)
+        }
+        Err(Error::TooManyAttempts { retry_after_secs }) => {
+            audit::insert_at(
+                db,
+                None,
+                AuditAction::LoginThrottled,
+                &email,
+                json!({ "address": address, "retry_after_secs": retry_after_secs }),
+                now,
+            )
+            .await?;
+            Err(Error::TooManyAttempts { retry_after_secs })
         }
         Err(other) => Err(other),
     }

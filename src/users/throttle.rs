@@ -7,14 +7,15 @@
 //! add up. Reaching the limit blocks the key for `block`; once a block or the
 //! window has run out, the next failure starts a fresh count.
 //!
-//! Every change is one `INSERT … ON CONFLICT DO UPDATE`, which both backends
-//! apply atomically per row, so simultaneous failures are all counted without
-//! a read-then-write race.
+//! An attempt is counted before the password is checked, by one
+//! `INSERT … ON CONFLICT DO UPDATE … RETURNING` that both backends apply
+//! atomically per row: simultaneous guesses are all counted, and no more than
+//! the limit of them are checked (see [`reserve`]).
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::Result;
 use crate::storage::{Database, on_pool};
+use crate::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginLimits {
@@ -59,40 +60,33 @@ pub(crate) fn address_key(address: &str) -> String {
     format!("address:{}", address.trim())
 }
 
-/// Whole seconds until both keys are free again, rounded up so that a client
-/// retrying exactly then is not refused; None when neither is blocked.
-pub(crate) async fn blocked_for(
-    db: &Database,
-    account_key: &str,
-    address_key: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<u64>> {
-    let until: Option<DateTime<Utc>> = on_pool!(db, |pool| {
-        sqlx::query_scalar(
-            "SELECT blocked_until FROM login_throttle
-              WHERE key IN ($1, $2) AND blocked_until > $3
-              ORDER BY blocked_until DESC LIMIT 1",
-        )
-        .bind(account_key)
-        .bind(address_key)
-        .bind(now)
-        .fetch_optional(pool)
-        .await?
-    });
-    Ok(until.map(|until| {
-        let millis = (until - now).num_milliseconds().max(1);
-        u64::try_from(millis).unwrap_or(1).div_ceil(1000)
-    }))
+/// The answer to [`reserve`]: go ahead, or wait this many seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attempt {
+    Allowed,
+    Refused { retry_after_secs: u64 },
 }
 
-/// Counts one failure against `key`, blocking it when this one reaches `limit`.
-pub(crate) async fn record_failure(
+/// Counts one attempt against `key` *before* the password is checked, and
+/// says whether it may go ahead.
+///
+/// Counting first is what makes the limit hold under parallel guesses: 30
+/// wrong passwords sent at once are 30 increments of one row, applied one
+/// after the other by the database, and only the first `limit` of them see a
+/// count within the limit. Checking afterwards would let all 30 through the
+/// check before any of them was counted. An attempt that turns out right is
+/// given back with [`refund`] (or the key is [`clear`]ed), so the column
+/// `failures` holds failed attempts plus those still being checked.
+///
+/// The attempt that reaches `limit` blocks the key for `block` from now; a
+/// block or window that has run out starts a fresh count.
+pub(crate) async fn reserve(
     db: &Database,
     key: &str,
     limit: u32,
     limits: &LoginLimits,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<Attempt> {
     // SET expressions see the row as it was, so "is this a fresh count" is
     // spelled out in each of them rather than read back from `failures`.
     const UPSERT: &str = "
@@ -106,29 +100,98 @@ pub(crate) async fn record_failure(
                 WHEN login_throttle.window_started_at <= $4 OR login_throttle.blocked_until <= $2 THEN $2
                 ELSE login_throttle.window_started_at END,
             blocked_until = CASE
-                WHEN (CASE
-                        WHEN login_throttle.window_started_at <= $4 OR login_throttle.blocked_until <= $2 THEN 1
-                        ELSE login_throttle.failures + 1 END) >= $5 THEN $6
-                WHEN login_throttle.window_started_at <= $4 OR login_throttle.blocked_until <= $2 THEN NULL
-                ELSE login_throttle.blocked_until END";
-    // A limit of 0 would never let anyone in; it means "block at the first failure".
+                WHEN login_throttle.window_started_at <= $4 OR login_throttle.blocked_until <= $2 THEN $3
+                WHEN login_throttle.failures + 1 = $5 THEN $6
+                ELSE login_throttle.blocked_until END
+        RETURNING CAST(failures AS BIGINT), blocked_until";
+    // A limit of 0 would never let anyone in; it means "block at the first attempt".
     let limit = i64::from(limit.max(1));
     let blocked_until = now + limits.block();
     let blocked_at_first = (limit == 1).then_some(blocked_until);
     let window_opened_before = now - limits.window();
-    on_pool!(db, |pool| {
-        sqlx::query(UPSERT)
+    let (count, until): (i64, Option<DateTime<Utc>>) = on_pool!(db, |pool| {
+        sqlx::query_as(UPSERT)
             .bind(key)
             .bind(now)
             .bind(blocked_at_first)
             .bind(window_opened_before)
             .bind(limit)
             .bind(blocked_until)
-            .execute(pool)
-            .await
-            .map(|_| ())?
+            .fetch_one(pool)
+            .await?
+    });
+    if count <= limit {
+        return Ok(Attempt::Allowed);
+    }
+    let until = until.unwrap_or(blocked_until);
+    let millis = (until - now).num_milliseconds().max(1);
+    // Rounded up, so that a client retrying exactly then is not refused.
+    let retry_after_secs = u64::try_from(millis).unwrap_or(1).div_ceil(1000);
+    Ok(Attempt::Refused { retry_after_secs })
+}
+
+/// Gives back an attempt [`reserve`] counted that was not a failure (the
+/// password was right, or the check never ran), lifting the block it may
+/// have started.
+pub(crate) async fn refund(db: &Database, key: &str, limit: u32) -> Result<()> {
+    let limit = i64::from(limit.max(1));
+    on_pool!(db, |pool| {
+        sqlx::query(
+            "UPDATE login_throttle
+                SET failures = failures - 1,
+                    blocked_until = CASE WHEN failures - 1 < $2 THEN NULL ELSE blocked_until END
+              WHERE key = $1 AND failures > 0",
+        )
+        .bind(key)
+        .bind(limit)
+        .execute(pool)
+        .await
+        .map(|_| ())?
     });
     Ok(())
+}
+
+/// Runs `check` — a password verification answering
+/// [`Error::Unauthenticated`] for a wrong password — behind both limits.
+///
+/// A refused attempt answers [`Error::TooManyAttempts`] without running
+/// `check`, so a blocked guesser costs one indexed write and no hashing, and
+/// a right password during a block is refused too (else the block would only
+/// slow guessing down, not stop it). A right password forgets the account's
+/// failures but not the client address's: one right password must not reset
+/// a spray over many accounts. Any other error gives the attempt back.
+pub(crate) async fn check_within_limits<T>(
+    db: &Database,
+    limits: &LoginLimits,
+    account_key: &str,
+    address_key: &str,
+    now: DateTime<Utc>,
+    check: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    if let Attempt::Refused { retry_after_secs } =
+        reserve(db, account_key, limits.per_account, limits, now).await?
+    {
+        return Err(Error::TooManyAttempts { retry_after_secs });
+    }
+    if let Attempt::Refused { retry_after_secs } =
+        reserve(db, address_key, limits.per_address, limits, now).await?
+    {
+        refund(db, account_key, limits.per_account).await?;
+        return Err(Error::TooManyAttempts { retry_after_secs });
+    }
+    match check.await {
+        Ok(value) => {
+            clear(db, account_key).await?;
+            refund(db, address_key, limits.per_address).await?;
+            Ok(value)
+        }
+        Err(Error::Unauthenticated) => Err(Error::Unauthenticated),
+        Err(other) => {
+            refund(db, account_key, limits.per_account).await?;
+            refund(db, address_key, limits.per_address).await?;
+            Err(other)
+        }
+    }
 }
 
 /// Forgets the failures of `key` (after a successful login).

@@ -28,6 +28,11 @@ struct Login {
     user_id: i64,
     /// Unix seconds; the absolute timeout counts from here.
     since: i64,
+    /// The person's session generation at login (see
+    /// `AuthenticatedUser::session_generation`); sessions from before this
+    /// field existed read as 0, the generation every account starts with.
+    #[serde(default)]
+    generation: i64,
 }
 
 fn store_down(err: tower_sessions::session::Error) -> Error {
@@ -83,7 +88,11 @@ async fn look_up_viewer() -> Result<Option<Viewer>, Error> {
         session.flush().await.map_err(store_down)?;
         return Ok(None);
     }
-    let Some(user) = users::current(&ctx.db, login.user_id).await? else {
+    let user = users::current(&ctx.db, login.user_id)
+        .await?
+        .filter(|user| user.session_generation == login.generation);
+    let Some(user) = user else {
+        // Deactivated, deleted, or the password changed since this login.
         session.flush().await.map_err(store_down)?;
         return Ok(None);
     };
@@ -125,6 +134,13 @@ pub async fn log_in(email: &str, password: String) -> Result<Viewer, Error> {
         Utc::now(),
     )
     .await?;
+    start_session(user.id, user.session_generation, Utc::now().timestamp()).await?;
+    Ok(to_viewer(user))
+}
+
+/// A fresh session for `user_id` under a new id, so an id planted before
+/// (or copied during) the old one is worthless after it.
+async fn start_session(user_id: i64, generation: i64, since: i64) -> Result<(), Error> {
     let session = session().await?;
     session.cycle_id().await.map_err(store_down)?;
     session.clear().await;
@@ -132,13 +148,37 @@ pub async fn log_in(email: &str, password: String) -> Result<Viewer, Error> {
         .insert(
             LOGIN_KEY,
             Login {
-                user_id: user.id,
-                since: Utc::now().timestamp(),
+                user_id,
+                since,
+                generation,
             },
         )
         .await
-        .map_err(store_down)?;
-    Ok(to_viewer(user))
+        .map_err(store_down)
+}
+
+/// Changes the viewer's password (behind the login limits) and ends every
+/// other session of theirs: this one moves on to the new generation, under a
+/// new id, keeping its login time for the absolute timeout.
+pub async fn change_password(viewer: &Viewer, current: String, new: String) -> Result<(), Error> {
+    let ctx = server_context().map_err(|_| Error::Internal)?;
+    let since = session()
+        .await?
+        .get::<Login>(LOGIN_KEY)
+        .await
+        .map_err(store_down)?
+        .map_or_else(|| Utc::now().timestamp(), |login| login.since);
+    let address = client_address().await;
+    let generation = users::change_password(
+        &ctx.db,
+        &ctx.auth.login_limits,
+        viewer.id,
+        current,
+        new,
+        &address,
+    )
+    .await?;
+    start_session(viewer.id, generation, since).await
 }
 
 /// Deletes the session on the server, so a copied cookie is useless afterwards.

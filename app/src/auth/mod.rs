@@ -30,15 +30,67 @@ impl Viewer {
     }
 }
 
-/// Only a path on this site: `next=https://evil.example` must not turn the
-/// login page into an open redirect.
+/// Where to go after logging in: only a path on this site, else `/`.
+///
+/// Browsers forgive a lot in a `Location` header — they drop tabs and line
+/// breaks, read `\\` as `/` and `//host` as another site — so anything that
+/// could become a second slash, a backslash or a scheme is refused, also
+/// after percent-decoding. Characters outside ASCII are percent-encoded, so
+/// the answer is always a valid header value.
+#[cfg(feature = "ssr")]
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_string()
-        }
-        _ => "/".to_string(),
+    next.and_then(local_path).unwrap_or_else(|| "/".to_string())
+}
+
+#[cfg(feature = "ssr")]
+fn local_path(next: &str) -> Option<String> {
+    const LONGEST: usize = 2000;
+    if next.len() > LONGEST || !is_plain_local_path(next, false) {
+        return None;
     }
+    // `%2f%2fevil.example` decodes to `//evil.example`; some proxies and
+    // frameworks decode once more, so check every decoding until it settles.
+    let mut decoded = next.to_string();
+    for _ in 0..3 {
+        let once = percent_encoding::percent_decode_str(&decoded)
+            .decode_utf8_lossy()
+            .into_owned();
+        if once == decoded {
+            break;
+        }
+        if !is_plain_local_path(&once, true) {
+            return None;
+        }
+        decoded = once;
+    }
+    let mut encoded = String::with_capacity(next.len());
+    for c in next.chars() {
+        if c.is_ascii() {
+            encoded.push(c);
+        } else {
+            let mut bytes = [0; 4];
+            for byte in c.encode_utf8(&mut bytes).bytes() {
+                encoded.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    Some(encoded)
+}
+
+/// One leading `/`, then neither `/`, `\\` nor white space right after it;
+/// no backslash or control character anywhere. Spaces are refused in the
+/// path as sent (browsers strip some of them) but allowed once decoded
+/// (`?q=a%20b`).
+#[cfg(feature = "ssr")]
+fn is_plain_local_path(path: &str, decoded: bool) -> bool {
+    let mut chars = path.chars();
+    chars.next() == Some('/')
+        && !chars
+            .next()
+            .is_some_and(|c| c == '/' || c == '\\' || c.is_whitespace() || c.is_control())
+        && !path
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || (!decoded && c.is_whitespace()))
 }
 
 /// Who is looking at the page; `None` for visitors who have not logged in.
@@ -94,7 +146,64 @@ pub async fn change_password(current: String, new: String, repeat: String) -> Re
     if new != repeat {
         return Err(tsudoi::Error::Invalid("The new passwords do not match.".into()).into());
     }
-    let ctx = crate::server_context::server_context()?;
-    tsudoi::users::change_password(&ctx.db, viewer.id, current, new).await?;
+    caller::change_password(&viewer, current, new).await?;
     Ok(())
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn local_paths_are_kept() {
+        for path in ["/", "/my-events", "/events/12?lang=en", "/events?q=a%20b"] {
+            assert_eq!(safe_next(Some(path)), path);
+        }
+        assert_eq!(
+            safe_next(Some("/events?q=研修")),
+            "/events?q=%E7%A0%94%E4%BF%AE"
+        );
+    }
+
+    #[test]
+    fn anything_that_could_leave_the_site_goes_home() {
+        let mut attempts: Vec<String> = [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/%2f%2fevil.example",
+            "/%2F/evil.example",
+            "%2f%2fevil.example",
+            "/%5cevil.example",
+            "/%252f%252fevil.example",
+            "javascript:alert(1)",
+            " /evil",
+            "",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Every ASCII control character and the space, raw and percent-encoded,
+        // between the two slashes and at the end.
+        for byte in (0u8..=0x20).chain([0x7f]) {
+            let c = char::from(byte);
+            attempts.push(format!("/{c}/evil.example"));
+            attempts.push(format!("/evil{c}"));
+            attempts.push(format!("/%{byte:02x}/evil.example"));
+        }
+        attempts.push(format!("/{}", "a".repeat(5000)));
+        for attempt in &attempts {
+            assert_eq!(safe_next(Some(attempt)), "/", "{attempt:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn the_answer_is_always_a_valid_header_value() {
+        for path in ["/イベント", "/a?b=ü", "/x#y"] {
+            let next = safe_next(Some(path));
+            assert!(axum::http::HeaderValue::from_str(&next).is_ok(), "{next}");
+        }
+    }
 }

@@ -14,7 +14,7 @@ use crate::layout::LoginNeeded;
 
 /// The largest CSV accepted: ~50,000 employees at 100 bytes a line.
 #[cfg(feature = "ssr")]
-const MAX_IMPORT_BYTES: usize = 5 * 1024 * 1024;
+pub const MAX_IMPORT_BYTES: usize = 5 * 1024 * 1024;
 
 #[cfg(feature = "ssr")]
 async fn require_admin() -> Result<crate::auth::Viewer, AppError> {

@@ -229,8 +229,8 @@ fn EventFormView(values: EventForm) -> impl IntoView {
             <div class="form-grid">
                 <label>{o.title_ja}<input type="text" name="title_ja" value=values.title_ja maxlength="200" /></label>
                 <label>{o.title_en}<input type="text" name="title_en" value=values.title_en maxlength="200" /></label>
-                <label>{o.description_ja}<textarea name="description_ja" rows="4">{values.description_ja}</textarea></label>
-                <label>{o.description_en}<textarea name="description_en" rows="4">{values.description_en}</textarea></label>
+                <label>{o.description_ja}<textarea name="description_ja" rows="4">{crate::verbatim::text(values.description_ja)}</textarea></label>
+                <label>{o.description_en}<textarea name="description_en" rows="4">{crate::verbatim::text(values.description_en)}</textarea></label>
                 <label>{o.category}
                     <select name="category" required>
                         {Category::ALL.into_iter().map(|c| view! {
