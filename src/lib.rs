@@ -14,12 +14,16 @@ pub mod events;
 pub mod mail;
 pub mod model;
 pub mod registrations;
+#[cfg(feature = "server")]
+pub mod text_rules;
 pub mod ticket_token;
 
 #[cfg(feature = "server")]
 pub mod caching;
 #[cfg(feature = "server")]
 pub mod calendar;
+#[cfg(feature = "server")]
+pub mod csv_export;
 #[cfg(feature = "server")]
 pub mod demo;
 #[cfg(feature = "server")]

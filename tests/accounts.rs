@@ -104,7 +104,7 @@ async fn importing_employees_reports_bad_lines_and_a_rerun_changes_nothing() {
     for t in test_support::backends().await {
         let db = &t.db;
         let backend = db.backend().name();
-        let report = import_csv(db, file.as_slice()).await.unwrap();
+        let report = import_csv(db, None, file.as_slice()).await.unwrap();
         assert_eq!(
             (report.created, report.updated, report.unchanged),
             (3, 0, 0),
@@ -145,7 +145,7 @@ async fn importing_employees_reports_bad_lines_and_a_rerun_changes_nothing() {
         .await;
         assert_eq!(quoted, 1, "{backend}");
 
-        let again = import_csv(db, file.as_slice()).await.unwrap();
+        let again = import_csv(db, None, file.as_slice()).await.unwrap();
         assert_eq!(
             (again.created, again.updated, again.unchanged),
             (0, 0, 3),
@@ -153,17 +153,138 @@ async fn importing_employees_reports_bad_lines_and_a_rerun_changes_nothing() {
         );
 
         let moved = "email,name,department\ntaro.yamada@example.co.jp,山田 太郎,人事部\n";
-        let report = import_csv(db, moved.as_bytes()).await.unwrap();
+        let report = import_csv(db, None, moved.as_bytes()).await.unwrap();
         assert_eq!(
             (report.created, report.updated, report.unchanged),
             (0, 1, 0),
             "{backend}"
         );
 
-        let headless = import_csv(db, "mail,fullname\na@b.co,A\n".as_bytes()).await;
+        let headless = import_csv(db, None, "mail,fullname\na@b.co,A\n".as_bytes()).await;
         assert!(
             matches!(headless, Err(Error::Invalid(m)) if m.contains("“email” and “name”")),
             "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_quote_left_open_refuses_the_whole_file_with_its_line() {
+    use tsudoi::users::import::import_csv;
+
+    // Line 3's quote never closes: read naively, lines 4 and 5 would become
+    // part of one display name and two people would silently go missing.
+    let file = "email,name,department\n\
+        a@example.co.jp,青木 一郎,営業部\n\
+        b@example.co.jp,\"伊藤 二郎,営業部\n\
+        c@example.co.jp,上田 三郎,営業部\n\
+        d@example.co.jp,江藤 四郎,営業部\n";
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let refused = import_csv(db, None, file.as_bytes()).await;
+        assert!(
+            matches!(&refused, Err(Error::Invalid(m)) if m.starts_with("Line 3:") && m.contains("quotation mark")),
+            "{backend}: {refused:?}"
+        );
+        assert_eq!(
+            common::scalar(db, "SELECT COUNT(*) FROM users").await,
+            0,
+            "{backend}: nothing was imported"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_import_bounds_every_field_and_refuses_control_characters() {
+    use tsudoi::users::import::import_csv;
+
+    let long = "長".repeat(101);
+    let file = format!(
+        "email,name,department\n\
+         ok@example.co.jp,普通 の人,総務部\n\
+         long@example.co.jp,{long},総務部\n\
+         nul@example.co.jp,a\u{0}b,総務部\n\
+         esc@example.co.jp,\u{1b}[31mred,総務部\n\
+         dept@example.co.jp,部署 長い,{long}\n\
+         a\u{0}b@example.co.jp,ヌル,総務部\n"
+    );
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let report = import_csv(db, None, file.as_bytes()).await.unwrap();
+        assert_eq!(report.created, 1, "{backend}: {report:?}");
+        let lines: Vec<u64> = report.rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [3, 4, 5, 6, 7], "{backend}: {report:?}");
+        assert!(report.rejected[0].reason.contains("too long"), "{report:?}");
+        assert!(report.rejected[1].reason.contains("control"), "{report:?}");
+        assert!(
+            report.rejected.iter().all(|r| !r.reason.contains('\0')),
+            "{backend}: the report itself stays printable"
+        );
+        assert_eq!(
+            common::scalar(db, "SELECT COUNT(*) FROM users").await,
+            1,
+            "{backend}"
+        );
+        // The report is kept in the audit log as JSON: a NUL in it would be
+        // refused by PostgreSQL.
+        tsudoi::users::import::import_csv_as(db, None, file.as_bytes())
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: {e:?}"));
+    }
+}
+
+#[tokio::test]
+async fn no_import_demotes_the_last_active_admin() {
+    use tsudoi::users::import::{import_csv, import_csv_as};
+
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let admin = with_password(db, "boss@example.co.jp", Role::Admin).await;
+        // An empty role means employee: this file would lock everyone out.
+        let file = "email,name,department,role\nboss@example.co.jp,社長,経営,\n";
+        let report = import_csv(db, Some(admin), file.as_bytes()).await.unwrap();
+        assert_eq!(report.updated, 0, "{backend}: {report:?}");
+        assert!(
+            report.rejected.len() == 1
+                && report.rejected[0]
+                    .reason
+                    .contains("last active administrator"),
+            "{backend}: {report:?}"
+        );
+        assert_eq!(
+            users::current(db, admin).await.unwrap().map(|u| u.role),
+            Some(Role::Admin),
+            "{backend}"
+        );
+
+        // With a second admin in the same file first, the demotion is fine —
+        // and audited as a role change, also from the command line.
+        let file = "email,name,role\nnew.boss@example.co.jp,新 社長,admin\nboss@example.co.jp,社長,employee\n";
+        let report = import_csv_as(db, None, file.as_bytes()).await.unwrap();
+        assert_eq!(
+            (report.created, report.updated),
+            (1, 1),
+            "{backend}: {report:?}"
+        );
+        assert_eq!(
+            users::current(db, admin).await.unwrap().map(|u| u.role),
+            Some(Role::Employee),
+            "{backend}"
+        );
+        assert_eq!(
+            count_actions(db, AuditAction::RoleChanged).await,
+            1,
+            "{backend}"
+        );
+        let imported = audit::latest(db, AuditAction::UsersImported, None)
+            .await
+            .unwrap();
+        assert!(
+            imported.is_some(),
+            "{backend}: the command-line import is audited"
         );
     }
 }

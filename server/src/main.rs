@@ -257,7 +257,7 @@ fn read_password() -> Result<String, Failure> {
 async fn import_users(db: &Database, path: &std::path::Path) -> Result<(), Failure> {
     let file = std::fs::File::open(path)
         .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
-    let report = users::import::import_csv(db, std::io::BufReader::new(file))
+    let report = users::import::import_csv_as(db, None, std::io::BufReader::new(file))
         .await
         .map_err(|e| e.to_string())?;
     for rejected in &report.rejected {

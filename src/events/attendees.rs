@@ -10,7 +10,7 @@ use futures_util::Stream;
 use super::{Attendee, AttendeeCursor, AttendeeFilter, AttendeePage};
 use crate::model::{Lang, RegistrationStatus, page_size};
 use crate::storage::{Database, on_pool};
-use crate::{Error, Result};
+use crate::{Error, Result, csv_export};
 
 #[derive(sqlx::FromRow)]
 struct AttendeeRow {
@@ -135,7 +135,7 @@ pub fn export_csv(
                 Step::Done => None,
                 Step::Header => {
                     let mut chunk = "\u{FEFF}".as_bytes().to_vec();
-                    let written = write_row(&mut chunk, header(lang));
+                    let written = csv_export::write_row(&mut chunk, header(lang));
                     Some((written.map(|()| chunk), Step::After(None)))
                 }
                 Step::After(cursor) => {
@@ -159,7 +159,9 @@ pub fn export_csv(
                             Ok(attendee) => attendee,
                             Err(err) => return Some((Err(err), Step::Done)),
                         };
-                        if let Err(err) = write_row(&mut chunk, fields(&attendee, tz, lang)) {
+                        if let Err(err) =
+                            csv_export::write_row(&mut chunk, fields(&attendee, tz, lang))
+                        {
                             return Some((Err(err), Step::Done));
                         }
                     }
@@ -168,22 +170,6 @@ pub fn export_csv(
             }
         }
     })
-}
-
-fn write_row<I, T>(out: &mut Vec<u8>, fields: I) -> Result<()>
-where
-    I: IntoIterator<Item = T>,
-    T: AsRef<[u8]>,
-{
-    // Excel wants CRLF; the csv crate quotes what needs quoting.
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(out);
-    writer.write_record(fields).map_err(|err| {
-        tracing::error!(error = %err, "writing a CSV row");
-        Error::Internal
-    })?;
-    writer.flush().map_err(|_| Error::Internal)
 }
 
 fn header(lang: Lang) -> [&'static str; 8] {

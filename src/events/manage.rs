@@ -14,6 +14,7 @@ use crate::audit::{self, AuditAction};
 use crate::mail::MailKind;
 use crate::model::{Category, EventCursor, EventStatus, Role, page_size};
 use crate::storage::{BeginWrite, Database, on_pool, outbox};
+use crate::text_rules::{self, Lines};
 use crate::{Error, Result};
 
 /// Whether `user` (with `role`) may manage `event_id`: admins every event,
@@ -32,6 +33,9 @@ pub async fn may_manage(db: &Database, user_id: i64, role: Role, event_id: i64) 
         _ => Err(Error::Forbidden),
     }
 }
+
+/// Several screens of text; more is not a description but a document.
+pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
 
 impl EventDraft {
     fn validate(&self) -> Result<()> {
@@ -58,10 +62,14 @@ impl EventDraft {
                 "Registration must close by the time the event starts.".into(),
             ));
         }
-        if self.place.trim().chars().count() > 200 {
-            return Err(Error::Invalid(
-                "The place is too long (200 characters at most).".into(),
-            ));
+        text_rules::check("place", self.place.trim(), 200, Lines::One)?;
+        for description in [&self.description_ja, &self.description_en] {
+            text_rules::check(
+                "description",
+                description,
+                MAX_DESCRIPTION_CHARS,
+                Lines::Several,
+            )?;
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ use crate::model::{
 };
 use crate::registrations::EventWindow;
 use crate::storage::{Database, on_pool};
+use crate::text_rules::{self, Lines};
 use crate::{Error, Result};
 
 /// What an organizer fills in to create an event.
@@ -39,6 +40,9 @@ impl NewEvent {
     }
 }
 
+/// The longest title; the event form says the same with `maxlength`.
+pub const MAX_TITLE_CHARS: usize = 200;
+
 /// The rules every event meets, however it is made: a title in one of the
 /// languages, an end after the start, a sane capacity.
 pub(crate) fn check_event(
@@ -52,6 +56,9 @@ pub(crate) fn check_event(
         return Err(Error::Invalid(
             "An event needs a title in Japanese or English.".into(),
         ));
+    }
+    for title in [title_ja, title_en].into_iter().flatten() {
+        text_rules::check("title", title.trim(), MAX_TITLE_CHARS, Lines::One)?;
     }
     if ends_at <= starts_at {
         return Err(Error::Invalid("An event must end after it starts.".into()));

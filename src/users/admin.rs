@@ -251,6 +251,17 @@ async fn try_create(
 /// Gives `user_id` another role. Setting the role they have is a no-op and
 /// is not logged.
 pub async fn set_role(db: &Database, actor: i64, user_id: i64, role: Role) -> Result<()> {
+    change_account(db, Some(actor), user_id, AccountChange::Role(role)).await
+}
+
+/// [`set_role`] for the employee import, whose actor is None when it runs
+/// from the command line.
+pub(super) async fn change_role(
+    db: &Database,
+    actor: Option<i64>,
+    user_id: i64,
+    role: Role,
+) -> Result<()> {
     change_account(db, actor, user_id, AccountChange::Role(role)).await
 }
 
@@ -258,7 +269,7 @@ pub async fn set_role(db: &Database, actor: i64, user_id: i64, role: Role) -> Re
 /// and their open sessions stop working (see [`current`]); nothing of theirs
 /// is deleted.
 pub async fn set_active(db: &Database, actor: i64, user_id: i64, active: bool) -> Result<()> {
-    change_account(db, actor, user_id, AccountChange::Active(active)).await
+    change_account(db, Some(actor), user_id, AccountChange::Active(active)).await
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -281,7 +292,7 @@ const LAST_ADMIN: &str = "This is the last active administrator. \
 /// nothing, or why it is refused. `active_admins` are the ids of all active
 /// administrators, read under lock so no other change can act on the same count.
 fn plan(
-    actor: i64,
+    actor: Option<i64>,
     user_id: i64,
     standing: &Standing,
     change: AccountChange,
@@ -297,7 +308,7 @@ fn plan(
             AuditAction::RoleChanged,
             json!({ "user_id": user_id, "from": standing.role.code(), "to": to.code() }),
         ))),
-        AccountChange::Active(false) if actor == user_id => Err(Error::Conflict(
+        AccountChange::Active(false) if actor == Some(user_id) => Err(Error::Conflict(
             "You cannot deactivate your own account.".into(),
         )),
         AccountChange::Active(active) if active == standing.active => Ok(None),
@@ -324,7 +335,7 @@ struct TargetRow {
 
 async fn change_account(
     db: &Database,
-    actor: i64,
+    actor: Option<i64>,
     user_id: i64,
     change: AccountChange,
 ) -> Result<()> {
@@ -369,7 +380,7 @@ async fn change_account(
                     }
                 };
                 update.bind(now).execute(&mut *tx).await?;
-                audit::insert(&mut *tx, Some(actor), action, &email, detail, now).await?;
+                audit::insert(&mut *tx, actor, action, &email, detail, now).await?;
                 tx.commit().await?;
                 Ok(Ok(()))
             }
@@ -523,24 +534,24 @@ mod tests {
         let deactivate = AccountChange::Active(false);
         for change in [demote, deactivate] {
             assert!(
-                matches!(plan(9, 1, &admin, change, &[1]), Err(Error::Conflict(m)) if m.contains("last active administrator")),
+                matches!(plan(Some(9), 1, &admin, change, &[1]), Err(Error::Conflict(m)) if m.contains("last active administrator")),
                 "{change:?}"
             );
-            assert!(plan(9, 1, &admin, change, &[1, 2]).unwrap().is_some());
+            assert!(plan(Some(9), 1, &admin, change, &[1, 2]).unwrap().is_some());
         }
         // An inactive admin is no safeguard: demoting one is always allowed.
         let inactive = Standing {
             role: Role::Admin,
             active: false,
         };
-        assert!(plan(9, 1, &inactive, demote, &[2]).unwrap().is_some());
+        assert!(plan(Some(9), 1, &inactive, demote, &[2]).unwrap().is_some());
         assert!(
-            plan(9, 1, &admin, AccountChange::Role(Role::Admin), &[1])
+            plan(Some(9), 1, &admin, AccountChange::Role(Role::Admin), &[1])
                 .unwrap()
                 .is_none()
         );
         assert!(matches!(
-            plan(1, 1, &admin, deactivate, &[1, 2]),
+            plan(Some(1), 1, &admin, deactivate, &[1, 2]),
             Err(Error::Conflict(m)) if m.contains("your own account")
         ));
     }

@@ -11,10 +11,11 @@
 use std::collections::HashMap;
 use std::io::Read;
 
-use super::{NewUser, normalize_email, upsert};
+use super::{MAX_NAME_CHARS, NewUser, normalize_email, upsert};
 use crate::audit::{self, AuditAction};
 use crate::model::{Lang, Role};
 use crate::storage::{Database, on_pool};
+use crate::text_rules::{self, Lines};
 use crate::{Error, Result};
 
 // The report is shown in the browser, so its shape lives in `model`.
@@ -61,13 +62,28 @@ fn parse_role(text: &str) -> std::result::Result<Role, String> {
 
 #[derive(sqlx::FromRow)]
 struct Current {
+    id: i64,
     display_name: String,
     department: Option<String>,
     role: String,
 }
 
-/// Imports `file`; fails as a whole only when it has no usable header.
-pub async fn import_csv(db: &Database, file: impl Read) -> Result<ImportReport> {
+/// A line that passed the checks that need no database.
+struct Row {
+    line: u64,
+    email: String,
+    name: String,
+    department: Option<String>,
+    role: Role,
+}
+
+/// Reads the whole file before anything is written. A broken file — a
+/// quotation mark left open swallows every line after it into one field —
+/// is refused as a whole with the line where it went wrong: importing the
+/// lines around it would report success while people silently went missing.
+/// Lines that are well-formed but wrong (bad address, unknown role) are
+/// reported one by one and the others imported.
+fn read_rows(file: impl Read, report: &mut ImportReport) -> Result<Vec<Row>> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -81,9 +97,8 @@ pub async fn import_csv(db: &Database, file: impl Read) -> Result<ImportReport> 
         })?
         .clone();
     let columns = columns(&headers)?;
-    let mut report = ImportReport::default();
+    let mut rows = Vec::new();
     let mut first_seen: HashMap<String, u64> = HashMap::new();
-
     for record in reader.records() {
         let (line, record) = match record {
             Ok(record) => (record.position().map_or(0, |p| p.line()), record),
@@ -99,6 +114,12 @@ pub async fn import_csv(db: &Database, file: impl Read) -> Result<ImportReport> 
                 continue;
             }
         };
+        if record.iter().any(|field| field.contains(['\n', '\r'])) {
+            return Err(Error::Invalid(format!(
+                "Line {line}: a quotation mark is not closed, so the lines after it run \
+                 into one field. Nothing was imported; close the quote and upload again."
+            )));
+        }
         if record.iter().all(str::is_empty) {
             continue;
         }
@@ -131,29 +152,77 @@ pub async fn import_csv(db: &Database, file: impl Read) -> Result<ImportReport> 
             }
         };
         let department = Some(field(columns.department)).filter(|d| !d.is_empty());
+        let checked = text_rules::check("name", name, MAX_NAME_CHARS, Lines::One).and_then(|()| {
+            department.map_or(Ok(()), |d| {
+                text_rules::check("department", d, MAX_NAME_CHARS, Lines::One)
+            })
+        });
+        if let Err(Error::Invalid(reason)) = checked {
+            report.rejected.push(reject(reason));
+            continue;
+        }
+        rows.push(Row {
+            line,
+            email,
+            name: name.to_string(),
+            department: department.map(str::to_string),
+            role,
+        });
+    }
+    Ok(rows)
+}
 
+/// Imports `file` on behalf of `actor` (None: the command line); fails as a
+/// whole only when the file has no usable header or is broken (see
+/// [`read_rows`]). A role change goes through the same rule as the admin
+/// page's — the last active administrator keeps the role — and is audited
+/// like one.
+pub async fn import_csv(
+    db: &Database,
+    actor: Option<i64>,
+    file: impl Read,
+) -> Result<ImportReport> {
+    let mut report = ImportReport::default();
+    let rows = read_rows(file, &mut report)?;
+    for row in rows {
+        let reject = |reason: String| RejectedLine {
+            line: row.line,
+            reason,
+        };
         let current: Option<Current> = on_pool!(db, |pool| {
             sqlx::query_as(
-                "SELECT u.display_name, d.name AS department, u.role
+                "SELECT u.id, u.display_name, d.name AS department, u.role
                    FROM users u LEFT JOIN departments d ON d.id = u.department_id
                   WHERE lower(u.email) = $1",
             )
-            .bind(&email)
+            .bind(&row.email)
             .fetch_optional(pool)
             .await?
         });
         let unchanged = current.as_ref().is_some_and(|c| {
-            c.display_name == name && c.department.as_deref() == department && c.role == role.code()
+            c.display_name == row.name
+                && c.department == row.department
+                && c.role == row.role.code()
         });
         if unchanged {
             report.unchanged += 1;
             continue;
         }
+        if let Some(current) = current.as_ref().filter(|c| c.role != row.role.code()) {
+            match super::admin::change_role(db, actor, current.id, row.role).await {
+                Ok(()) => {}
+                Err(Error::Invalid(reason) | Error::Conflict(reason)) => {
+                    report.rejected.push(reject(reason));
+                    continue;
+                }
+                Err(err) => return Err(err),
+            }
+        }
         let user = NewUser {
-            email,
-            display_name: name.to_string(),
-            department: department.map(str::to_string),
-            role,
+            email: row.email.clone(),
+            display_name: row.name.clone(),
+            department: row.department.clone(),
+            role: row.role,
             lang: Lang::Ja,
         };
         match upsert(db, &user, None).await {
@@ -174,7 +243,7 @@ pub async fn import_csv_as(
     actor: Option<i64>,
     file: impl Read,
 ) -> Result<ImportReport> {
-    let report = import_csv(db, file).await?;
+    let report = import_csv(db, actor, file).await?;
     let detail = serde_json::to_value(&report).map_err(|err| {
         tracing::error!(error = %err, "cannot serialize an import report");
         Error::Internal

@@ -15,7 +15,11 @@ use serde_json::json;
 use crate::audit::{self, AuditAction};
 use crate::model::{Lang, Role};
 use crate::storage::{Database, on_pool};
+use crate::text_rules::{self, Lines};
 use crate::{Error, Result};
+
+/// The longest display name or department name.
+pub const MAX_NAME_CHARS: usize = 100;
 
 /// A minimal, deliberate e-mail check: one `@`, something on both sides, a dot
 /// in the domain, no spaces. Deliverability is the mail server's business.
@@ -28,15 +32,18 @@ pub fn normalize_email(email: &str) -> Result<String> {
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
                 && !domain.contains('@')
-                && !email.chars().any(char::is_whitespace)
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         }
         None => false,
     };
     if valid && email.len() <= 254 {
         Ok(email)
     } else {
+        // Quoted back to the person, but bounded and printable: the message
+        // also lands in import reports and the audit log.
+        let shown: String = email.chars().filter(|c| !c.is_control()).take(80).collect();
         Err(Error::Invalid(format!(
-            "“{email}” is not a valid e-mail address."
+            "“{shown}” is not a valid e-mail address."
         )))
     }
 }
@@ -73,13 +80,17 @@ async fn check_new_user<'a>(db: &Database, user: &'a NewUser) -> Result<CheckedU
     if display_name.is_empty() {
         return Err(Error::Invalid("A user needs a display name.".into()));
     }
-    let department_id = match user
+    text_rules::check("name", display_name, MAX_NAME_CHARS, Lines::One)?;
+    let department = user
         .department
         .as_deref()
         .map(str::trim)
-        .filter(|d| !d.is_empty())
-    {
-        Some(name) => Some(department_id(db, name).await?),
+        .filter(|d| !d.is_empty());
+    let department_id = match department {
+        Some(name) => {
+            text_rules::check("department", name, MAX_NAME_CHARS, Lines::One)?;
+            Some(department_id(db, name).await?)
+        }
         None => None,
     };
     Ok(CheckedUser {
@@ -267,7 +278,15 @@ pub async fn log_in(
 /// trimmed, and cut to the longest valid address so a megabyte of junk in
 /// the form cannot become a megabyte key or audit row.
 fn login_name(email: &str) -> String {
-    email.trim().to_lowercase().chars().take(254).collect()
+    // Control characters cannot be part of an address, and a NUL would be
+    // refused by PostgreSQL mid-statement.
+    email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(254)
+        .collect()
 }
 
 pub async fn count(db: &Database) -> Result<i64> {
