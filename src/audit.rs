@@ -33,10 +33,11 @@ pub enum AuditAction {
     EventCreated,
     EventPublished,
     EventCancelled,
+    TicketCodesThrottled,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 19] = [
+    pub const ALL: [AuditAction; 20] = [
         AuditAction::LoginFailed,
         AuditAction::LoginThrottled,
         AuditAction::LoggedIn,
@@ -56,6 +57,7 @@ impl AuditAction {
         AuditAction::EventCreated,
         AuditAction::EventPublished,
         AuditAction::EventCancelled,
+        AuditAction::TicketCodesThrottled,
     ];
 
     pub fn code(self) -> &'static str {
@@ -79,6 +81,7 @@ impl AuditAction {
             AuditAction::EventCreated => "event_created",
             AuditAction::EventPublished => "event_published",
             AuditAction::EventCancelled => "event_cancelled",
+            AuditAction::TicketCodesThrottled => "ticket_codes_throttled",
         }
     }
 

@@ -33,6 +33,13 @@ pub enum Error {
         describe_wait(*retry_after_secs)
     )]
     TooManyAttempts { retry_after_secs: u64 },
+    /// Typed ticket codes are paused for this door keeper after too many that
+    /// match no ticket (someone guessing codes); a real door never gets here.
+    #[error(
+        "Too many ticket codes that match no ticket. Try again in {}, or scan the QR code.",
+        describe_wait(*retry_after_secs)
+    )]
+    TooManyWrongCodes { retry_after_secs: u64 },
     /// A dependency (database, Redis, SMTP) is down or overloaded; retrying later can work.
     #[error("the service is temporarily unavailable, please try again shortly")]
     Unavailable,
@@ -50,7 +57,7 @@ impl Error {
             Error::Conflict(_) => 409,
             Error::Unauthenticated | Error::LoginRequired => 401,
             Error::Forbidden => 403,
-            Error::TooManyAttempts { .. } => 429,
+            Error::TooManyAttempts { .. } | Error::TooManyWrongCodes { .. } => 429,
             Error::Unavailable => 503,
             Error::Internal => 500,
         }

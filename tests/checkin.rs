@@ -849,3 +849,80 @@ async fn two_doors_scanning_one_ticket_at_once_check_in_once() {
         assert_eq!(audited(db, "checked_in").await, 1);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guessing_codes_stops_at_the_limit_even_in_parallel_and_is_audited_once() {
+    use std::sync::Arc;
+    use tokio::sync::Barrier;
+
+    let allowed = checkin::WRONG_CODES_ALLOWED as usize;
+    for t in each_backend().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let event_id = party(db, "Guessing", 10, None).await;
+        let (_, _, code) = attendee(db, event_id, "real@example.com", "Real Person", None).await;
+        let guesser = staff(db).await;
+
+        // A real door mistypes now and then: a right code gives its attempt back.
+        for _ in 0..3 {
+            let wrong = checkin::by_code(db, event_id, "ZZZZ-ZZZZ", guesser, door()).await;
+            assert_eq!(wrong, Ok(ScanAnswer::Invalid), "{backend}");
+        }
+        let right = checkin::by_code(db, event_id, &code, guesser, door()).await;
+        assert!(
+            matches!(right, Ok(ScanAnswer::CheckedIn { .. })),
+            "{backend}: {right:?}"
+        );
+
+        // Then twice the limit of guesses at once.
+        let start = Arc::new(Barrier::new(2 * allowed));
+        let tasks: Vec<_> = (0..2 * allowed)
+            .map(|n| {
+                let (db, start) = (db.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    checkin::by_code(&db, event_id, &format!("{n:04}-ZZZZ"), guesser, door()).await
+                })
+            })
+            .collect();
+        let (mut looked_up, mut refused) = (0, 0);
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(ScanAnswer::Invalid) => looked_up += 1,
+                Err(Error::TooManyWrongCodes { retry_after_secs }) => {
+                    assert!(retry_after_secs <= 600, "{backend}");
+                    refused += 1;
+                }
+                other => panic!("{backend}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            looked_up,
+            allowed - 3,
+            "{backend}: the earlier mistypes count too"
+        );
+        assert_eq!(refused, allowed + 3, "{backend}");
+        assert_eq!(audited(db, "ticket_codes_throttled").await, 1, "{backend}");
+
+        // While blocked even a right code waits (the QR code still works).
+        let blocked = checkin::by_code(db, event_id, &code, guesser, door()).await;
+        assert!(
+            matches!(blocked, Err(Error::TooManyWrongCodes { .. })),
+            "{backend}"
+        );
+        // Another door keeper is not affected.
+        let other = user(db, "door2@example.com", "Door Two", None, Role::Staff).await;
+        let theirs = checkin::by_code(db, event_id, &code, other, door()).await;
+        assert!(
+            matches!(theirs, Ok(ScanAnswer::AlreadyCheckedIn { .. })),
+            "{backend}: {theirs:?}"
+        );
+        // And after the block, codes work again.
+        let later = door() + Duration::minutes(11);
+        let again = checkin::by_code(db, event_id, &code, guesser, later).await;
+        assert!(
+            matches!(again, Ok(ScanAnswer::AlreadyCheckedIn { .. })),
+            "{backend}: {again:?}"
+        );
+    }
+}

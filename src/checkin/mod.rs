@@ -120,6 +120,8 @@ mod store {
     use crate::model::{RegistrationStatus, Role};
     use crate::storage::{BeginWrite, Database, contains_pattern, on_pool};
     use crate::tickets;
+    use crate::users::LoginLimits;
+    use crate::users::throttle::{self, Attempt};
     use crate::{Error, Result};
 
     /// Whether `user_id` with `role` may work the door of `event_id`: staff
@@ -393,6 +395,25 @@ mod store {
         }
     }
 
+    /// Typed codes that match no ticket, allowed per door keeper within
+    /// [`wrong_code_limits`]'s window. A real door types a handful of codes a
+    /// minute and mistypes a few; someone trying codes at machine speed
+    /// (a code has 40 bits, but an installation holds many tickets) is
+    /// stopped after these, for the block, and the audit log says so once.
+    pub const WRONG_CODES_ALLOWED: u32 = 30;
+
+    fn wrong_code_limits() -> LoginLimits {
+        LoginLimits {
+            per_account: WRONG_CODES_ALLOWED,
+            per_address: WRONG_CODES_ALLOWED,
+            window: chrono::Duration::minutes(10),
+            block: chrono::Duration::minutes(10),
+        }
+    }
+
+    /// A typed code, counted against the door keeper's wrong codes before it
+    /// is looked up (so parallel guesses cannot pass the limit together) and
+    /// given back when it matches a ticket.
     async fn answer_code(
         db: &Database,
         event_id: i64,
@@ -402,11 +423,35 @@ mod store {
         via: Via,
         now: DateTime<Utc>,
     ) -> Result<ScanAnswer> {
-        let Some(code) = tickets::normalize_code(code) else {
-            return Ok(ScanAnswer::Invalid);
+        let key = throttle::ticket_code_key(staff_id);
+        let limits = wrong_code_limits();
+        if let Attempt::Refused {
+            retry_after_secs,
+            first,
+        } = throttle::reserve(db, &key, WRONG_CODES_ALLOWED, &limits, now).await?
+        {
+            if first {
+                audit::insert_at(
+                    db,
+                    Some(staff_id),
+                    AuditAction::TicketCodesThrottled,
+                    &format!("event {event_id}"),
+                    json!({ "event_id": event_id, "wrong_codes": WRONG_CODES_ALLOWED, "retry_after_secs": retry_after_secs }),
+                    now,
+                )
+                .await?;
+            }
+            return Err(Error::TooManyWrongCodes { retry_after_secs });
+        }
+        let holder = match tickets::normalize_code(code) {
+            Some(code) => holder_by_code(db, &code).await?,
+            None => None,
         };
-        match holder_by_code(db, &code).await? {
-            Some(holder) => admit(db, event_id, holder, staff_id, when, via, now).await,
+        match holder {
+            Some(holder) => {
+                throttle::refund(db, &key, WRONG_CODES_ALLOWED).await?;
+                admit(db, event_id, holder, staff_id, when, via, now).await
+            }
             None => Ok(ScanAnswer::Invalid),
         }
     }

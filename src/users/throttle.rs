@@ -60,11 +60,20 @@ pub(crate) fn address_key(address: &str) -> String {
     format!("address:{}", address.trim())
 }
 
+/// Typed ticket codes that matched nothing, per door keeper.
+pub(crate) fn ticket_code_key(staff_id: i64) -> String {
+    format!("ticket-code:{staff_id}")
+}
+
 /// The answer to [`reserve`]: go ahead, or wait this many seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Attempt {
     Allowed,
-    Refused { retry_after_secs: u64 },
+    Refused {
+        retry_after_secs: u64,
+        /// The first attempt refused in this block: the moment to tell the audit log.
+        first: bool,
+    },
 }
 
 /// Counts one attempt against `key` *before* the password is checked, and
@@ -127,7 +136,10 @@ pub(crate) async fn reserve(
     let millis = (until - now).num_milliseconds().max(1);
     // Rounded up, so that a client retrying exactly then is not refused.
     let retry_after_secs = u64::try_from(millis).unwrap_or(1).div_ceil(1000);
-    Ok(Attempt::Refused { retry_after_secs })
+    Ok(Attempt::Refused {
+        retry_after_secs,
+        first: count == limit + 1,
+    })
 }
 
 /// Gives back an attempt [`reserve`] counted that was not a failure (the
@@ -168,13 +180,15 @@ pub(crate) async fn check_within_limits<T>(
     now: DateTime<Utc>,
     check: impl Future<Output = Result<T>>,
 ) -> Result<T> {
-    if let Attempt::Refused { retry_after_secs } =
-        reserve(db, account_key, limits.per_account, limits, now).await?
+    if let Attempt::Refused {
+        retry_after_secs, ..
+    } = reserve(db, account_key, limits.per_account, limits, now).await?
     {
         return Err(Error::TooManyAttempts { retry_after_secs });
     }
-    if let Attempt::Refused { retry_after_secs } =
-        reserve(db, address_key, limits.per_address, limits, now).await?
+    if let Attempt::Refused {
+        retry_after_secs, ..
+    } = reserve(db, address_key, limits.per_address, limits, now).await?
     {
         refund(db, account_key, limits.per_account).await?;
         return Err(Error::TooManyAttempts { retry_after_secs });

@@ -115,6 +115,7 @@ pub struct Texts {
     pub error_internal: &'static str,
     pub error_network: &'static str,
     pub error_too_many_attempts: fn(u64) -> String,
+    pub error_too_many_wrong_codes: fn(u64) -> String,
 
     // Not found
     pub not_found_title: &'static str,
@@ -312,18 +313,27 @@ fn ja_weekday(day: Weekday) -> &'static str {
     }
 }
 
-fn ja_wait(secs: u64) -> String {
+fn ja_wrong_codes_wait(secs: u64) -> String {
+    format!(
+        "該当するチケットのないコードが続いたため、コード入力を一時停止しています。{}にもう一度お試しいただくか、QRコードを読み取ってください。",
+        ja_duration(secs)
+    )
+}
+
+/// "N秒後" under a minute, else whole minutes rounded up.
+fn ja_duration(secs: u64) -> String {
     if secs < 60 {
-        format!(
-            "ログインの失敗が続いたため、一時的に停止しています。{}秒後にもう一度お試しください。",
-            secs.max(1)
-        )
+        format!("{}秒後", secs.max(1))
     } else {
-        format!(
-            "ログインの失敗が続いたため、一時的に停止しています。{}分後にもう一度お試しください。",
-            secs.div_ceil(60)
-        )
+        format!("{}分後", secs.div_ceil(60))
     }
+}
+
+fn ja_wait(secs: u64) -> String {
+    format!(
+        "ログインの失敗が続いたため、一時的に停止しています。{}にもう一度お試しください。",
+        ja_duration(secs)
+    )
 }
 
 pub static EN: Texts = Texts {
@@ -450,6 +460,12 @@ pub static EN: Texts = Texts {
     // The core's own words are the English text.
     error_too_many_attempts: |secs| {
         tsudoi::Error::TooManyAttempts {
+            retry_after_secs: secs,
+        }
+        .to_string()
+    },
+    error_too_many_wrong_codes: |secs| {
+        tsudoi::Error::TooManyWrongCodes {
             retry_after_secs: secs,
         }
         .to_string()
@@ -777,6 +793,7 @@ pub static JA: Texts = Texts {
     error_internal: "サーバー側で問題が発生しました。もう一度お試しください。",
     error_network: "サーバーに接続できません。接続を確認してもう一度お試しください。",
     error_too_many_attempts: ja_wait,
+    error_too_many_wrong_codes: ja_wrong_codes_wait,
 
     not_found_title: "ページが見つかりません",
 

@@ -156,6 +156,9 @@ impl Texts {
                 Error::TooManyAttempts { retry_after_secs } => {
                     (self.error_too_many_attempts)(*retry_after_secs)
                 }
+                Error::TooManyWrongCodes { retry_after_secs } => {
+                    (self.error_too_many_wrong_codes)(*retry_after_secs)
+                }
                 Error::Unavailable => self.error_unavailable.to_string(),
                 Error::Internal => self.error_internal.to_string(),
             },
