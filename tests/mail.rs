@@ -216,6 +216,46 @@ async fn every_kind_of_letter_in_both_languages() {
 }
 
 #[tokio::test]
+async fn markup_in_titles_places_and_names_reaches_the_html_letter_as_text() {
+    let t = test_support::sqlite().await;
+    let db = &t.db;
+    let name = r#"<img src=x onerror="alert(1)">"#;
+    let hacker = person(db, "h@example.co.jp", name, Lang::Ja).await;
+    let title = r#"</title><meta http-equiv="refresh" content="0;url=https://evil.example/">"#;
+    let (event_id, regs) = event_with(db, title, &[hacker]).await;
+    sqlx_place(db, event_id, "<script>alert(2)</script>").await;
+    for kind in MailKind::ALL {
+        let mail = claimed(kind, "ja", event_id, regs[0]);
+        let Composition::Send(composed) = compose::compose(db, &site(), &mail, Utc::now())
+            .await
+            .unwrap()
+        else {
+            panic!("{kind:?}: not composed");
+        };
+        let html = composed.letter.html().unwrap();
+        for markup in ["<meta", "<img", "<script", "onerror=\"", "</title><"] {
+            assert!(
+                !html.contains(markup),
+                "{kind:?}: {markup} in the HTML letter"
+            );
+        }
+        assert!(
+            html.contains("&lt;/title&gt;&lt;meta"),
+            "{kind:?}: the title is shown as text"
+        );
+    }
+}
+
+async fn sqlx_place(db: &Database, event_id: i64, place: &str) {
+    common::execute(
+        db,
+        &format!("UPDATE events SET place = '{place}' WHERE id = {event_id}"),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
 async fn the_reminder_batch_queues_each_seat_once_and_a_moved_event_again() {
     for t in test_support::backends().await {
         let db = &t.db;

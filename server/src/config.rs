@@ -167,6 +167,18 @@ pub struct Overrides {
 /// in the working directory, else next to the binary, else none.
 pub fn locate(explicit: Option<&Path>) -> Result<Option<PathBuf>, ConfigError> {
     if let Some(path) = explicit {
+        // A folder is taken to mean the Leptos.toml inside it.
+        if path.is_dir() {
+            let inside = path.join(CONFIG_FILE_NAME);
+            return if inside.is_file() {
+                Ok(Some(inside))
+            } else {
+                Err(ConfigError(format!(
+                    "{} is a folder without a {CONFIG_FILE_NAME} in it; pass the configuration file itself",
+                    path.display()
+                )))
+            };
+        }
         return if path.is_file() {
             Ok(Some(path.to_path_buf()))
         } else {

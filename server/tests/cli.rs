@@ -108,6 +108,56 @@ fn a_bad_value_in_the_config_file_names_the_key() {
 }
 
 #[test]
+fn a_config_folder_means_the_file_inside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf");
+    std::fs::create_dir(&conf).unwrap();
+    let mut command = tsudoi(dir.path());
+    command.args(["--config", conf.to_str().unwrap(), "migrate"]);
+    let output = run_with_timeout(command, Duration::from_secs(10));
+    let stderr = stderr_of(&output);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("is a folder without a Leptos.toml in it"),
+        "{stderr}"
+    );
+
+    std::fs::write(conf.join("Leptos.toml"), "time_zone = \"Mars/Olympus\"\n").unwrap();
+    let mut command = tsudoi(dir.path());
+    command.args(["--config", conf.to_str().unwrap(), "migrate"]);
+    let output = run_with_timeout(command, Duration::from_secs(10));
+    assert!(
+        stderr_of(&output).contains("Mars/Olympus"),
+        "the file inside the folder is read: {}",
+        stderr_of(&output)
+    );
+}
+
+#[test]
+fn a_command_line_import_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let csv = dir.path().join("staff.csv");
+    std::fs::write(&csv, "email,name\na@example.co.jp,青木\n").unwrap();
+    let mut command = tsudoi(dir.path());
+    command.args(["import-users", csv.to_str().unwrap(), "--database-url", &db]);
+    let output = run_with_timeout(command, Duration::from_secs(20));
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let audited = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let db = tsudoi::storage::Database::open(
+            &tsudoi::storage::DatabaseUrl::parse(&db).unwrap(),
+            &tsudoi::storage::PoolSettings::default(),
+        )
+        .await
+        .unwrap();
+        tsudoi::audit::latest(&db, tsudoi::audit::AuditAction::UsersImported, None)
+            .await
+            .unwrap()
+    });
+    assert!(audited.is_some(), "the import is in the audit log");
+}
+
+#[test]
 fn create_admin_reads_the_password_from_stdin_and_can_be_rerun() {
     use std::io::Write;
     use std::process::Stdio;
