@@ -89,7 +89,7 @@ pub fn router(state: AppState, sessions: Store, settings: &Settings) -> Router {
         .layer(middleware::from_fn(
             request_limits::require_multipart_uploads,
         ))
-        .layer(middleware::from_fn(request_limits::limit_body_size));
+        .layer(middleware::from_fn(request_limits::read_body_within_limit));
     for (name, value) in security::default_headers(settings.public_url.scheme() == "https") {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }

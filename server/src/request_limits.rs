@@ -12,6 +12,7 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use leptos::server_fn::ServerFn;
 use tsudoi_app::pages::admin::users::{ImportUsers, MAX_IMPORT_BYTES};
 
@@ -21,6 +22,10 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The CSV upload: the file plus room for the multipart framing.
 const MAX_UPLOAD_BYTES: usize = MAX_IMPORT_BYTES + 64 * 1024;
+
+/// A refused body up to this size is read to its end before the 413 goes out.
+const MAX_DRAINED_BYTES: u64 = 16 * 1024 * 1024;
+const DRAIN_TIME_LIMIT: Duration = Duration::from_secs(10);
 
 /// An import of tens of thousands of people writes each of them: it is given
 /// minutes, where everything else has the configured bound.
@@ -61,10 +66,17 @@ pub async fn allow_known_methods(request: Request<Body>, next: Next) -> Response
     response
 }
 
-/// Refuses a body larger than the endpoint takes: at once when the client
-/// announces its length, else when the stream passes the limit (the reader
-/// then fails, and the server function answers 413 — see the app's error type).
-pub async fn limit_body_size(request: Request<Body>, next: Next) -> Response {
+/// Reads the whole body before the handler runs, refusing one larger than
+/// the endpoint takes with 413.
+///
+/// Reading it all first, rather than letting each handler stream it, means
+/// no answer ever goes out over a body still unread: a handler that answers
+/// early (an unknown server function, a refusal) would otherwise leave the
+/// connection to be closed under a client that then reports a reset instead
+/// of the answer. Every body Tsudoi takes is small enough to hold (the CSV
+/// upload is the largest), and a client that sends slowly is bounded by the
+/// request time limit around this.
+pub async fn read_body_within_limit(request: Request<Body>, next: Next) -> Response {
     if matches!(*request.method(), Method::GET | Method::HEAD) {
         return next.run(request).await;
     }
@@ -78,12 +90,20 @@ pub async fn limit_body_size(request: Request<Body>, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .map(|value| value.trim().parse::<u64>());
+    let too_large = || {
+        refusal(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The request is larger than this server accepts.",
+        )
+    };
     match announced {
         Some(Ok(length)) if length > limit as u64 => {
-            return refusal(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "The request is larger than this server accepts.",
-            );
+            // A body of modest size is read and dropped, so the answer
+            // arrives; a huge one is not worth the bandwidth.
+            if length <= MAX_DRAINED_BYTES {
+                drain(request.into_body()).await;
+            }
+            return too_large();
         }
         Some(Err(_)) => {
             return refusal(
@@ -93,8 +113,33 @@ pub async fn limit_body_size(request: Request<Body>, next: Next) -> Response {
         }
         _ => {}
     }
-    let request = request.map(|body| Body::new(http_body_util::Limited::new(body, limit)));
-    next.run(request).await
+    let (parts, body) = request.into_parts();
+    let mut body = body.into_data_stream();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let Ok(chunk) = chunk else {
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                "The request body could not be read.",
+            );
+        };
+        if bytes.len() + chunk.len() > limit {
+            drain(Body::from_stream(body)).await;
+            return too_large();
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// Reads and drops what is left of a refused body, within bounds.
+async fn drain(body: Body) {
+    let rest = http_body_util::BodyExt::collect(http_body_util::Limited::new(
+        body,
+        MAX_DRAINED_BYTES as usize,
+    ));
+    let _ = tokio::time::timeout(DRAIN_TIME_LIMIT, rest).await;
 }
 
 /// The upload endpoint reads multipart form data; a request that is not (no
