@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of this module
 
+pub mod stalling_relay;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
