@@ -177,7 +177,7 @@ pub async fn seed(db: &Database, tz: Tz, now: DateTime<Utc>, seed: u64) -> Resul
         .await?);
     if existing > 0 {
         return Err(Error::Conflict(
-            "The database already has events; seed-demo only fills an empty database.".into(),
+            crate::reason::Reason::DemoNeedsEmptyDatabase,
         ));
     }
     let mut rng = StdRng::seed_from_u64(seed);

@@ -5,18 +5,20 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::reason::{Field, Reason};
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum Error {
-    /// Input that breaks a rule; the message is meant for the person who typed it.
+    /// Input that breaks a rule; the reason is for the person who typed it.
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Reason),
     #[error("not found")]
     NotFound,
     /// The request was valid but the current state forbids it (e.g. event full, already cancelled).
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Reason),
     /// Login failed. One message for every reason, so it reveals nothing.
     #[error("the e-mail address or password is not correct")]
     Unauthenticated,

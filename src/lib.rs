@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod mail;
 pub mod model;
+pub mod reason;
 pub mod registrations;
 #[cfg(feature = "server")]
 pub mod text_rules;

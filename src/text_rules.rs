@@ -6,6 +6,7 @@
 //! mail header, and a name with a line break breaks the CSV and the door
 //! list. Multi-line fields (descriptions) keep their line breaks and tabs.
 
+use crate::reason::{Field, Reason};
 use crate::{Error, Result};
 
 /// Whether a field may span several lines.
@@ -16,19 +17,17 @@ pub enum Lines {
 }
 
 /// Refuses `value` when it is longer than `max_chars` or holds a character
-/// that cannot be shown; `field` names it in the message ("The title …").
-pub fn check(field: &str, value: &str, max_chars: usize, lines: Lines) -> Result<()> {
+/// that cannot be shown.
+pub fn check(field: Field, value: &str, max_chars: usize, lines: Lines) -> Result<()> {
     let allowed = |c: char| lines == Lines::Several && matches!(c, '\n' | '\r' | '\t');
     if value.chars().any(|c| c.is_control() && !allowed(c)) {
-        return Err(Error::Invalid(match lines {
-            Lines::One => format!("The {field} must be one line without control characters."),
-            Lines::Several => format!("The {field} contains control characters."),
-        }));
+        return Err(Error::Invalid(Reason::ControlCharacters { field }));
     }
     if value.chars().count() > max_chars {
-        return Err(Error::Invalid(format!(
-            "The {field} is too long ({max_chars} characters at most)."
-        )));
+        return Err(Error::Invalid(Reason::TooLong {
+            field,
+            max_chars: u32::try_from(max_chars).unwrap_or(u32::MAX),
+        }));
     }
     Ok(())
 }
@@ -39,21 +38,20 @@ mod tests {
 
     #[test]
     fn length_and_control_characters_are_limited() {
-        assert!(check("name", "佐藤 花子", 100, Lines::One).is_ok());
-        assert!(check("name", &"あ".repeat(100), 100, Lines::One).is_ok());
-        assert!(check("name", &"あ".repeat(101), 100, Lines::One).is_err());
-        for bad in ["a\nb", "a\rb", "a\0b", "a\tb", "a\u{7f}b", "a\u{1b}[31mb"] {
-            assert!(check("name", bad, 100, Lines::One).is_err(), "{bad:?}");
-        }
-        assert!(
-            check(
-                "description",
-                "line one\r\nline two\tend",
-                100,
-                Lines::Several
-            )
-            .is_ok()
+        assert!(check(Field::Name, "佐藤 花子", 100, Lines::One).is_ok());
+        assert!(check(Field::Name, &"あ".repeat(100), 100, Lines::One).is_ok());
+        assert_eq!(
+            check(Field::Name, &"あ".repeat(101), 100, Lines::One),
+            Err(Error::Invalid(Reason::TooLong {
+                field: Field::Name,
+                max_chars: 100
+            }))
         );
-        assert!(check("description", "nul\0", 100, Lines::Several).is_err());
+        for bad in ["a\nb", "a\rb", "a\0b", "a\tb", "a\u{7f}b", "a\u{1b}[31mb"] {
+            assert!(check(Field::Name, bad, 100, Lines::One).is_err(), "{bad:?}");
+        }
+        let description = "line one\r\nline two\tend";
+        assert!(check(Field::Description, description, 100, Lines::Several).is_ok());
+        assert!(check(Field::Description, "nul\0", 100, Lines::Several).is_err());
     }
 }

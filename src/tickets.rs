@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::model::{Registration, RegistrationStatus};
+use crate::reason::Reason;
 use crate::registrations::{RegistrationRow, columns, with_position};
 use crate::storage::{Database, is_unique_violation, on_pool};
 use crate::ticket_token;
@@ -54,7 +55,7 @@ type KeyCache = HashMap<([u8; 32], i64), SigningKey>;
 const KEY_CACHE_LIMIT: usize = 4096;
 
 fn invalid_ticket() -> Error {
-    Error::Invalid("This is not a valid Tsudoi ticket.".into())
+    Error::Invalid(Reason::InvalidTicket)
 }
 
 /// The installation's seed, made by the first instance that needs it.
@@ -123,14 +124,10 @@ pub async fn issue(db: &Database, registration_id: i64, owner_user_id: i64) -> R
     match RegistrationStatus::parse(&holder.status) {
         Some(RegistrationStatus::Registered | RegistrationStatus::CheckedIn) => {}
         Some(RegistrationStatus::Waitlisted) => {
-            return Err(Error::Conflict(
-                "You are on the waitlist; your ticket comes with a seat.".into(),
-            ));
+            return Err(Error::Conflict(Reason::NoTicketOnWaitlist));
         }
         Some(RegistrationStatus::Cancelled | RegistrationStatus::Removed) => {
-            return Err(Error::Conflict(
-                "This registration was cancelled, so it has no ticket.".into(),
-            ));
+            return Err(Error::Conflict(Reason::NoTicketWhenCancelled));
         }
         None => {
             tracing::error!(registration = registration_id, status = %holder.status, "unknown registration status");
@@ -214,9 +211,7 @@ pub async fn find_by_code(db: &Database, event_id: i64, code: &str) -> Result<Re
         columns!(),
         " FROM registrations WHERE ticket_code = $2 AND event_id = $1"
     );
-    let code = normalize_code(code).ok_or_else(|| {
-        Error::Invalid("A ticket code has 8 letters and digits, like 7K3M-Q9XD.".into())
-    })?;
+    let code = normalize_code(code).ok_or(Error::Invalid(Reason::InvalidTicketCode))?;
     let row: RegistrationRow = on_pool!(db, |pool| sqlx::query_as(SELECT)
         .bind(event_id)
         .bind(&code)

@@ -5,6 +5,7 @@ mod common;
 
 use chrono::{DateTime, Duration, Utc};
 use common::{event, scalar, tokyo};
+use tsudoi::Reason;
 use tsudoi::checkin::{self, QueuedScan, ScanAnswer};
 use tsudoi::events;
 use tsudoi::model::{EventStatus, Lang, RegistrationStatus, Role};
@@ -300,7 +301,7 @@ async fn undo_returns_the_seat_to_not_checked_in_and_a_new_scan_works() {
 
         assert_eq!(
             checkin::undo(db, ev, reg, door_staff, door()).await,
-            Err(Error::Conflict("This person is not checked in.".into())),
+            Err(Error::Conflict(Reason::NotCheckedIn)),
             "{backend:?}"
         );
         checkin::scan(db, ev, &token, door_staff, door())

@@ -408,7 +408,7 @@ async fn organizers_create_publish_edit_duplicate_and_cancel_their_events() {
         let after_copy_ends = copied.draft.ends_at + Duration::minutes(1);
         let refused = manage::cancel(db, other, copy, after_copy_ends).await;
         assert!(
-            matches!(&refused, Err(tsudoi::Error::Conflict(why)) if why.contains("over")),
+            matches!(&refused, Err(tsudoi::Error::Conflict(why)) if why.to_string().contains("over")),
             "{backend:?}: {refused:?}"
         );
         assert_eq!(

@@ -23,22 +23,26 @@ impl FromServerFnError for AppError {
         let (status, message) = match &value {
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => (
                 500,
-                "The server could not be reached. Check your connection and try again.",
+                "The server could not be reached. Check your connection and try again.".to_string(),
             ),
             // On the server these are the client's mistakes: arguments that
             // are missing, repeated or of the wrong type. Monitoring counts
             // 5xx as our faults only. (Bodies over the size limit never get
             // here: the binary answers them with 413 before reading on.)
-            ServerFnErrorErr::Args(_)
-            | ServerFnErrorErr::MissingArg(_)
-            | ServerFnErrorErr::Deserialization(_) => (
+            ServerFnErrorErr::Args(detail)
+            | ServerFnErrorErr::MissingArg(detail)
+            | ServerFnErrorErr::Deserialization(detail) => (
                 400,
-                "The request's fields are missing or malformed. Reload the page and try again.",
+                format!(
+                    "The request's fields are missing or malformed ({}). Reload the page and try again.",
+                    short_detail(detail)
+                ),
             ),
-            ServerFnErrorErr::UnsupportedRequestMethod(_) => {
-                (405, "This request method is not supported here.")
-            }
-            _ => (500, "The request could not be processed."),
+            ServerFnErrorErr::UnsupportedRequestMethod(_) => (
+                405,
+                "This request method is not supported here.".to_string(),
+            ),
+            _ => (500, "The request could not be processed.".to_string()),
         };
         #[cfg(feature = "ssr")]
         {
@@ -56,7 +60,29 @@ impl FromServerFnError for AppError {
         }
         #[cfg(not(feature = "ssr"))]
         let _ = status;
-        AppError::Transport(message.to_string())
+        AppError::Transport(message)
+    }
+}
+
+/// What the decoder said, for the caller to fix their request: one line,
+/// bounded, without anything that could not be shown.
+fn short_detail(detail: &str) -> String {
+    detail
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(160)
+        .collect()
+}
+
+impl AppError {
+    /// The form field this error is about, when a rule names one.
+    pub fn field(&self) -> Option<tsudoi::Field> {
+        match self {
+            AppError::Domain(tsudoi::Error::Invalid(reason) | tsudoi::Error::Conflict(reason)) => {
+                reason.field()
+            }
+            _ => None,
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod form_errors;
 pub mod i18n;
 pub mod layout;
 pub mod pages;

@@ -48,7 +48,7 @@ test('an organizer creates and publishes an event; a registration shows on the d
   await form.locator('input[name="ends"]').fill(localTime(5, 11));
   await form.locator('input[name="capacity"]').fill('40');
   await org.getByTestId('save-event').click();
-  await expect(org.getByTestId('form-error')).toContainText('must end after it starts');
+  await expect(org.getByTestId('error-ends_at')).toContainText('must end after it starts');
   await form.locator('input[name="ends"]').fill(localTime(5, 13));
   await org.getByTestId('save-event').click();
 

@@ -118,6 +118,7 @@ mod store {
     };
     use crate::audit::{self, AuditAction};
     use crate::model::{RegistrationStatus, Role};
+    use crate::reason::Reason;
     use crate::storage::{BeginWrite, Database, contains_pattern, on_pool};
     use crate::tickets;
     use crate::users::LoginLimits;
@@ -364,9 +365,7 @@ mod store {
             }
             holder = holder_by_id(db, holder.id).await?.ok_or(Error::NotFound)?;
         }
-        Err(Error::Conflict(
-            "This registration keeps changing; please scan again.".into(),
-        ))
+        Err(Error::Conflict(Reason::ScanAgain))
     }
 
     async fn answer_token(
@@ -512,7 +511,7 @@ mod store {
             .await?
             .filter(|h| h.event_id == event_id)
             .ok_or(Error::NotFound)?;
-        let not_checked_in = || Error::Conflict("This person is not checked in.".into());
+        let not_checked_in = || Error::Conflict(Reason::NotCheckedIn);
         if holder.status()? != RegistrationStatus::CheckedIn {
             return Err(not_checked_in());
         }
@@ -641,9 +640,9 @@ mod store {
             return Ok(Vec::new());
         }
         if text.chars().count() > MAX_FRAGMENT_CHARS {
-            return Err(Error::Invalid(format!(
-                "Search for at most {MAX_FRAGMENT_CHARS} characters."
-            )));
+            return Err(Error::Invalid(Reason::SearchTooLong {
+                max_chars: MAX_FRAGMENT_CHARS as u32,
+            }));
         }
         let limit = i64::from(limit.clamp(1, MAX_SEARCH_RESULTS));
         let words = contains_pattern(text);
@@ -720,9 +719,9 @@ mod store {
         now: DateTime<Utc>,
     ) -> Result<Vec<(usize, ScanAnswer)>> {
         if queued.len() > MAX_QUEUED_SCANS {
-            return Err(Error::Invalid(format!(
-                "Send at most {MAX_QUEUED_SCANS} scans at a time."
-            )));
+            return Err(Error::Invalid(Reason::TooManyScans {
+                max: MAX_QUEUED_SCANS as u32,
+            }));
         }
         let mut order: Vec<usize> = (0..queued.len()).collect();
         order.sort_by_key(|&i| (queued[i].scanned_at, i));

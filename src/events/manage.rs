@@ -13,6 +13,7 @@ use super::{EventDraft, ManagedEvent, ManagedPage, check_event, to_second, trimm
 use crate::audit::{self, AuditAction};
 use crate::mail::MailKind;
 use crate::model::{Category, EventCursor, EventStatus, Role, page_size};
+use crate::reason::{Field, Reason};
 use crate::storage::{BeginWrite, Database, on_pool, outbox};
 use crate::text_rules::{self, Lines};
 use crate::{Error, Result};
@@ -50,22 +51,18 @@ impl EventDraft {
             (self.registration_opens_at, self.registration_closes_at)
             && closes <= opens
         {
-            return Err(Error::Invalid(
-                "Registration must close after it opens.".into(),
-            ));
+            return Err(Error::Invalid(Reason::RegistrationClosesBeforeOpening));
         }
         if self
             .registration_closes_at
             .is_some_and(|closes| closes > self.starts_at)
         {
-            return Err(Error::Invalid(
-                "Registration must close by the time the event starts.".into(),
-            ));
+            return Err(Error::Invalid(Reason::RegistrationClosesAfterStart));
         }
-        text_rules::check("place", self.place.trim(), 200, Lines::One)?;
+        text_rules::check(Field::Place, self.place.trim(), 200, Lines::One)?;
         for description in [&self.description_ja, &self.description_en] {
             text_rules::check(
-                "description",
+                Field::Description,
                 description,
                 MAX_DESCRIPTION_CHARS,
                 Lines::Several,
@@ -224,15 +221,12 @@ pub async fn update(
     // Internal reads need the fields only, not local times: any zone will do.
     let before = get(db, UTC, event_id).await?;
     if before.status == EventStatus::Cancelled {
-        return Err(Error::Conflict(
-            "A cancelled event cannot be edited.".into(),
-        ));
+        return Err(Error::Conflict(Reason::EditingCancelledEvent));
     }
     if draft.capacity < before.seats_taken {
-        return Err(Error::Conflict(format!(
-            "{} seats are taken; the capacity cannot go below that.",
-            before.seats_taken
-        )));
+        return Err(Error::Conflict(Reason::CapacityBelowSeatsTaken {
+            taken: u32::try_from(before.seats_taken).unwrap_or(0),
+        }));
     }
     let time_changed = to_second(draft.starts_at) != before.draft.starts_at
         || to_second(draft.ends_at) != before.draft.ends_at;
@@ -302,9 +296,7 @@ pub async fn update(
         }
     });
     let Some(notified) = notified else {
-        return Err(Error::Conflict(
-            "Someone else changed this event meanwhile. Reload it and edit again.".into(),
-        ));
+        return Err(Error::Conflict(Reason::EventChangedMeanwhile));
     };
     let promoted = if draft.capacity != before.draft.capacity {
         crate::registrations::change_capacity(db, event_id, draft.capacity, now)
@@ -344,14 +336,12 @@ async fn set_status(
     };
     if !allowed {
         return Err(Error::Conflict(match to {
-            EventStatus::Published => "Only a draft can be published.".into(),
-            _ => "This event is cancelled already.".into(),
+            EventStatus::Published => Reason::OnlyDraftsArePublished,
+            _ => Reason::EventAlreadyCancelled,
         }));
     }
     if to == EventStatus::Cancelled && event.draft.ends_at <= now {
-        return Err(Error::Conflict(
-            "This event is over; an event that took place cannot be cancelled.".into(),
-        ));
+        return Err(Error::Conflict(Reason::EventIsOver));
     }
     let notify_sql = outbox::notify_attendees_statement(db.backend());
     let action = match to {
@@ -402,7 +392,7 @@ async fn set_status(
             Some(notified)
         }
     });
-    notified.ok_or_else(|| Error::Conflict("The event changed meanwhile. Reload it.".into()))
+    notified.ok_or(Error::Conflict(Reason::EventChangedMeanwhile))
 }
 
 /// A new draft with everything of `event_id` but its registrations, organized

@@ -26,7 +26,7 @@ mod store;
 #[cfg(feature = "server")]
 pub use stats::{event_stats, statements as stats_statements};
 #[cfg(feature = "server")]
-pub use store::{NewEvent, create, detail, list_upcoming};
+pub use store::{MAX_CAPACITY, NewEvent, create, detail, list_upcoming};
 #[cfg(feature = "server")]
 pub(crate) use store::{
     SummaryRow, check_event, latest_instant, parse_event_status, search_pattern, summary_columns,

@@ -7,6 +7,7 @@ use super::{EventDetail, MAX_SEARCH_CHARS, MyRegistration, UpcomingFilter};
 use crate::model::{
     Category, EventCursor, EventStatus, EventSummary, MAX_PAGE_SIZE, Page, RegistrationStatus,
 };
+use crate::reason::{Field, Reason};
 use crate::registrations::EventWindow;
 use crate::storage::{Database, on_pool};
 use crate::text_rules::{self, Lines};
@@ -40,6 +41,9 @@ impl NewEvent {
     }
 }
 
+/// The most seats an event can have.
+pub const MAX_CAPACITY: i32 = 100_000;
+
 /// The longest title; the event form says the same with `maxlength`.
 pub const MAX_TITLE_CHARS: usize = 200;
 
@@ -53,20 +57,18 @@ pub(crate) fn check_event(
     capacity: i32,
 ) -> Result<()> {
     if trimmed(title_ja).is_none() && trimmed(title_en).is_none() {
-        return Err(Error::Invalid(
-            "An event needs a title in Japanese or English.".into(),
-        ));
+        return Err(Error::Invalid(Reason::TitleMissing));
     }
     for title in [title_ja, title_en].into_iter().flatten() {
-        text_rules::check("title", title.trim(), MAX_TITLE_CHARS, Lines::One)?;
+        text_rules::check(Field::Title, title.trim(), MAX_TITLE_CHARS, Lines::One)?;
     }
     if ends_at <= starts_at {
-        return Err(Error::Invalid("An event must end after it starts.".into()));
+        return Err(Error::Invalid(Reason::EndsBeforeStart));
     }
-    if !(0..=100_000).contains(&capacity) {
-        return Err(Error::Invalid(
-            "Capacity must be between 0 and 100,000.".into(),
-        ));
+    if !(0..=MAX_CAPACITY).contains(&capacity) {
+        return Err(Error::Invalid(Reason::CapacityOutOfRange {
+            max: MAX_CAPACITY as u32,
+        }));
     }
     Ok(())
 }
@@ -207,9 +209,9 @@ pub(crate) fn search_pattern(search: Option<&str>) -> Result<Option<String>> {
         return Ok(None);
     }
     if text.chars().count() > MAX_SEARCH_CHARS {
-        return Err(Error::Invalid(format!(
-            "Search for at most {MAX_SEARCH_CHARS} characters."
-        )));
+        return Err(Error::Invalid(Reason::SearchTooLong {
+            max_chars: MAX_SEARCH_CHARS as u32,
+        }));
     }
     Ok(Some(crate::storage::contains_pattern(text)))
 }

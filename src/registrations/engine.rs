@@ -5,9 +5,11 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::json;
 
+use crate::events::MAX_CAPACITY;
 use crate::events::RegistrationWindow;
 use crate::mail::MailKind;
 use crate::model::{EventStatus, Registration, RegistrationStatus};
+use crate::reason::Reason;
 use crate::storage::outbox;
 use crate::storage::{BeginWrite, Database, is_unique_violation, on_pool};
 use crate::{Error, Result};
@@ -113,15 +115,13 @@ impl EventWindow {
         match self.window(now, Tz::UTC) {
             Some(RegistrationWindow::Open) => Ok(()),
             None => Err(Error::NotFound),
-            Some(RegistrationWindow::Cancelled) => {
-                Err(Error::Conflict("This event has been cancelled.".into()))
+            Some(RegistrationWindow::Cancelled) => Err(Error::Conflict(Reason::EventCancelled)),
+            Some(RegistrationWindow::NotYetOpen { opens_at }) => {
+                Err(Error::Conflict(Reason::RegistrationNotOpenYet { opens_at }))
             }
-            Some(RegistrationWindow::NotYetOpen { .. }) => Err(Error::Conflict(
-                "Registration for this event has not opened yet.".into(),
-            )),
-            Some(RegistrationWindow::Closed | RegistrationWindow::Started) => Err(Error::Conflict(
-                "Registration for this event has closed.".into(),
-            )),
+            Some(RegistrationWindow::Closed | RegistrationWindow::Started) => {
+                Err(Error::Conflict(Reason::RegistrationClosed))
+            }
         }
     }
 }
@@ -148,9 +148,7 @@ pub async fn register(
             Ok(result) => return result,
         }
     }
-    Err(Error::Conflict(
-        "Your registration changed meanwhile; please try again.".into(),
-    ))
+    Err(Error::Conflict(Reason::RegistrationChangedMeanwhile))
 }
 
 async fn try_register(
@@ -405,14 +403,10 @@ pub async fn end(
     match current.status {
         RegistrationStatus::Registered | RegistrationStatus::Waitlisted => {}
         RegistrationStatus::CheckedIn => {
-            return Err(Error::Conflict(
-                "This ticket has already been used to check in.".into(),
-            ));
+            return Err(Error::Conflict(Reason::AlreadyCheckedIn));
         }
         RegistrationStatus::Cancelled | RegistrationStatus::Removed => {
-            return Err(Error::Conflict(
-                "This registration is already cancelled.".into(),
-            ));
+            return Err(Error::Conflict(Reason::AlreadyCancelled));
         }
     }
     let event_id = current.event_id;
@@ -473,15 +467,11 @@ pub async fn end(
         }),
         // Someone else changed it between our read and our write: say what it is now.
         None => match get(db, registration_id).await?.status {
-            RegistrationStatus::CheckedIn => Err(Error::Conflict(
-                "This ticket has already been used to check in.".into(),
-            )),
-            RegistrationStatus::Cancelled | RegistrationStatus::Removed => Err(Error::Conflict(
-                "This registration is already cancelled.".into(),
-            )),
-            _ => Err(Error::Conflict(
-                "This registration changed meanwhile; please try again.".into(),
-            )),
+            RegistrationStatus::CheckedIn => Err(Error::Conflict(Reason::AlreadyCheckedIn)),
+            RegistrationStatus::Cancelled | RegistrationStatus::Removed => {
+                Err(Error::Conflict(Reason::AlreadyCancelled))
+            }
+            _ => Err(Error::Conflict(Reason::RegistrationChangedMeanwhile)),
         },
     }
 }
@@ -495,10 +485,10 @@ pub async fn change_capacity(
     capacity: i32,
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>> {
-    if !(0..=100_000).contains(&capacity) {
-        return Err(Error::Invalid(
-            "Capacity must be between 0 and 100,000.".into(),
-        ));
+    if !(0..=MAX_CAPACITY).contains(&capacity) {
+        return Err(Error::Invalid(Reason::CapacityOutOfRange {
+            max: MAX_CAPACITY as u32,
+        }));
     }
     let outcome: std::result::Result<Vec<i64>, Option<i32>> = on_pool!(db, |pool| {
         let mut conn = pool.acquire().await?;
@@ -532,9 +522,9 @@ pub async fn change_capacity(
     match outcome {
         Ok(promoted) => Ok(promoted),
         Err(None) => Err(Error::NotFound),
-        Err(Some(taken)) => Err(Error::Conflict(format!(
-            "{taken} seats are already taken; the capacity cannot go below that. Remove registrations first."
-        ))),
+        Err(Some(taken)) => Err(Error::Conflict(Reason::CapacityBelowSeatsTaken {
+            taken: u32::try_from(taken).unwrap_or(0),
+        })),
     }
 }
 
@@ -556,15 +546,13 @@ pub async fn check_in(
     let current = get(db, registration_id).await?;
     let refuse = |status: RegistrationStatus, current: Registration| match status {
         RegistrationStatus::CheckedIn => Ok(CheckIn::AlreadyCheckedIn(current)),
-        RegistrationStatus::Waitlisted => Err(Error::Conflict(
-            "This person is on the waitlist, not registered.".into(),
-        )),
+        RegistrationStatus::Waitlisted => Err(Error::Conflict(Reason::OnWaitlist)),
         RegistrationStatus::Cancelled | RegistrationStatus::Removed => {
-            Err(Error::Conflict("This registration was cancelled.".into()))
+            Err(Error::Conflict(Reason::AlreadyCancelled))
         }
-        RegistrationStatus::Registered => Err(Error::Conflict(
-            "This registration changed meanwhile.".into(),
-        )),
+        RegistrationStatus::Registered => {
+            Err(Error::Conflict(Reason::RegistrationChangedMeanwhile))
+        }
     };
     if current.status != RegistrationStatus::Registered {
         return refuse(current.status, current);

@@ -91,7 +91,8 @@ pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
 pub(crate) fn contains_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
-    for c in text.chars() {
+    // Nobody types control characters, and PostgreSQL refuses a NUL in text.
+    for c in text.chars().filter(|c| !c.is_control()) {
         if matches!(c, '%' | '_' | '\\') {
             pattern.push('\\');
         }

@@ -256,7 +256,9 @@ pub async fn retry_dead(db: &Database, actor: i64, id: i64, now: DateTime<Utc>) 
     .fetch_optional(pool)
     .await?);
     match exists {
-        Some(_) => Err(Error::Conflict("Only a dead mail can be retried.".into())),
+        Some(_) => Err(Error::Conflict(
+            crate::reason::Reason::OnlyFailedMailIsRetried,
+        )),
         None => Err(Error::NotFound),
     }
 }

@@ -12,6 +12,7 @@ use serde_json::json;
 use super::{CheckedUser, LoginLimits, check_new_user, password, throttle};
 use crate::audit::{self, AuditAction};
 use crate::model::{AuthenticatedUser, Lang, NewUser, Role, UserPage, UserSummary};
+use crate::reason::Reason;
 use crate::storage::{BeginWrite, Database, is_unique_violation, on_pool};
 use crate::{Error, Result, model};
 
@@ -81,7 +82,7 @@ fn encode_cursor(sort_key: &str) -> String {
 }
 
 fn decode_cursor(text: &str) -> Result<String> {
-    let broken = || Error::Invalid("This page link is broken.".into());
+    let broken = || Error::Invalid(Reason::BrokenLink);
     if !text.len().is_multiple_of(2) || !text.is_ascii() {
         return Err(broken());
     }
@@ -90,7 +91,11 @@ fn decode_cursor(text: &str) -> Result<String> {
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16))
         .collect::<std::result::Result<Vec<u8>, _>>()
         .map_err(|_| broken())?;
-    String::from_utf8(bytes).map_err(|_| broken())
+    // A made-up cursor could hold a NUL, which PostgreSQL refuses in text.
+    String::from_utf8(bytes)
+        .ok()
+        .filter(|key| !key.chars().any(char::is_control))
+        .ok_or_else(broken)
 }
 
 /// People in e-mail order, one keyset page at a time, optionally narrowed to
@@ -111,10 +116,13 @@ pub async fn list(
     );
     // Every address sorts after the empty string, so no cursor means "from the start".
     let after = after.map(decode_cursor).transpose()?.unwrap_or_default();
-    let pattern = search
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(contains_pattern);
+    let search = search.map(str::trim).filter(|s| !s.is_empty());
+    if search.is_some_and(|s| s.chars().count() > crate::events::MAX_SEARCH_CHARS) {
+        return Err(Error::Invalid(Reason::SearchTooLong {
+            max_chars: crate::events::MAX_SEARCH_CHARS as u32,
+        }));
+    }
+    let pattern = search.map(contains_pattern);
     let page_size = model::page_size(Some(page_size));
     let rows: Vec<SummaryRow> = on_pool!(db, |pool| {
         sqlx::query_as(LIST)
@@ -203,9 +211,7 @@ pub async fn create(
     };
     match try_create(db, actor, user, &checked, password_hash.as_deref()).await {
         Ok(id) => Ok(id),
-        Err(err) if is_unique_violation(&err) => Err(Error::Conflict(
-            "An account with this e-mail address already exists.".into(),
-        )),
+        Err(err) if is_unique_violation(&err) => Err(Error::Conflict(Reason::EmailTaken)),
         Err(err) => Err(err.into()),
     }
 }
@@ -285,9 +291,6 @@ struct Standing {
     active: bool,
 }
 
-const LAST_ADMIN: &str = "This is the last active administrator. \
-    Make someone else an administrator first.";
-
 /// Decides a change: the audit entry to write, None when it would change
 /// nothing, or why it is refused. `active_admins` are the ids of all active
 /// administrators, read under lock so no other change can act on the same count.
@@ -303,17 +306,19 @@ fn plan(
         && active_admins.iter().all(|&id| id == user_id);
     match change {
         AccountChange::Role(to) if to == standing.role => Ok(None),
-        AccountChange::Role(_) if losing_last_admin => Err(Error::Conflict(LAST_ADMIN.into())),
+        AccountChange::Role(_) if losing_last_admin => {
+            Err(Error::Conflict(Reason::LastActiveAdmin))
+        }
         AccountChange::Role(to) => Ok(Some((
             AuditAction::RoleChanged,
             json!({ "user_id": user_id, "from": standing.role.code(), "to": to.code() }),
         ))),
-        AccountChange::Active(false) if actor == Some(user_id) => Err(Error::Conflict(
-            "You cannot deactivate your own account.".into(),
-        )),
+        AccountChange::Active(false) if actor == Some(user_id) => {
+            Err(Error::Conflict(Reason::CannotDeactivateSelf))
+        }
         AccountChange::Active(active) if active == standing.active => Ok(None),
         AccountChange::Active(false) if losing_last_admin => {
-            Err(Error::Conflict(LAST_ADMIN.into()))
+            Err(Error::Conflict(Reason::LastActiveAdmin))
         }
         AccountChange::Active(false) => Ok(Some((
             AuditAction::UserDeactivated,
@@ -411,9 +416,7 @@ pub async fn change_password(
     // The cheap checks first: no hashing work for a new password that would be refused anyway.
     password::check_strength(&new)?;
     if new == current {
-        return Err(Error::Invalid(
-            "The new password must differ from the current one.".into(),
-        ));
+        return Err(Error::Invalid(Reason::PasswordUnchanged));
     }
     let row: Option<PasswordRow> = on_pool!(db, |pool| {
         sqlx::query_as("SELECT email, password_hash FROM users WHERE id = $1 AND active")
@@ -440,9 +443,7 @@ pub async fn change_password(
     let old_hash = match verified {
         Ok(hash) => hash,
         Err(Error::Unauthenticated) => {
-            return Err(Error::Invalid(
-                "The current password is not correct.".into(),
-            ));
+            return Err(Error::Invalid(Reason::WrongCurrentPassword));
         }
         Err(other) => return Err(other),
     };
@@ -478,9 +479,7 @@ pub async fn change_password(
         }
         generation
     });
-    generation.ok_or_else(|| {
-        Error::Conflict("Your password was changed meanwhile; please sign in again.".into())
-    })
+    generation.ok_or_else(|| Error::Conflict(Reason::PasswordChangedMeanwhile))
 }
 
 /// The language a person reads the site and their mail in.
@@ -534,7 +533,10 @@ mod tests {
         let deactivate = AccountChange::Active(false);
         for change in [demote, deactivate] {
             assert!(
-                matches!(plan(Some(9), 1, &admin, change, &[1]), Err(Error::Conflict(m)) if m.contains("last active administrator")),
+                matches!(
+                    plan(Some(9), 1, &admin, change, &[1]),
+                    Err(Error::Conflict(Reason::LastActiveAdmin))
+                ),
                 "{change:?}"
             );
             assert!(plan(Some(9), 1, &admin, change, &[1, 2]).unwrap().is_some());
@@ -552,7 +554,7 @@ mod tests {
         );
         assert!(matches!(
             plan(Some(1), 1, &admin, deactivate, &[1, 2]),
-            Err(Error::Conflict(m)) if m.contains("your own account")
+            Err(Error::Conflict(Reason::CannotDeactivateSelf))
         ));
     }
 }

@@ -14,6 +14,7 @@ use std::io::Read;
 use super::{MAX_NAME_CHARS, NewUser, normalize_email, upsert};
 use crate::audit::{self, AuditAction};
 use crate::model::{Lang, Role};
+use crate::reason::{Field, Reason};
 use crate::storage::{Database, on_pool};
 use crate::text_rules::{self, Lines};
 use crate::{Error, Result};
@@ -43,11 +44,17 @@ fn columns(headers: &csv::StringRecord) -> Result<Columns> {
             department: find("department"),
             role: find("role"),
         }),
-        _ => Err(Error::Invalid(format!(
-            "The file needs a header line with at least the columns “email” and “name” \
-             (optional: “department”, “role”); found: {}.",
-            headers.iter().collect::<Vec<_>>().join(", ")
-        ))),
+        _ => Err(Error::Invalid(Reason::ImportHeaderMissing {
+            // Quoted back, bounded: the header line can be anything.
+            found: headers
+                .iter()
+                .collect::<Vec<_>>()
+                .join(", ")
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect(),
+        })),
     }
 }
 
@@ -90,11 +97,7 @@ fn read_rows(file: impl Read, report: &mut ImportReport) -> Result<Vec<Row>> {
         .from_reader(file);
     let headers = reader
         .headers()
-        .map_err(|_| {
-            Error::Invalid(
-                "The file is not CSV text in UTF-8 (in Excel: save as “CSV UTF-8”).".into(),
-            )
-        })?
+        .map_err(|_| Error::Invalid(Reason::ImportNotUtf8))?
         .clone();
     let columns = columns(&headers)?;
     let mut rows = Vec::new();
@@ -115,10 +118,7 @@ fn read_rows(file: impl Read, report: &mut ImportReport) -> Result<Vec<Row>> {
             }
         };
         if record.iter().any(|field| field.contains(['\n', '\r'])) {
-            return Err(Error::Invalid(format!(
-                "Line {line}: a quotation mark is not closed, so the lines after it run \
-                 into one field. Nothing was imported; close the quote and upload again."
-            )));
+            return Err(Error::Invalid(Reason::ImportUnclosedQuote { line }));
         }
         if record.iter().all(str::is_empty) {
             continue;
@@ -152,13 +152,14 @@ fn read_rows(file: impl Read, report: &mut ImportReport) -> Result<Vec<Row>> {
             }
         };
         let department = Some(field(columns.department)).filter(|d| !d.is_empty());
-        let checked = text_rules::check("name", name, MAX_NAME_CHARS, Lines::One).and_then(|()| {
-            department.map_or(Ok(()), |d| {
-                text_rules::check("department", d, MAX_NAME_CHARS, Lines::One)
-            })
-        });
+        let checked =
+            text_rules::check(Field::Name, name, MAX_NAME_CHARS, Lines::One).and_then(|()| {
+                department.map_or(Ok(()), |d| {
+                    text_rules::check(Field::Department, d, MAX_NAME_CHARS, Lines::One)
+                })
+            });
         if let Err(Error::Invalid(reason)) = checked {
-            report.rejected.push(reject(reason));
+            report.rejected.push(reject(reason.to_string()));
             continue;
         }
         rows.push(Row {
@@ -212,7 +213,7 @@ pub async fn import_csv(
             match super::admin::change_role(db, actor, current.id, row.role).await {
                 Ok(()) => {}
                 Err(Error::Invalid(reason) | Error::Conflict(reason)) => {
-                    report.rejected.push(reject(reason));
+                    report.rejected.push(reject(reason.to_string()));
                     continue;
                 }
                 Err(err) => return Err(err),
@@ -228,7 +229,7 @@ pub async fn import_csv(
         match upsert(db, &user, None).await {
             Ok(_) if current.is_some() => report.updated += 1,
             Ok(_) => report.created += 1,
-            Err(Error::Invalid(reason)) => report.rejected.push(reject(reason)),
+            Err(Error::Invalid(reason)) => report.rejected.push(reject(reason.to_string())),
             Err(err) => return Err(err),
         }
     }

@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::audit::{self, AuditAction};
 use crate::model::{Lang, Role};
+use crate::reason::{Field, Reason};
 use crate::storage::{Database, on_pool};
 use crate::text_rules::{self, Lines};
 use crate::{Error, Result};
@@ -42,9 +43,7 @@ pub fn normalize_email(email: &str) -> Result<String> {
         // Quoted back to the person, but bounded and printable: the message
         // also lands in import reports and the audit log.
         let shown: String = email.chars().filter(|c| !c.is_control()).take(80).collect();
-        Err(Error::Invalid(format!(
-            "“{shown}” is not a valid e-mail address."
-        )))
+        Err(Error::Invalid(Reason::InvalidEmail { shown }))
     }
 }
 
@@ -52,7 +51,9 @@ pub fn normalize_email(email: &str) -> Result<String> {
 pub async fn department_id(db: &Database, name: &str) -> Result<i64> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(Error::Invalid("A department needs a name.".into()));
+        return Err(Error::Invalid(Reason::Missing {
+            field: Field::Department,
+        }));
     }
     let id = on_pool!(db, |pool| {
         sqlx::query("INSERT INTO departments (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
@@ -78,9 +79,9 @@ async fn check_new_user<'a>(db: &Database, user: &'a NewUser) -> Result<CheckedU
     let email = normalize_email(&user.email)?;
     let display_name = user.display_name.trim();
     if display_name.is_empty() {
-        return Err(Error::Invalid("A user needs a display name.".into()));
+        return Err(Error::Invalid(Reason::Missing { field: Field::Name }));
     }
-    text_rules::check("name", display_name, MAX_NAME_CHARS, Lines::One)?;
+    text_rules::check(Field::Name, display_name, MAX_NAME_CHARS, Lines::One)?;
     let department = user
         .department
         .as_deref()
@@ -88,7 +89,7 @@ async fn check_new_user<'a>(db: &Database, user: &'a NewUser) -> Result<CheckedU
         .filter(|d| !d.is_empty());
     let department_id = match department {
         Some(name) => {
-            text_rules::check("department", name, MAX_NAME_CHARS, Lines::One)?;
+            text_rules::check(Field::Department, name, MAX_NAME_CHARS, Lines::One)?;
             Some(department_id(db, name).await?)
         }
         None => None,
@@ -337,9 +338,9 @@ pub mod password {
 
     pub fn check_strength(password: &str) -> Result<()> {
         if password.chars().count() < MIN_LENGTH {
-            return Err(Error::Invalid(format!(
-                "A password needs at least {MIN_LENGTH} characters."
-            )));
+            return Err(Error::Invalid(crate::reason::Reason::PasswordTooShort {
+                min_chars: MIN_LENGTH as u32,
+            }));
         }
         Ok(())
     }

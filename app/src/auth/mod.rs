@@ -144,7 +144,7 @@ pub async fn log_out() -> Result<(), AppError> {
 pub async fn change_password(current: String, new: String, repeat: String) -> Result<(), AppError> {
     let viewer = caller::require_login().await?;
     if new != repeat {
-        return Err(tsudoi::Error::Invalid("The new passwords do not match.".into()).into());
+        return Err(tsudoi::Error::Invalid(tsudoi::Reason::PasswordsDiffer).into());
     }
     caller::change_password(&viewer, current, new).await?;
     Ok(())

@@ -116,6 +116,8 @@ pub struct Texts {
     pub error_network: &'static str,
     pub error_too_many_attempts: fn(u64) -> String,
     pub error_too_many_wrong_codes: fn(u64) -> String,
+    /// Why a rule refused something ([`tsudoi::Reason`]).
+    pub reason: fn(&tsudoi::Reason) -> String,
 
     // Not found
     pub not_found_title: &'static str,
@@ -464,6 +466,7 @@ pub static EN: Texts = Texts {
         }
         .to_string()
     },
+    reason: |reason| reason.to_string(),
     error_too_many_wrong_codes: |secs| {
         tsudoi::Error::TooManyWrongCodes {
             retry_after_secs: secs,
@@ -794,6 +797,7 @@ pub static JA: Texts = Texts {
     error_network: "サーバーに接続できません。接続を確認してもう一度お試しください。",
     error_too_many_attempts: ja_wait,
     error_too_many_wrong_codes: ja_wrong_codes_wait,
+    reason: super::reasons::japanese,
 
     not_found_title: "ページが見つかりません",
 

@@ -13,6 +13,7 @@
 //! else English. A switch reloads the page, so texts need not be reactive.
 
 pub mod catalog;
+pub mod reasons;
 
 use leptos::prelude::*;
 use tsudoi::model::Lang;
@@ -148,7 +149,7 @@ impl Texts {
         match error {
             AppError::Transport(_) => self.error_network.to_string(),
             AppError::Domain(domain) => match domain {
-                Error::Invalid(text) | Error::Conflict(text) => text.clone(),
+                Error::Invalid(reason) | Error::Conflict(reason) => (self.reason)(reason),
                 Error::NotFound => self.error_not_found.to_string(),
                 Error::Unauthenticated => self.error_login_failed.to_string(),
                 Error::LoginRequired => self.error_login_required.to_string(),
@@ -171,8 +172,9 @@ impl Texts {
 /// by a plain form, so the browser comes back to the page, now translated.
 #[server(endpoint = "lang")]
 pub async fn set_language(lang: String) -> Result<(), crate::AppError> {
-    let lang = Lang::parse(&lang)
-        .ok_or_else(|| tsudoi::Error::Invalid(format!("Unknown language “{lang}”.")))?;
+    let lang = Lang::parse(&lang).ok_or(tsudoi::Error::Invalid(tsudoi::Reason::Unknown {
+        field: tsudoi::Field::Language,
+    }))?;
     remember_lang_cookie(lang);
     if let Ok(Some(viewer)) = crate::auth::caller::viewer().await {
         let ctx = crate::server_context::server_context()?;

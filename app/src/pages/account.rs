@@ -5,8 +5,17 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::auth::{ChangePassword, my_account};
+use crate::form_errors::{FieldError, FormError, FormLevelError};
 use crate::i18n::use_texts;
-use crate::layout::LoginNeeded;
+use crate::layout::{LoginNeeded, form_error_in_url};
+use tsudoi::Field;
+
+/// The fields of the password form that show their own errors.
+const PASSWORD_FIELDS: &[Field] = &[
+    Field::CurrentPassword,
+    Field::NewPassword,
+    Field::RepeatPassword,
+];
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
@@ -39,29 +48,52 @@ pub fn AccountPage() -> impl IntoView {
 fn PasswordForm() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let t = use_texts();
-    let outcome = move || {
-        change.value().get().map(|result| match result {
-            Ok(()) => view! { <p class="notice" role="status" data-testid="password-changed">{t.password_changed}</p> }.into_any(),
-            Err(err) => view! { <p class="error" role="alert">{t.error(&err)}</p> }.into_any(),
+    let returned_error = form_error_in_url(<ChangePassword as leptos::server_fn::ServerFn>::PATH);
+    let current_error = Signal::derive(move || {
+        change
+            .value()
+            .get()
+            .and_then(|result| result.err())
+            .or(returned_error.clone())
+    });
+    let form = FormError::new(current_error, PASSWORD_FIELDS);
+    let changed = move || {
+        matches!(change.value().get(), Some(Ok(()))).then(|| {
+            view! { <p class="notice" role="status" data-testid="password-changed">{t.password_changed}</p> }
         })
     };
+    let described = |field: Field| {
+        move || {
+            form.is_about(field)
+                .get()
+                .then(|| FormError::message_id(field))
+        }
+    };
+    let invalid = |field: Field| move || form.is_about(field).get().then_some("true");
     view! {
         <section class="form-card">
             <h2>{t.change_password}</h2>
             <ActionForm action=change attr:class="stacked-form">
                 <label>
                     {t.current_password}
-                    <input type="password" name="current" autocomplete="current-password" required />
+                    <input type="password" name="current" autocomplete="current-password" required
+                        aria-invalid=invalid(Field::CurrentPassword) aria-describedby=described(Field::CurrentPassword) />
+                    <FieldError form field=Field::CurrentPassword />
                 </label>
                 <label>
                     {t.new_password}
-                    <input type="password" name="new" autocomplete="new-password" minlength="10" required />
+                    <input type="password" name="new" autocomplete="new-password" minlength="10" required
+                        aria-invalid=invalid(Field::NewPassword) aria-describedby=described(Field::NewPassword) />
+                    <FieldError form field=Field::NewPassword />
                 </label>
                 <label>
                     {t.new_password_again}
-                    <input type="password" name="repeat" autocomplete="new-password" minlength="10" required />
+                    <input type="password" name="repeat" autocomplete="new-password" minlength="10" required
+                        aria-invalid=invalid(Field::RepeatPassword) aria-describedby=described(Field::RepeatPassword) />
+                    <FieldError form field=Field::RepeatPassword />
                 </label>
-                {outcome}
+                <FormLevelError form />
+                {changed}
                 <button class="button" type="submit" disabled=move || change.pending().get()>{t.change_password}</button>
             </ActionForm>
         </section>

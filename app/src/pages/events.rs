@@ -88,15 +88,16 @@ pub async fn list_events(
     let after = match after.as_deref().filter(|a| !a.is_empty()) {
         Some(text) => Some(
             tsudoi::model::EventCursor::decode(text)
-                .ok_or_else(|| Error::Invalid("This page link is broken.".into()))?,
+                .ok_or(Error::Invalid(tsudoi::Reason::BrokenLink))?,
         ),
         None => None,
     };
     let category = match filters.category.as_deref().filter(|c| !c.is_empty()) {
-        Some(code) => Some(
-            Category::parse(code)
-                .ok_or_else(|| Error::Invalid(format!("Unknown category “{code}”.")))?,
-        ),
+        Some(code) => Some(Category::parse(code).ok_or(Error::Invalid(
+            tsudoi::Reason::Unknown {
+                field: tsudoi::Field::Category,
+            },
+        ))?),
         None => None,
     };
     let date = |text: Option<&str>| -> Result<Option<chrono::NaiveDate>, Error> {
@@ -104,7 +105,11 @@ pub async fn list_events(
             None => Ok(None),
             Some(text) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
                 .map(Some)
-                .map_err(|_| Error::Invalid(format!("“{text}” is not a date (YYYY-MM-DD)."))),
+                .map_err(|_| {
+                    Error::Invalid(tsudoi::Reason::NotADate {
+                        text: text.chars().filter(|c| !c.is_control()).take(40).collect(),
+                    })
+                }),
         }
     };
     let filter = UpcomingFilter {

@@ -16,8 +16,7 @@ pub async fn audit_log(before: Option<String>) -> Result<AuditPage, AppError> {
     crate::auth::caller::require(Permission::ReadAuditLog).await?;
     let before = match before.as_deref().filter(|b| !b.is_empty()) {
         Some(text) => Some(
-            AuditCursor::decode(text)
-                .ok_or_else(|| tsudoi::Error::Invalid("This page link is broken.".into()))?,
+            AuditCursor::decode(text).ok_or(tsudoi::Error::Invalid(tsudoi::Reason::BrokenLink))?,
         ),
         None => None,
     };

@@ -23,7 +23,9 @@ async fn require_admin() -> Result<crate::auth::Viewer, AppError> {
 
 #[cfg(feature = "ssr")]
 fn parse_role(code: &str) -> Result<Role, tsudoi::Error> {
-    Role::parse(code).ok_or_else(|| tsudoi::Error::Invalid(format!("Unknown role “{code}”.")))
+    Role::parse(code).ok_or(tsudoi::Error::Invalid(tsudoi::Reason::Unknown {
+        field: tsudoi::Field::Role,
+    }))
 }
 
 #[server(endpoint = "admin/users/list", input = GetUrl)]
@@ -82,8 +84,7 @@ pub async fn import_users(data: MultipartData) -> Result<ImportReport, AppError>
     let admin = require_admin().await?;
     let ctx = crate::server_context::server_context()?;
     let mut form = data.into_inner().ok_or(tsudoi::Error::Internal)?;
-    let unreadable =
-        || tsudoi::Error::Invalid("The upload could not be read. Please try again.".into());
+    let unreadable = || tsudoi::Error::Invalid(tsudoi::Reason::UploadUnreadable);
     let mut file = Vec::new();
     while let Some(mut field) = form.next_field().await.map_err(|_| unreadable())? {
         if field.name() != Some("file") {
@@ -91,16 +92,16 @@ pub async fn import_users(data: MultipartData) -> Result<ImportReport, AppError>
         }
         while let Some(chunk) = field.chunk().await.map_err(|_| unreadable())? {
             if file.len() + chunk.len() > MAX_IMPORT_BYTES {
-                return Err(tsudoi::Error::Invalid(
-                    "The file is larger than 5 MB; split it into several files.".into(),
-                )
+                return Err(tsudoi::Error::Invalid(tsudoi::Reason::UploadTooLarge {
+                    max_mb: (MAX_IMPORT_BYTES / (1024 * 1024)) as u32,
+                })
                 .into());
             }
             file.extend_from_slice(&chunk);
         }
     }
     if file.is_empty() {
-        return Err(tsudoi::Error::Invalid("Choose a CSV file to import.".into()).into());
+        return Err(tsudoi::Error::Invalid(tsudoi::Reason::UploadMissing).into());
     }
     Ok(tsudoi::users::import::import_csv_as(&ctx.db, Some(admin.id), file.as_slice()).await?)
 }

@@ -12,9 +12,26 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
+use tsudoi::Field;
+#[cfg(feature = "ssr")]
+use tsudoi::Reason;
 use tsudoi::model::{Category, EventStatus};
 
+/// The fields of the event form that show their own errors.
+const EVENT_FIELDS: &[Field] = &[
+    Field::Title,
+    Field::Description,
+    Field::Category,
+    Field::Place,
+    Field::StartsAt,
+    Field::EndsAt,
+    Field::Capacity,
+    Field::RegistrationOpensAt,
+    Field::RegistrationClosesAt,
+];
+
 use crate::AppError;
+use crate::form_errors::{FieldError, FormError, FormLevelError};
 use crate::i18n::use_texts;
 use crate::layout::{LoginNeeded, form_error_in_url};
 
@@ -92,18 +109,14 @@ pub async fn load_event_form(id: Option<i64>) -> Result<EventForm, AppError> {
 fn parse_local(
     zone: chrono_tz::Tz,
     text: &str,
-    what: &str,
+    field: Field,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, tsudoi::Error> {
     use chrono::TimeZone;
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
-    let bad = || {
-        tsudoi::Error::Invalid(format!(
-            "{what}: give a date and time such as 2026-12-10 18:00."
-        ))
-    };
+    let bad = || tsudoi::Error::Invalid(Reason::NotADateTime { field });
     let naive = chrono::NaiveDateTime::parse_from_str(text, LOCAL_FORMAT)
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
         .map_err(|_| bad())?;
@@ -135,32 +148,36 @@ pub async fn save_event(
     use tsudoi::events::{EventDraft, manage};
     let ctx = crate::server_context::server_context()?;
     let zone = ctx.time_zone;
-    let required = |value: Option<chrono::DateTime<chrono::Utc>>, what: &str| {
-        value.ok_or_else(|| Error::Invalid(format!("{what} is needed.")))
+    let required = |value: Option<chrono::DateTime<chrono::Utc>>, field: Field| {
+        value.ok_or(Error::Invalid(Reason::Missing { field }))
     };
     let draft = EventDraft {
         title_ja: Some(title_ja),
         title_en: Some(title_en),
         description_ja,
         description_en,
-        category: Category::parse(&category)
-            .ok_or_else(|| Error::Invalid("Choose a category.".into()))?,
+        category: Category::parse(&category).ok_or(Error::Invalid(Reason::Missing {
+            field: Field::Category,
+        }))?,
         place,
-        starts_at: required(parse_local(zone, &starts, "Starts")?, "The start")?,
-        ends_at: required(parse_local(zone, &ends, "Ends")?, "The end")?,
-        capacity: capacity
-            .trim()
-            .parse()
-            .map_err(|_| Error::Invalid("Seats: give a whole number, such as 30.".into()))?,
-        registration_opens_at: parse_local(zone, &opens, "Registration opens")?,
-        registration_closes_at: parse_local(zone, &closes, "Registration closes")?,
+        starts_at: required(
+            parse_local(zone, &starts, Field::StartsAt)?,
+            Field::StartsAt,
+        )?,
+        ends_at: required(parse_local(zone, &ends, Field::EndsAt)?, Field::EndsAt)?,
+        capacity: capacity.trim().parse().map_err(|_| {
+            Error::Invalid(Reason::NotAWholeNumber {
+                field: Field::Capacity,
+            })
+        })?,
+        registration_opens_at: parse_local(zone, &opens, Field::RegistrationOpensAt)?,
+        registration_closes_at: parse_local(zone, &closes, Field::RegistrationClosesAt)?,
     };
     let now = chrono::Utc::now();
     let (id, notified) = match event_id {
         Some(id) => {
             let viewer = super::manager_of(id).await?;
-            let version = version
-                .ok_or_else(|| Error::Invalid("The form is incomplete; reload it.".into()))?;
+            let version = version.ok_or(Error::Invalid(Reason::IncompleteForm))?;
             let edited = manage::update(&ctx.db, viewer.id, id, version, &draft, now).await?;
             (id, edited.notified)
         }
@@ -217,6 +234,21 @@ fn EventFormView(values: EventForm) -> impl IntoView {
     let o = &t.organize;
     let save = ServerAction::<SaveEvent>::new();
     let returned_error = form_error_in_url(SaveEvent::PATH);
+    let current_error = Signal::derive(move || {
+        save.value()
+            .get()
+            .and_then(|result| result.err())
+            .or(returned_error.clone())
+    });
+    let form = FormError::new(current_error, EVENT_FIELDS);
+    let described = |field: Field| {
+        move || {
+            form.is_about(field)
+                .get()
+                .then(|| FormError::message_id(field))
+        }
+    };
+    let invalid = |field: Field| move || form.is_about(field).get().then_some("true");
     let editing = values.event_id.is_some();
     let title = if editing { o.edit_title } else { o.new_title };
     let category = values.category;
@@ -227,23 +259,40 @@ fn EventFormView(values: EventForm) -> impl IntoView {
             {values.event_id.map(|id| view! { <input type="hidden" name="event_id" value=id /> })}
             {values.version.map(|v| view! { <input type="hidden" name="version" value=v /> })}
             <div class="form-grid">
-                <label>{o.title_ja}<input type="text" name="title_ja" value=values.title_ja maxlength="200" /></label>
+                <label>{o.title_ja}<input type="text" name="title_ja" value=values.title_ja maxlength="200"
+                    aria-invalid=invalid(Field::Title) aria-describedby=described(Field::Title) />
+                    <FieldError form field=Field::Title /></label>
                 <label>{o.title_en}<input type="text" name="title_en" value=values.title_en maxlength="200" /></label>
-                <label>{o.description_ja}<textarea name="description_ja" rows="4">{crate::verbatim::text(values.description_ja)}</textarea></label>
+                <label>{o.description_ja}<textarea name="description_ja" rows="4"
+                    aria-invalid=invalid(Field::Description) aria-describedby=described(Field::Description)>{crate::verbatim::text(values.description_ja)}</textarea>
+                    <FieldError form field=Field::Description /></label>
                 <label>{o.description_en}<textarea name="description_en" rows="4">{crate::verbatim::text(values.description_en)}</textarea></label>
                 <label>{o.category}
-                    <select name="category" required>
+                    <select name="category" required aria-invalid=invalid(Field::Category) aria-describedby=described(Field::Category)>
                         {Category::ALL.into_iter().map(|c| view! {
                             <option value=c.code() selected=category == Some(c)>{(t.category)(c)}</option>
                         }).collect_view()}
                     </select>
+                    <FieldError form field=Field::Category />
                 </label>
-                <label>{o.place}<input type="text" name="place" value=values.place maxlength="200" required /></label>
-                <label>{o.starts}<input type="datetime-local" name="starts" value=values.starts required /></label>
-                <label>{o.ends}<input type="datetime-local" name="ends" value=values.ends required /></label>
-                <label>{o.capacity}<input type="number" name="capacity" min="0" max="100000" value=values.capacity required /></label>
-                <label>{o.opens}" ("{o.optional}")"<input type="datetime-local" name="opens" value=values.opens /></label>
-                <label>{o.closes}" ("{o.optional}")"<input type="datetime-local" name="closes" value=values.closes /></label>
+                <label>{o.place}<input type="text" name="place" value=values.place maxlength="200" required
+                    aria-invalid=invalid(Field::Place) aria-describedby=described(Field::Place) />
+                    <FieldError form field=Field::Place /></label>
+                <label>{o.starts}<input type="datetime-local" name="starts" value=values.starts required
+                    aria-invalid=invalid(Field::StartsAt) aria-describedby=described(Field::StartsAt) />
+                    <FieldError form field=Field::StartsAt /></label>
+                <label>{o.ends}<input type="datetime-local" name="ends" value=values.ends required
+                    aria-invalid=invalid(Field::EndsAt) aria-describedby=described(Field::EndsAt) />
+                    <FieldError form field=Field::EndsAt /></label>
+                <label>{o.capacity}<input type="number" name="capacity" min="0" max="100000" value=values.capacity required
+                    aria-invalid=invalid(Field::Capacity) aria-describedby=described(Field::Capacity) />
+                    <FieldError form field=Field::Capacity /></label>
+                <label>{o.opens}" ("{o.optional}")"<input type="datetime-local" name="opens" value=values.opens
+                    aria-invalid=invalid(Field::RegistrationOpensAt) aria-describedby=described(Field::RegistrationOpensAt) />
+                    <FieldError form field=Field::RegistrationOpensAt /></label>
+                <label>{o.closes}" ("{o.optional}")"<input type="datetime-local" name="closes" value=values.closes
+                    aria-invalid=invalid(Field::RegistrationClosesAt) aria-describedby=described(Field::RegistrationClosesAt) />
+                    <FieldError form field=Field::RegistrationClosesAt /></label>
             </div>
             <p class="hint">{(o.times_in)(&values.zone)}</p>
             {(!editing).then(|| view! {
@@ -251,8 +300,6 @@ fn EventFormView(values: EventForm) -> impl IntoView {
             })}
             <button class="button" type="submit" data-testid="save-event" disabled=move || save.pending().get()>{o.save}</button>
         </ActionForm>
-        {move || save.value().get().and_then(|result| result.err()).or(returned_error.clone()).map(|err| view! {
-            <p class="error" role="alert" data-testid="form-error">{t.error(&err)}</p>
-        })}
+        <FormLevelError form />
     }
 }
