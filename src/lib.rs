@@ -35,3 +35,4 @@ pub mod tickets;
 pub mod users;
 
 pub use error::{Error, Result};
+pub use reason::{Field, Reason};

@@ -191,7 +191,10 @@ pub enum Reason {
     // ---- Registering -----------------------------------------------------------
     #[error("This event has been cancelled.")]
     EventCancelled,
-    #[error("Registration for this event opens on {}.", opens_at.format("%Y-%m-%d %H:%M"))]
+    #[error(
+        "Registration for this event has not opened yet; it opens on {}.",
+        opens_at.format("%Y-%m-%d %H:%M")
+    )]
     RegistrationNotOpenYet { opens_at: DateTime<FixedOffset> },
     #[error("Registration for this event has closed.")]
     RegistrationClosed,

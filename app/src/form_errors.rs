@@ -33,6 +33,20 @@ impl FormError {
     pub fn message_id(field: Field) -> String {
         format!("error-{}", field.code())
     }
+
+    /// `aria-invalid` for `field`'s input: "true" while the error is about it.
+    pub fn invalid(self, field: Field) -> impl Fn() -> Option<&'static str> + Copy + 'static {
+        move || self.is_about(field).get().then_some("true")
+    }
+
+    /// `aria-describedby` for `field`'s input: its message, while there is one.
+    pub fn described_by(self, field: Field) -> impl Fn() -> Option<String> + Copy + 'static {
+        move || {
+            self.is_about(field)
+                .get()
+                .then(|| FormError::message_id(field))
+        }
+    }
 }
 
 /// The message under one field, when the current error is about it.

@@ -103,7 +103,11 @@ async fn serves_health_pages_assets_and_clean_errors_on_every_backend() {
         let bad = get("/api/events/list?category=bogus").await.unwrap();
         assert_eq!(bad.status(), 422, "{backend}");
         let body = bad.text().await.unwrap();
-        assert!(body.contains("Unknown category"), "{backend}: {body}");
+        // A typed reason the page words in the reader's language.
+        assert!(
+            body.contains(r#"{"Invalid":{"Unknown":{"field":"Category"}}}"#),
+            "{backend}: {body}"
+        );
         let broken_cursor = get("/api/events/list?after=not-a-cursor").await.unwrap();
         assert_eq!(broken_cursor.status(), 422, "{backend}");
 

@@ -479,7 +479,7 @@ pub async fn change_password(
         }
         generation
     });
-    generation.ok_or_else(|| Error::Conflict(Reason::PasswordChangedMeanwhile))
+    generation.ok_or(Error::Conflict(Reason::PasswordChangedMeanwhile))
 }
 
 /// The language a person reads the site and their mail in.

@@ -115,7 +115,7 @@ pub fn japanese(reason: &Reason) -> String {
 
         EventCancelled => "このイベントは中止されました。".into(),
         RegistrationNotOpenYet { opens_at } => format!(
-            "このイベントの受付は{}に始まります。",
+            "このイベントの受付はまだ始まっていません。{}に始まります。",
             opens_at.format("%Y年%-m月%-d日 %H:%M")
         ),
         RegistrationClosed => "このイベントの受付は終了しました。".into(),

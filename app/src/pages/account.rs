@@ -62,14 +62,6 @@ fn PasswordForm() -> impl IntoView {
             view! { <p class="notice" role="status" data-testid="password-changed">{t.password_changed}</p> }
         })
     };
-    let described = |field: Field| {
-        move || {
-            form.is_about(field)
-                .get()
-                .then(|| FormError::message_id(field))
-        }
-    };
-    let invalid = |field: Field| move || form.is_about(field).get().then_some("true");
     view! {
         <section class="form-card">
             <h2>{t.change_password}</h2>
@@ -77,19 +69,19 @@ fn PasswordForm() -> impl IntoView {
                 <label>
                     {t.current_password}
                     <input type="password" name="current" autocomplete="current-password" required
-                        aria-invalid=invalid(Field::CurrentPassword) aria-describedby=described(Field::CurrentPassword) />
+                        aria-invalid=form.invalid(Field::CurrentPassword) aria-describedby=form.described_by(Field::CurrentPassword) />
                     <FieldError form field=Field::CurrentPassword />
                 </label>
                 <label>
                     {t.new_password}
                     <input type="password" name="new" autocomplete="new-password" minlength="10" required
-                        aria-invalid=invalid(Field::NewPassword) aria-describedby=described(Field::NewPassword) />
+                        aria-invalid=form.invalid(Field::NewPassword) aria-describedby=form.described_by(Field::NewPassword) />
                     <FieldError form field=Field::NewPassword />
                 </label>
                 <label>
                     {t.new_password_again}
                     <input type="password" name="repeat" autocomplete="new-password" minlength="10" required
-                        aria-invalid=invalid(Field::RepeatPassword) aria-describedby=described(Field::RepeatPassword) />
+                        aria-invalid=form.invalid(Field::RepeatPassword) aria-describedby=form.described_by(Field::RepeatPassword) />
                     <FieldError form field=Field::RepeatPassword />
                 </label>
                 <FormLevelError form />

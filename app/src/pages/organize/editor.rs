@@ -241,14 +241,6 @@ fn EventFormView(values: EventForm) -> impl IntoView {
             .or(returned_error.clone())
     });
     let form = FormError::new(current_error, EVENT_FIELDS);
-    let described = |field: Field| {
-        move || {
-            form.is_about(field)
-                .get()
-                .then(|| FormError::message_id(field))
-        }
-    };
-    let invalid = |field: Field| move || form.is_about(field).get().then_some("true");
     let editing = values.event_id.is_some();
     let title = if editing { o.edit_title } else { o.new_title };
     let category = values.category;
@@ -260,15 +252,15 @@ fn EventFormView(values: EventForm) -> impl IntoView {
             {values.version.map(|v| view! { <input type="hidden" name="version" value=v /> })}
             <div class="form-grid">
                 <label>{o.title_ja}<input type="text" name="title_ja" value=values.title_ja maxlength="200"
-                    aria-invalid=invalid(Field::Title) aria-describedby=described(Field::Title) />
+                    aria-invalid=form.invalid(Field::Title) aria-describedby=form.described_by(Field::Title) />
                     <FieldError form field=Field::Title /></label>
                 <label>{o.title_en}<input type="text" name="title_en" value=values.title_en maxlength="200" /></label>
                 <label>{o.description_ja}<textarea name="description_ja" rows="4"
-                    aria-invalid=invalid(Field::Description) aria-describedby=described(Field::Description)>{crate::verbatim::text(values.description_ja)}</textarea>
+                    aria-invalid=form.invalid(Field::Description) aria-describedby=form.described_by(Field::Description)>{crate::verbatim::text(values.description_ja)}</textarea>
                     <FieldError form field=Field::Description /></label>
                 <label>{o.description_en}<textarea name="description_en" rows="4">{crate::verbatim::text(values.description_en)}</textarea></label>
                 <label>{o.category}
-                    <select name="category" required aria-invalid=invalid(Field::Category) aria-describedby=described(Field::Category)>
+                    <select name="category" required aria-invalid=form.invalid(Field::Category) aria-describedby=form.described_by(Field::Category)>
                         {Category::ALL.into_iter().map(|c| view! {
                             <option value=c.code() selected=category == Some(c)>{(t.category)(c)}</option>
                         }).collect_view()}
@@ -276,22 +268,22 @@ fn EventFormView(values: EventForm) -> impl IntoView {
                     <FieldError form field=Field::Category />
                 </label>
                 <label>{o.place}<input type="text" name="place" value=values.place maxlength="200" required
-                    aria-invalid=invalid(Field::Place) aria-describedby=described(Field::Place) />
+                    aria-invalid=form.invalid(Field::Place) aria-describedby=form.described_by(Field::Place) />
                     <FieldError form field=Field::Place /></label>
                 <label>{o.starts}<input type="datetime-local" name="starts" value=values.starts required
-                    aria-invalid=invalid(Field::StartsAt) aria-describedby=described(Field::StartsAt) />
+                    aria-invalid=form.invalid(Field::StartsAt) aria-describedby=form.described_by(Field::StartsAt) />
                     <FieldError form field=Field::StartsAt /></label>
                 <label>{o.ends}<input type="datetime-local" name="ends" value=values.ends required
-                    aria-invalid=invalid(Field::EndsAt) aria-describedby=described(Field::EndsAt) />
+                    aria-invalid=form.invalid(Field::EndsAt) aria-describedby=form.described_by(Field::EndsAt) />
                     <FieldError form field=Field::EndsAt /></label>
                 <label>{o.capacity}<input type="number" name="capacity" min="0" max="100000" value=values.capacity required
-                    aria-invalid=invalid(Field::Capacity) aria-describedby=described(Field::Capacity) />
+                    aria-invalid=form.invalid(Field::Capacity) aria-describedby=form.described_by(Field::Capacity) />
                     <FieldError form field=Field::Capacity /></label>
                 <label>{o.opens}" ("{o.optional}")"<input type="datetime-local" name="opens" value=values.opens
-                    aria-invalid=invalid(Field::RegistrationOpensAt) aria-describedby=described(Field::RegistrationOpensAt) />
+                    aria-invalid=form.invalid(Field::RegistrationOpensAt) aria-describedby=form.described_by(Field::RegistrationOpensAt) />
                     <FieldError form field=Field::RegistrationOpensAt /></label>
                 <label>{o.closes}" ("{o.optional}")"<input type="datetime-local" name="closes" value=values.closes
-                    aria-invalid=invalid(Field::RegistrationClosesAt) aria-describedby=described(Field::RegistrationClosesAt) />
+                    aria-invalid=form.invalid(Field::RegistrationClosesAt) aria-describedby=form.described_by(Field::RegistrationClosesAt) />
                     <FieldError form field=Field::RegistrationClosesAt /></label>
             </div>
             <p class="hint">{(o.times_in)(&values.zone)}</p>
