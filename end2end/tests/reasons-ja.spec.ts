@@ -80,6 +80,9 @@ test('five refusals read in Japanese, next to their field where they have one', 
   await org.getByTestId('save-event').click();
   await expect(org.getByTestId('error-ends_at')).toHaveText('終了日時は開始日時より後にしてください。');
   await expect(org.getByTestId('error-capacity')).toHaveCount(0);
+  await org.setViewportSize({ width: 1366, height: 768 });
+  await org.getByTestId('error-ends_at').scrollIntoViewIfNeeded();
+  await org.screenshot({ path: 'test-results/field-error-editor-ja-desktop.png' });
 
   // 5. A wrong current password, next to that field.
   await emp.goto(`${world.server.baseUrl}/account`);
@@ -89,6 +92,11 @@ test('five refusals read in Japanese, next to their field where they have one', 
   await emp.locator('input[name="repeat"]').fill('a brand new secret');
   await emp.locator('form button[type="submit"]').last().click();
   await expect(emp.getByTestId('error-current_password')).toHaveText('現在のパスワードが正しくありません。');
+  await emp.setViewportSize({ width: 390, height: 844 });
+  await emp.getByTestId('error-current_password').scrollIntoViewIfNeeded();
+  await emp.screenshot({ path: 'test-results/field-error-password-ja-phone.png' });
+  const width = await emp.evaluate(() => document.documentElement.scrollWidth);
+  expect(width, 'no sideways scrolling on a phone').toBeLessThanOrEqual(390);
 
   // The English page says it in English.
   const en = await loggedIn(browser, 'en@example.co.jp');

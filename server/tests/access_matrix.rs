@@ -568,14 +568,7 @@ async fn cookie_for(http: &Client, server: &RunningServer, email: &str) -> Strin
         "login {email}: {}",
         response.status()
     );
-    response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("tsudoi_session="))
-        .map(|c| c.split(';').next().unwrap().to_string())
-        .expect("session cookie")
+    support::session_cookie(response.headers()).expect("session cookie")
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,10 +6,10 @@ mod support;
 
 use std::time::Duration;
 
-use reqwest::header::{self, HeaderMap};
+use reqwest::header;
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
-use support::RunningServer;
+use support::{RunningServer, session_cookie};
 use tsudoi::model::{Lang, Role};
 use tsudoi::storage::Database;
 use tsudoi::storage::test_support::{self, RedisRelay};
@@ -35,16 +35,6 @@ async fn add_user(db: &Database, email: &str, name: &str, role: Role) -> i64 {
         lang: Lang::Ja,
     };
     users::upsert(db, &user, Some(&hash)).await.unwrap()
-}
-
-/// The session cookie a response sets, as `name=value`.
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with(&format!("{COOKIE}=")))
-        .map(|c| c.split(';').next().unwrap_or_default().to_string())
 }
 
 struct Login {

@@ -17,9 +17,9 @@ mod support;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use reqwest::header::{self, HeaderMap};
+use reqwest::header;
 use reqwest::{Client, Method};
-use support::RunningServer;
+use support::{RunningServer, session_cookie};
 use tsudoi::model::{Lang, Role};
 use tsudoi::storage::test_support::{self, TestDatabase};
 use tsudoi::users::{self, NewUser, password};
@@ -440,15 +440,6 @@ async fn send(
         }
         Err(e) => Err(format!("no answer: {e:?}")),
     }
-}
-
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("tsudoi_session="))
-        .map(|c| c.split(';').next().unwrap_or_default().to_string())
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -11,9 +11,9 @@ mod support;
 use std::time::Duration;
 
 use chrono::Utc;
-use reqwest::header::{self, HeaderMap};
+use reqwest::header;
 use reqwest::{Client, StatusCode};
-use support::RunningServer;
+use support::{RunningServer, session_cookie};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tsudoi::events::{EventDraft, manage};
 use tsudoi::model::{Category, Lang, Role};
@@ -22,7 +22,6 @@ use tsudoi::storage::test_support;
 use tsudoi::users::{self, NewUser, password};
 
 const PASSWORD: &str = "correct horse battery";
-const COOKIE: &str = "tsudoi_session";
 
 /// Markup that would do harm if it reached a page as HTML, in the places
 /// browsers are most forgiving: the head, an attribute, a textarea, a script.
@@ -65,15 +64,6 @@ async fn add_user(
         lang: Lang::Ja,
     };
     users::upsert(db, &user, Some(&hash)).await.unwrap()
-}
-
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with(&format!("{COOKIE}=")))
-        .map(|c| c.split(';').next().unwrap_or_default().to_string())
 }
 
 async fn logged_in(server: &RunningServer, email: &str) -> String {

@@ -80,14 +80,7 @@ async fn a_stalled_database_gets_503_within_the_bound_and_the_server_recovers() 
         .await
         .unwrap();
     assert!(login.status().is_success());
-    let cookie = login
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("tsudoi_session="))
-        .map(|c| c.split(';').next().unwrap().to_string())
-        .unwrap();
+    let cookie = support::session_cookie(login.headers()).expect("a session cookie");
 
     // Requests that are already on their way when the database freezes, and
     // requests that arrive while it is frozen.

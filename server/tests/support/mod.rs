@@ -12,6 +12,16 @@ use std::time::{Duration, Instant};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_tsudoi");
 
+/// The session cookie a response sets, as `name=value`.
+pub fn session_cookie(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("tsudoi_session="))
+        .map(|c| c.split(';').next().unwrap_or_default().to_string())
+}
+
 /// A command for the binary with none of the caller's TSUDOI_* settings.
 pub fn tsudoi(dir: &Path) -> Command {
     let mut command = Command::new(BINARY);
