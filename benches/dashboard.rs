@@ -1,4 +1,4 @@
-//! Dashboard benchmark (issue #8, review M-1 / M-3). Not a test: it prints
+//! Dashboard benchmark. Not a test: it prints
 //! figures for docs/PERFORMANCE.md.
 //!
 //! For each backend: one event with 10,000 registrations (20 departments,

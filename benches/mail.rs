@@ -1,4 +1,4 @@
-//! Mail benchmark (issue #7, review C-2 / S-3). Not a test: it prints figures
+//! Mail benchmark. Not a test: it prints figures
 //! for docs/PERFORMANCE.md.
 //!
 //! For each backend: the reminder batch for 500 events × 20 people (10,000

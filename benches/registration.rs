@@ -1,11 +1,11 @@
-//! Registration benchmark (issue #3, review C-1 / C-3). Not a test: it prints
+//! Registration benchmark. Not a test: it prints
 //! figures for docs/PERFORMANCE.md.
 //!
 //! For each backend, in one run:
 //! - the core's `register` on one hot event and spread over many events;
 //! - the raw ceiling: the very same SQL statements sent straight through the
 //!   driver, no domain code around them;
-//! - the bare seat transaction of DESIGN.md (UPDATE + 2 INSERTs);
+//! - the bare seat transaction, the floor any design pays (UPDATE + 2 INSERTs);
 //! - the review's naive check-then-insert, to show its oversell.
 //!
 //! PostgreSQL runs when TSUDOI_TEST_DATABASE_URL is set.
@@ -200,7 +200,7 @@ async fn raw_same_statements(db: &Database, event_id: i64, user_id: i64) {
     })
 }
 
-/// DESIGN.md's seat transaction alone: the conditional UPDATE and two INSERTs.
+/// The seat transaction alone: the conditional UPDATE and two INSERTs.
 async fn bare_seat_transaction(db: &Database, event_id: i64, user_id: i64) {
     let now = Utc::now();
     with_pool!(db, |pool| {
@@ -407,7 +407,7 @@ async fn bench_backend(t: &TestDatabase, requests: usize, workers: usize) -> Vec
         },
     )
     .await;
-    row.note = "reference from DESIGN.md".into();
+    row.note = "reference: the bare seat transaction".into();
     rows.push(row);
 
     // Bursts: everyone at once for 200 seats.

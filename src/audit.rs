@@ -1,4 +1,4 @@
-//! The audit log: who did what to whom, and when (issue #4).
+//! The audit log: who did what to whom, and when.
 //!
 //! Entries are only ever added. Changes made by the core write their entry in
 //! the same transaction as the change itself, so the log cannot miss a change
@@ -152,7 +152,7 @@ mod store {
 
     use super::{AuditAction, AuditCursor, AuditEntry, AuditPage};
     use crate::model;
-    use crate::storage::{Database, on_pool};
+    use crate::storage::{Database, UnitOfWork, on_pool, on_tx};
     use crate::{Error, Result};
 
     impl AuditEntry {
@@ -169,36 +169,27 @@ mod store {
         DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
     }
 
-    /// Adds an entry with the caller's executor, so it commits together with
-    /// the change it describes.
-    pub(crate) async fn insert<'c, E, DB>(
-        executor: E,
+    const INSERT: &str = "INSERT INTO audit_log (actor_user_id, action, target, detail, at) VALUES ($1, $2, $3, $4, $5)";
+
+    /// Adds an entry as a step of `uow`, so it commits together with the
+    /// change it describes.
+    pub(crate) async fn insert(
+        uow: &mut UnitOfWork<'_>,
         actor: Option<i64>,
         action: AuditAction,
         target: &str,
         detail: Value,
         at: DateTime<Utc>,
-    ) -> sqlx::Result<()>
-    where
-        DB: sqlx::Database,
-        E: sqlx::Executor<'c, Database = DB>,
-        for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-        for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-        for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-        for<'q> DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-        for<'q> Json<Value>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    {
-        sqlx::query(
-            "INSERT INTO audit_log (actor_user_id, action, target, detail, at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(actor)
-        .bind(action.code())
-        .bind(target)
-        .bind(Json(detail))
-        .bind(to_micros(at))
-        .execute(executor)
-        .await
-        .map(|_| ())
+    ) -> sqlx::Result<()> {
+        on_tx!(uow, |conn| sqlx::query(INSERT)
+            .bind(actor)
+            .bind(action.code())
+            .bind(target)
+            .bind(Json(&detail))
+            .bind(to_micros(at))
+            .execute(&mut *conn)
+            .await
+            .map(|_| ()))
     }
 
     /// [`insert`] on its own, at a given instant (the login path passes the
@@ -211,8 +202,9 @@ mod store {
         detail: Value,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        on_pool!(db, |pool| insert(pool, actor, action, target, detail, at)
-            .await)?;
+        let mut uow = db.begin_write().await?;
+        insert(&mut uow, actor, action, target, detail, at).await?;
+        uow.commit().await?;
         Ok(())
     }
 

@@ -20,7 +20,7 @@ use crate::{Error, Result};
 /// How far back the feed reaches, so last month's events stay in the
 /// calendar while the feed stays small.
 pub const FEED_HISTORY_DAYS: i64 = 90;
-/// Most events in one feed, soonest first (review S-1).
+/// Most events in one feed, soonest first.
 pub const FEED_LIMIT: i64 = 500;
 
 /// What one VEVENT says.

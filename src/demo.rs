@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::events::{self, NewEvent};
 use crate::model::{Category, EventStatus, Lang, Role};
-use crate::storage::{Database, on_pool};
+use crate::storage::{Database, on_pool, on_tx};
 use crate::users::{self, NewUser};
 use crate::{Error, Result};
 
@@ -262,8 +262,8 @@ pub async fn seed(db: &Database, tz: Tz, now: DateTime<Utc>, seed: u64) -> Resul
         let seated = people.len().min(capacity as usize);
         let past = starts_at < now;
         let registered_at = starts_at - Duration::days(10);
-        on_pool!(db, |pool| {
-            let mut tx = pool.begin().await?;
+        let mut uow = db.begin_write().await?;
+        on_tx!(&mut uow, |tx| {
             for (position, user_id) in people.iter().enumerate() {
                 let (status, seq) = if position < seated {
                     (
@@ -296,8 +296,8 @@ pub async fn seed(db: &Database, tz: Tz, now: DateTime<Utc>, seed: u64) -> Resul
                 .bind(seated as i32)
                 .execute(&mut *tx)
                 .await?;
-            crate::storage::commit_event_change(tx, db).await?;
         });
+        uow.commit_event_change(db).await?;
         registrations += people.len();
     }
 

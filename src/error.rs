@@ -2,6 +2,7 @@
 //!
 //! Storage errors are logged where they happen and reduced to [`Error::Internal`]
 //! or [`Error::Unavailable`], so no SQL text or driver message can reach a browser.
+//! The core knows no HTTP: the app maps each error to a status.
 
 use serde::{Deserialize, Serialize};
 
@@ -48,22 +49,6 @@ pub enum Error {
     /// A bug or an unexpected failure; details are in the server log only.
     #[error("something went wrong on our side")]
     Internal,
-}
-
-impl Error {
-    /// The HTTP status that fits the error, for routes and server functions alike.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            Error::Invalid(_) => 422,
-            Error::NotFound => 404,
-            Error::Conflict(_) => 409,
-            Error::Unauthenticated | Error::LoginRequired => 401,
-            Error::Forbidden => 403,
-            Error::TooManyAttempts { .. } | Error::TooManyWrongCodes { .. } => 429,
-            Error::Unavailable => 503,
-            Error::Internal => 500,
-        }
-    }
 }
 
 /// A wait in words: whole minutes, rounded up so the user never retries too
@@ -135,13 +120,6 @@ mod tests {
         assert_eq!(
             message(0),
             "Too many failed sign-in attempts. Try again in 1 second."
-        );
-        assert_eq!(
-            Error::TooManyAttempts {
-                retry_after_secs: 5
-            }
-            .http_status(),
-            429
         );
     }
 

@@ -1,4 +1,4 @@
-//! Signed tickets (review "minor: QR forgery"): the QR code on a ticket
+//! Signed tickets: the QR code on a ticket
 //! carries a token signed with Ed25519, never a guessable id, so door staff
 //! can check it offline with the event's public key.
 //!

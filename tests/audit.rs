@@ -1,4 +1,4 @@
-//! The audit log (issue #4) on every backend: paging, the newest entry of a
+//! The audit log on every backend: paging, the newest entry of a
 //! kind, and what an import leaves behind.
 
 mod common;

@@ -1,4 +1,4 @@
-//! The read caches (issue #8, review M-1), on both backends: the public list
+//! The read caches, on both backends: the public list
 //! is served from memory until a write changes it, and the writer never sees
 //! a stale page; with Redis, another instance learns of the write and reuses
 //! the dashboard numbers computed by the first.

@@ -1,4 +1,4 @@
-//! Door check-in (issue #6) on every backend: scans, typed codes, undo, who
+//! Door check-in on every backend: scans, typed codes, undo, who
 //! may work the door, the counter and search, and offline sync.
 
 mod common;

@@ -1,4 +1,4 @@
-//! The employee experience (issue #5) on every backend: the filtered event
+//! The employee experience on every backend: the filtered event
 //! list, the event page, "my events", signed tickets and calendar files.
 
 mod common;

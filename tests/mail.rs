@@ -1,4 +1,4 @@
-//! Mail (issue #7) on every backend, through a real SMTP server (aiosmtpd):
+//! Mail on every backend, through a real SMTP server (aiosmtpd):
 //! every kind of letter in both languages, the reminder batch's once-only
 //! rules, delivery exactly once with stable Message-IDs, an SMTP outage,
 //! dead mail and its retry, and two instances sharing one PostgreSQL.
@@ -14,13 +14,13 @@ use common::{event, person, scalar, tokyo};
 use tsudoi::events;
 use tsudoi::mail::compose::{self, Composition, MailSite};
 use tsudoi::mail::delivery::{Deliverer, DeliverySettings};
+use tsudoi::mail::outbox::{self, ClaimedMail};
 use tsudoi::mail::reminders::{self, ReminderSchedule};
 use tsudoi::mail::test_support::{MailServer, free_port};
 use tsudoi::mail::transport::{Mailbox, Mailer};
 use tsudoi::mail::{MailKind, MailStatus};
 use tsudoi::model::{EventStatus, Lang};
 use tsudoi::registrations::{self, Ending};
-use tsudoi::storage::outbox::{self, ClaimedMail};
 use tsudoi::storage::test_support;
 use tsudoi::storage::{Database, DatabaseUrl, Pool, PoolSettings};
 

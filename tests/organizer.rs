@@ -1,4 +1,4 @@
-//! The organizer's numbers (issue #8, review M-3): every figure comes from a
+//! The organizer's numbers: every figure comes from a
 //! SQL aggregate, on both backends; on PostgreSQL, for an event of 10,000
 //! registrations among 100,000, the statements reach registrations through
 //! indexes only and read no more than that event's rows.
@@ -436,6 +436,80 @@ async fn organizers_create_publish_edit_duplicate_and_cancel_their_events() {
             common::scalar(db, "SELECT COUNT(*) FROM audit_log WHERE action IN ('event_created', 'event_published', 'event_edited', 'event_cancelled')").await,
             8,
             "{backend:?}: 2 created, 2 published, 3 edits, 1 cancelled"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_edit_whose_capacity_is_refused_leaves_the_event_exactly_as_before() {
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend();
+        let now = tokyo(2026, 12, 1, 10, 0);
+        let organizer = member(db, "org@example.co.jp", None).await;
+        let id = manage::create(
+            db,
+            organizer,
+            &draft("Workshop", tokyo(2026, 12, 20, 18, 0), 2),
+            true,
+            now,
+        )
+        .await
+        .unwrap();
+        for n in 0..3 {
+            let person = member(db, &format!("p{n}@example.co.jp"), None).await;
+            registrations::register(db, id, person, now).await.unwrap();
+        }
+        let before = manage::get(db, Tokyo, id).await.unwrap();
+        let audit_before = common::scalar(db, "SELECT COUNT(*) FROM audit_log").await;
+        let mail_before = common::scalar(db, "SELECT COUNT(*) FROM mail_outbox").await;
+
+        // A new title, time and place (which would tell all three) with a
+        // capacity below the two seats taken: all or nothing.
+        let mut edit = before.draft.clone();
+        edit.title_en = Some("Renamed".into());
+        edit.place = "Hall C".into();
+        edit.starts_at += Duration::hours(1);
+        edit.ends_at += Duration::hours(1);
+        edit.capacity = 1;
+        let refused = manage::update(db, organizer, id, before.version, &edit, now).await;
+        assert_eq!(
+            refused,
+            Err(tsudoi::Error::Conflict(
+                tsudoi::Reason::CapacityBelowSeatsTaken { taken: 2 }
+            )),
+            "{backend:?}"
+        );
+        assert_eq!(
+            manage::get(db, Tokyo, id).await.unwrap(),
+            before,
+            "{backend:?}"
+        );
+        assert_eq!(
+            common::scalar(db, "SELECT COUNT(*) FROM audit_log").await,
+            audit_before
+        );
+        assert_eq!(
+            common::scalar(db, "SELECT COUNT(*) FROM mail_outbox").await,
+            mail_before
+        );
+
+        // The same edit with a capacity that fits is applied whole, and the
+        // form's version still matches: the refusal moved nothing.
+        edit.capacity = 3;
+        let edited = manage::update(db, organizer, id, before.version, &edit, now)
+            .await
+            .unwrap();
+        assert_eq!((edited.notified, edited.promoted), (3, 1), "{backend:?}");
+        let after = manage::get(db, Tokyo, id).await.unwrap();
+        assert_eq!(
+            (
+                after.draft.title_en.as_deref(),
+                after.draft.place.as_str(),
+                after.draft.capacity,
+                after.seats_taken
+            ),
+            (Some("Renamed"), "Hall C", 3, 3)
         );
     }
 }

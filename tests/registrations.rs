@@ -1,4 +1,4 @@
-//! The registration engine (issue #3, review C-1 and M-2) on every backend.
+//! The registration engine on every backend.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! The reminder batch at scale (issue #7, review C-2): 500 events of 20
+//! The reminder batch at scale: 500 events of 20
 //! people each — 10,000 reminders — are queued with a constant number of SQL
 //! statements, and every one is delivered exactly once to a real SMTP
 //! server, on both backends.

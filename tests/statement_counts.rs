@@ -1,4 +1,4 @@
-//! How many SQL statements the employee pages cost (review S-1, C-2): a
+//! How many SQL statements the employee pages cost: a
 //! constant, whatever the page size, the filters or the person's history.
 //!
 //! sqlx reports every statement it runs as a `tracing` event with target

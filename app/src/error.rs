@@ -90,12 +90,28 @@ impl From<tsudoi::Error> for AppError {
     fn from(err: tsudoi::Error) -> Self {
         #[cfg(feature = "ssr")]
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
-            && let Ok(status) = axum::http::StatusCode::from_u16(err.http_status())
+            && let Ok(status) = axum::http::StatusCode::from_u16(http_status(&err))
             && !is_plain_form_post()
         {
             response.set_status(status);
         }
         AppError::Domain(err)
+    }
+}
+
+/// The HTTP status that fits a domain error, for pages, server functions
+/// and the binary's own routes alike.
+pub fn http_status(err: &tsudoi::Error) -> u16 {
+    use tsudoi::Error;
+    match err {
+        Error::Invalid(_) => 422,
+        Error::NotFound => 404,
+        Error::Conflict(_) => 409,
+        Error::Unauthenticated | Error::LoginRequired => 401,
+        Error::Forbidden => 403,
+        Error::TooManyAttempts { .. } | Error::TooManyWrongCodes { .. } => 429,
+        Error::Unavailable => 503,
+        Error::Internal => 500,
     }
 }
 
@@ -112,4 +128,39 @@ pub fn is_plain_form_post() -> bool {
                 .and_then(|accept| accept.to_str().ok())
                 .is_some_and(|accept| accept.contains("text/html"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::http_status;
+    use tsudoi::{Error, Reason};
+
+    #[test]
+    fn each_kind_of_error_has_its_status() {
+        let cases = [
+            (Error::Invalid(Reason::PasswordUnchanged), 422),
+            (Error::NotFound, 404),
+            (Error::Conflict(Reason::AlreadyCancelled), 409),
+            (Error::Unauthenticated, 401),
+            (Error::LoginRequired, 401),
+            (Error::Forbidden, 403),
+            (
+                Error::TooManyAttempts {
+                    retry_after_secs: 5,
+                },
+                429,
+            ),
+            (
+                Error::TooManyWrongCodes {
+                    retry_after_secs: 5,
+                },
+                429,
+            ),
+            (Error::Unavailable, 503),
+            (Error::Internal, 500),
+        ];
+        for (error, status) in cases {
+            assert_eq!(http_status(&error), status, "{error:?}");
+        }
+    }
 }

@@ -103,7 +103,7 @@ pub fn LoginNeeded(error: AppError, here: String) -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let (AppError::Domain(domain), Some(response)) =
         (&error, use_context::<leptos_axum::ResponseOptions>())
-        && let Ok(status) = axum::http::StatusCode::from_u16(domain.http_status())
+        && let Ok(status) = axum::http::StatusCode::from_u16(crate::error::http_status(domain))
     {
         response.set_status(status);
     }

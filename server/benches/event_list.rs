@@ -1,4 +1,4 @@
-//! Event list page benchmark (issue #8, review M-1 / C-3). Not a test: it
+//! Event list page benchmark. Not a test: it
 //! prints figures for docs/PERFORMANCE.md.
 //!
 //! For each backend, 300 upcoming events (15 pages) beside 2,000 past ones,

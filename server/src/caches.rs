@@ -1,7 +1,8 @@
-//! The read caches (review M-1): in the process always, and shared with the
+//! The read caches: in the process always, and shared with the
 //! other instances through Redis when `redis_url` is set. What each keeps and
 //! how stale it can be: `tsudoi::caching`.
 
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 
 use tsudoi::caching::redis::SharedCache;
@@ -22,7 +23,7 @@ pub struct Caches {
 pub async fn open(settings: &Settings, db: &Database) -> Result<Caches, String> {
     let mut stats = StatsCache::new(DASHBOARDS_KEPT);
     if let Some(url) = &settings.redis_url {
-        let shared = SharedCache::connect(url, db).await?;
+        let shared = SharedCache::connect(url.expose_secret(), db).await?;
         shared.share_changes(db.changes());
         stats = stats.shared_through(shared);
     }

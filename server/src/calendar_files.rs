@@ -29,8 +29,8 @@ fn calendar(body: String, file_name: &str) -> Response {
 }
 
 fn failure(err: tsudoi::Error) -> Response {
-    let status =
-        StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = StatusCode::from_u16(tsudoi_app::error::http_status(&err))
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, err.to_string()).into_response()
 }
 

@@ -13,6 +13,7 @@ use chrono::NaiveTime;
 use chrono_tz::Tz;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tsudoi::mail::delivery::DeliverySettings;
 use tsudoi::mail::transport::Mailbox;
@@ -22,7 +23,9 @@ pub const CONFIG_FILE_NAME: &str = "Leptos.toml";
 pub const ENV_PREFIX: &str = "TSUDOI_";
 
 /// The keys as written in `Leptos.toml`; each can be overridden by `TSUDOI_<KEY>`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+///
+/// Not `Debug`: the URLs may hold passwords. [`Settings`] keeps them as secrets.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawConfig {
     pub addr: String,
@@ -113,9 +116,10 @@ const KEYS: [&str; 24] = [
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub addr: SocketAddr,
+    /// Its `Debug` leaves out the password.
     pub database: DatabaseUrl,
-    pub redis_url: Option<String>,
-    pub smtp_url: Option<String>,
+    pub redis_url: Option<SecretString>,
+    pub smtp_url: Option<SecretString>,
     pub public_url: url::Url,
     pub time_zone: Tz,
     pub reminder_time: NaiveTime,
@@ -155,7 +159,8 @@ pub struct MailSettings {
 pub struct ConfigError(String);
 
 /// Values given on the command line; they win over file and environment.
-#[derive(Debug, Default, Clone, Serialize)]
+/// Not `Debug`: the database URL may hold a password.
+#[derive(Default, Clone, Serialize)]
 pub struct Overrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
@@ -238,12 +243,14 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
         "redis_url",
         non_empty(raw.redis_url.clone()),
         &["redis://", "rediss://"],
-    )?;
+    )?
+    .map(SecretString::from);
     let smtp_url = with_scheme(
         "smtp_url",
         non_empty(raw.smtp_url.clone()),
         &["smtp://", "smtps://"],
-    )?;
+    )?
+    .map(SecretString::from);
     let public_url = url::Url::parse(&raw.public_url)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
@@ -435,6 +442,42 @@ mod tests {
         let path = dir.path().join(CONFIG_FILE_NAME);
         std::fs::write(&path, contents).unwrap();
         load(Some(&path), &Overrides::default())
+    }
+
+    #[test]
+    fn passwords_in_urls_never_appear_in_debug_output() {
+        let settings = with_file(
+            "database_url = \"postgres://tsudoi:db-Secret-1@db.internal/tsudoi\"\n\
+             redis_url = \"redis://:redis-Secret-2@cache.internal:6379\"\n\
+             smtp_url = \"smtp://mailer:smtp-Secret-3@mail.internal:587\"\n",
+        )
+        .unwrap();
+        let printed = format!("{settings:?} {settings:#?}");
+        for secret in ["db-Secret-1", "redis-Secret-2", "smtp-Secret-3"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        // Still there for the code that connects.
+        use secrecy::ExposeSecret;
+        assert!(
+            settings
+                .redis_url
+                .as_ref()
+                .unwrap()
+                .expose_secret()
+                .contains("redis-Secret-2")
+        );
+        assert!(
+            settings
+                .smtp_url
+                .as_ref()
+                .unwrap()
+                .expose_secret()
+                .contains("smtp-Secret-3")
+        );
+        assert!(
+            printed.contains("db.internal"),
+            "the rest stays readable: {printed}"
+        );
     }
 
     #[test]

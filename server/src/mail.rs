@@ -1,6 +1,7 @@
 //! Starts the mail delivery worker and the reminder scheduler as tasks of the
 //! server process, with the transport the configuration asks for.
 
+use secrecy::ExposeSecret;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -41,7 +42,7 @@ pub fn start(
 ) -> Result<MailTasks, String> {
     let mailer = match &settings.smtp_url {
         Some(url) => Mailer::smtp(
-            url,
+            url.expose_secret(),
             settings.mail.delivery.connections,
             settings.mail.delivery.send_timeout,
         )?,

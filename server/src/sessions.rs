@@ -7,6 +7,7 @@
 //! `tsudoi_app::auth`); the Redis client keeps reconnecting in the background,
 //! so nothing needs a restart once Redis is back.
 
+use secrecy::ExposeSecret;
 use std::time::Duration;
 
 use axum::Router;
@@ -38,7 +39,7 @@ pub enum Store {
 impl Store {
     pub async fn open(settings: &Settings, db: &Database) -> Result<Store, String> {
         if let Some(url) = &settings.redis_url {
-            return open_redis(url).await.map(Store::Redis);
+            return open_redis(url.expose_secret()).await.map(Store::Redis);
         }
         let store = match db.pool() {
             Pool::Sqlite(pool) => {

@@ -1,4 +1,4 @@
-//! Mail through the real binary (issue #7): `tsudoi serve` delivers the
+//! Mail through the real binary: `tsudoi serve` delivers the
 //! outbox to a real SMTP server; killed with SIGKILL in the middle of it and
 //! started again, it loses no mail, and a mail sent twice (accepted by the
 //! server just before the kill) carries the same Message-ID both times.

@@ -1,4 +1,4 @@
-//! What Tsudoi caches, and how long anything can be stale (review M-1).
+//! What Tsudoi caches, and how long anything can be stale.
 //!
 //! | what | where | kept valid by | stale after a write, at most |
 //! |---|---|---|---|

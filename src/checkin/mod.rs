@@ -1,4 +1,4 @@
-//! Door check-in (issue #6): scanning tickets, typing codes, undoing a
+//! Door check-in: scanning tickets, typing codes, undoing a
 //! mistake, the door's counters and search, and the list a door device keeps
 //! for working offline.
 //!
@@ -119,7 +119,7 @@ mod store {
     use crate::audit::{self, AuditAction};
     use crate::model::{RegistrationStatus, Role};
     use crate::reason::Reason;
-    use crate::storage::{BeginWrite, Database, contains_pattern, on_pool};
+    use crate::storage::{Database, contains_pattern, on_pool, on_tx};
     use crate::tickets;
     use crate::users::LoginLimits;
     use crate::users::throttle::{self, Attempt};
@@ -323,38 +323,36 @@ mod store {
                     "scanned_at": scanned_at.to_rfc3339(), "recorded_at": at.to_rfc3339(),
                 }),
             };
-            let changed = on_pool!(db, |pool| {
-                let mut conn = pool.acquire().await?;
-                let mut tx = conn.begin_write().await?;
-                let changed = sqlx::query(
-                    "UPDATE registrations
-                        SET status = 'checked_in', checked_in_at = $3, checked_in_by = $4, version = version + 1, updated_at = $5
-                      WHERE id = $1 AND status = 'registered' AND version = $2",
-                )
-                .bind(holder.id)
-                .bind(holder.version)
-                .bind(at)
-                .bind(staff_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if changed == 1 {
-                    audit::insert(
-                        &mut *tx,
-                        Some(staff_id),
-                        AuditAction::CheckedIn,
-                        &holder.email,
-                        detail,
-                        now,
-                    )
-                    .await?;
-                    tx.commit().await?;
-                } else {
-                    tx.rollback().await?;
-                }
-                changed
+            let mut uow = db.begin_write().await?;
+            let changed = on_tx!(&mut uow, |tx| {
+                sqlx::query(
+                "UPDATE registrations
+                    SET status = 'checked_in', checked_in_at = $3, checked_in_by = $4, version = version + 1, updated_at = $5
+                  WHERE id = $1 AND status = 'registered' AND version = $2",
+            )
+            .bind(holder.id)
+            .bind(holder.version)
+            .bind(at)
+            .bind(staff_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
             });
+            if changed == 1 {
+                audit::insert(
+                    &mut uow,
+                    Some(staff_id),
+                    AuditAction::CheckedIn,
+                    &holder.email,
+                    detail,
+                    now,
+                )
+                .await?;
+                uow.commit().await?;
+            } else {
+                uow.rollback().await?;
+            }
             if changed == 1 {
                 return Ok(ScanAnswer::CheckedIn {
                     registration_id: holder.id,
@@ -457,6 +455,7 @@ mod store {
 
     /// A scanned QR code at the door of `event_id`. Scanning the same ticket
     /// again answers [`ScanAnswer::AlreadyCheckedIn`] with the first time.
+    #[tracing::instrument(skip(db, token))]
     pub async fn scan(
         db: &Database,
         event_id: i64,
@@ -470,6 +469,7 @@ mod store {
     /// A person checked in by hand from the attendee list, with the same
     /// answers as [`scan`]. [`Error::NotFound`] if the registration is not
     /// one of `event_id`'s.
+    #[tracing::instrument(skip(db))]
     pub async fn by_registration(
         db: &Database,
         event_id: i64,
@@ -486,6 +486,7 @@ mod store {
     }
 
     /// A typed ticket code, with the same answers as [`scan`].
+    #[tracing::instrument(skip(db, code))]
     pub async fn by_code(
         db: &Database,
         event_id: i64,
@@ -500,6 +501,7 @@ mod store {
     /// again, not checked in. [`Error::Conflict`] if they are not checked in;
     /// [`Error::NotFound`] if the registration is not one of `event_id`'s,
     /// so permission to work one door cannot undo at another.
+    #[tracing::instrument(skip(db))]
     pub async fn undo(
         db: &Database,
         event_id: i64,
@@ -521,36 +523,34 @@ mod store {
             "was_checked_in_at": holder.checked_in_at.map(|at| at.to_rfc3339()),
         });
         // Both states hold a seat, so the event's counter stays as it is.
-        let changed = on_pool!(db, |pool| {
-            let mut conn = pool.acquire().await?;
-            let mut tx = conn.begin_write().await?;
-            let changed = sqlx::query(
-                "UPDATE registrations
-                    SET status = 'registered', checked_in_at = NULL, checked_in_by = NULL, version = version + 1, updated_at = $3
-                  WHERE id = $1 AND status = 'checked_in' AND version = $2",
-            )
-            .bind(registration_id)
-            .bind(holder.version)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if changed == 1 {
-                audit::insert(
-                    &mut *tx,
-                    Some(staff_id),
-                    AuditAction::CheckInUndone,
-                    &holder.email,
-                    detail,
-                    now,
-                )
-                .await?;
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
-            }
-            changed
+        let mut uow = db.begin_write().await?;
+        let changed = on_tx!(&mut uow, |tx| {
+            sqlx::query(
+            "UPDATE registrations
+                SET status = 'registered', checked_in_at = NULL, checked_in_by = NULL, version = version + 1, updated_at = $3
+              WHERE id = $1 AND status = 'checked_in' AND version = $2",
+        )
+        .bind(registration_id)
+        .bind(holder.version)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
         });
+        if changed == 1 {
+            audit::insert(
+                &mut uow,
+                Some(staff_id),
+                AuditAction::CheckInUndone,
+                &holder.email,
+                detail,
+                now,
+            )
+            .await?;
+            uow.commit().await?;
+        } else {
+            uow.rollback().await?;
+        }
         if changed == 1 {
             Ok(())
         } else {
@@ -711,6 +711,7 @@ mod store {
     /// since the scan answers [`ScanAnswer::Cancelled`] and is not checked in.
     /// The check-in time is the scan time unless the device's clock is not
     /// believable (in the future, or before the person registered), then now.
+    #[tracing::instrument(skip_all)]
     pub async fn apply_queued(
         db: &Database,
         event_id: i64,

@@ -1,6 +1,6 @@
-//! An event's people, for its organizer (issue #8): a searchable list one
+//! An event's people, for its organizer: a searchable list one
 //! keyset page at a time, and the CSV export, streamed page by page so a
-//! large event never sits in memory (review S-1), with a byte order mark so
+//! large event never sits in memory, with a byte order mark so
 //! Excel opens Japanese names correctly.
 
 use chrono::{DateTime, Utc};

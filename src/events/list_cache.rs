@@ -1,4 +1,4 @@
-//! The public event list, cached in each instance (review M-1).
+//! The public event list, cached in each instance.
 //!
 //! A page is kept with the change counter it was read under
 //! ([`crate::storage::Changes`]) and served only while the counter has not

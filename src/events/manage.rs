@@ -1,5 +1,5 @@
-//! Organizers run their events (issue #8): create, edit, publish, duplicate,
-//! cancel, and list their own. Admins may do it for every event.
+//! Organizers run their events: create, edit, publish, duplicate, cancel,
+//! and list their own. Admins may do it for every event.
 //!
 //! Changes that matter to attendees notify them through the outbox in the
 //! same transaction, with one set-based statement per change: a new time or
@@ -12,9 +12,10 @@ use serde_json::json;
 use super::{EventDraft, ManagedEvent, ManagedPage, check_event, to_second, trimmed};
 use crate::audit::{self, AuditAction};
 use crate::mail::MailKind;
+use crate::mail::outbox;
 use crate::model::{Category, EventCursor, EventStatus, Role, page_size};
 use crate::reason::{Field, Reason};
-use crate::storage::{BeginWrite, Database, on_pool, outbox};
+use crate::storage::{Database, on_pool, on_tx};
 use crate::text_rules::{self, Lines};
 use crate::{Error, Result};
 
@@ -73,6 +74,7 @@ impl EventDraft {
 }
 
 /// Creates an event organized by `organizer_id`, as a draft or published.
+#[tracing::instrument(skip(db, draft))]
 pub async fn create(
     db: &Database,
     organizer_id: i64,
@@ -80,49 +82,60 @@ pub async fn create(
     publish: bool,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    draft.validate()?;
     let status = if publish {
         EventStatus::Published
     } else {
         EventStatus::Draft
     };
-    let id = on_pool!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO events (title_ja, title_en, description_ja, description_en, category, place,
-                                 starts_at, ends_at, capacity, status, registration_opens_at,
-                                 registration_closes_at, organizer_id, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
-             RETURNING id",
-        )
-        .bind(trimmed(&draft.title_ja))
-        .bind(trimmed(&draft.title_en))
-        .bind(draft.description_ja.trim())
-        .bind(draft.description_en.trim())
-        .bind(draft.category.code())
-        .bind(draft.place.trim())
-        .bind(to_second(draft.starts_at))
-        .bind(to_second(draft.ends_at))
-        .bind(draft.capacity)
-        .bind(status.code())
-        .bind(draft.registration_opens_at.map(to_second))
-        .bind(draft.registration_closes_at.map(to_second))
-        .bind(organizer_id)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        audit::insert(
-            &mut *tx,
-            Some(organizer_id),
-            AuditAction::EventCreated,
-            &format!("event:{id}"),
-            json!({ "status": status.code() }),
-            now,
-        )
-        .await?;
-        crate::storage::commit_event_change(tx, db).await?;
-        id
+    insert(db, Some(organizer_id), draft, status, now).await
+}
+
+/// Every way of making an event ends here: checked, written and audited
+/// (as done by its organizer, or by nobody for an event without one).
+pub(super) async fn insert(
+    db: &Database,
+    organizer_id: Option<i64>,
+    draft: &EventDraft,
+    status: EventStatus,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    draft.validate()?;
+    let mut uow = db.begin_write().await?;
+    let id: i64 = on_tx!(&mut uow, |conn| {
+        sqlx::query_scalar(
+        "INSERT INTO events (title_ja, title_en, description_ja, description_en, category, place,
+                             starts_at, ends_at, capacity, status, registration_opens_at,
+                             registration_closes_at, organizer_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+         RETURNING id",
+    )
+    .bind(trimmed(&draft.title_ja))
+    .bind(trimmed(&draft.title_en))
+    .bind(draft.description_ja.trim())
+    .bind(draft.description_en.trim())
+    .bind(draft.category.code())
+    .bind(draft.place.trim())
+    .bind(to_second(draft.starts_at))
+    .bind(to_second(draft.ends_at))
+    .bind(draft.capacity)
+    .bind(status.code())
+    .bind(draft.registration_opens_at.map(to_second))
+    .bind(draft.registration_closes_at.map(to_second))
+    .bind(organizer_id)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?
     });
+    audit::insert(
+        &mut uow,
+        organizer_id,
+        AuditAction::EventCreated,
+        &format!("event:{id}"),
+        json!({ "status": status.code() }),
+        now,
+    )
+    .await?;
+    uow.commit_event_change(db).await?;
     Ok(id)
 }
 
@@ -204,11 +217,12 @@ pub struct Edited {
     pub promoted: usize,
 }
 
-/// Saves an organizer's edit. On a published event a new time or place is
-/// mailed to everyone registered or waiting, in the same transaction. A
-/// capacity below the seats already taken is refused; a larger one promotes
-/// from the waitlist. `expected_version` guards against overwriting an edit
-/// made meanwhile (another tab, a second organizer).
+/// Saves an organizer's edit, all of it or nothing. On a published event a
+/// new time or place is mailed to everyone registered or waiting. A capacity
+/// below the seats already taken refuses the whole edit; a larger one
+/// promotes from the waitlist. `expected_version` guards against overwriting
+/// an edit made meanwhile (another tab, a second organizer).
+#[tracing::instrument(skip(db, draft))]
 pub async fn update(
     db: &Database,
     actor: i64,
@@ -223,92 +237,80 @@ pub async fn update(
     if before.status == EventStatus::Cancelled {
         return Err(Error::Conflict(Reason::EditingCancelledEvent));
     }
-    if draft.capacity < before.seats_taken {
-        return Err(Error::Conflict(Reason::CapacityBelowSeatsTaken {
-            taken: u32::try_from(before.seats_taken).unwrap_or(0),
-        }));
-    }
     let time_changed = to_second(draft.starts_at) != before.draft.starts_at
         || to_second(draft.ends_at) != before.draft.ends_at;
     let place_changed = draft.place.trim() != before.draft.place;
+    let capacity_changed = draft.capacity != before.draft.capacity;
     let notify = (time_changed || place_changed) && before.status == EventStatus::Published;
     let new_version = expected_version + 1;
-    let changed_keys = json!({
-        "time": time_changed,
-        "place": place_changed,
-        "capacity": draft.capacity != before.draft.capacity,
+
+    let mut uow = db.begin_write().await?;
+    // Everything but the capacity, which is a step of its own below.
+    let updated = on_tx!(&mut uow, |conn| {
+        sqlx::query(
+        "UPDATE events SET title_ja = $3, title_en = $4, description_ja = $5, description_en = $6,
+                category = $7, place = $8, starts_at = $9, ends_at = $10,
+                registration_opens_at = $11, registration_closes_at = $12,
+                version = version + 1, updated_at = $13
+         WHERE id = $1 AND version = $2 AND status <> 'cancelled'",
+    )
+    .bind(event_id)
+    .bind(expected_version)
+    .bind(trimmed(&draft.title_ja))
+    .bind(trimmed(&draft.title_en))
+    .bind(draft.description_ja.trim())
+    .bind(draft.description_en.trim())
+    .bind(draft.category.code())
+    .bind(draft.place.trim())
+    .bind(to_second(draft.starts_at))
+    .bind(to_second(draft.ends_at))
+    .bind(draft.registration_opens_at.map(to_second))
+    .bind(draft.registration_closes_at.map(to_second))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
     });
-    let notify_sql = outbox::notify_attendees_statement(db.backend());
-    let notified = on_pool!(db, |pool| {
-        let mut conn = pool.acquire().await?;
-        let mut tx = conn.begin_write().await?;
-        // Everything but the capacity, which goes through the engine below.
-        let updated = sqlx::query(
-            "UPDATE events SET title_ja = $3, title_en = $4, description_ja = $5, description_en = $6,
-                    category = $7, place = $8, starts_at = $9, ends_at = $10,
-                    registration_opens_at = $11, registration_closes_at = $12,
-                    version = version + 1, updated_at = $13
-             WHERE id = $1 AND version = $2 AND status <> 'cancelled'",
-        )
-        .bind(event_id)
-        .bind(expected_version)
-        .bind(trimmed(&draft.title_ja))
-        .bind(trimmed(&draft.title_en))
-        .bind(draft.description_ja.trim())
-        .bind(draft.description_en.trim())
-        .bind(draft.category.code())
-        .bind(draft.place.trim())
-        .bind(to_second(draft.starts_at))
-        .bind(to_second(draft.ends_at))
-        .bind(draft.registration_opens_at.map(to_second))
-        .bind(draft.registration_closes_at.map(to_second))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated == 0 {
-            tx.rollback().await?;
-            None
-        } else {
-            let notified = if notify {
-                sqlx::query(notify_sql)
-                    .bind(event_id)
-                    .bind(MailKind::EventChanged.code())
-                    .bind(format!("event_changed:v{new_version}:"))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-            } else {
-                0
-            };
-            audit::insert(
-                &mut *tx,
-                Some(actor),
-                AuditAction::EventEdited,
-                &format!("event:{event_id}"),
-                json!({ "changed": changed_keys, "notified": notified }),
-                now,
-            )
-            .await?;
-            crate::storage::commit_event_change(tx, db).await?;
-            Some(notified)
-        }
-    });
-    let Some(notified) = notified else {
+    if updated == 0 {
         return Err(Error::Conflict(Reason::EventChangedMeanwhile));
-    };
-    let promoted = if draft.capacity != before.draft.capacity {
-        crate::registrations::change_capacity(db, event_id, draft.capacity, now)
+    }
+    let promoted = if capacity_changed {
+        crate::registrations::set_capacity(&mut uow, event_id, draft.capacity, now)
             .await?
             .len()
     } else {
         0
     };
+    let notified = if notify {
+        outbox::notify_attendees(
+            &mut uow,
+            event_id,
+            MailKind::EventChanged,
+            &format!("event_changed:v{new_version}:"),
+            now,
+        )
+        .await?
+    } else {
+        0
+    };
+    audit::insert(
+        &mut uow,
+        Some(actor),
+        AuditAction::EventEdited,
+        &format!("event:{event_id}"),
+        json!({
+            "changed": { "time": time_changed, "place": place_changed, "capacity": capacity_changed },
+            "notified": notified,
+        }),
+        now,
+    )
+    .await?;
+    uow.commit_event_change(db).await?;
     Ok(Edited { notified, promoted })
 }
 
 /// Makes a draft visible to employees.
+#[tracing::instrument(skip(db))]
 pub async fn publish(db: &Database, actor: i64, event_id: i64, now: DateTime<Utc>) -> Result<()> {
     set_status(db, actor, event_id, EventStatus::Published, now).await?;
     Ok(())
@@ -316,6 +318,7 @@ pub async fn publish(db: &Database, actor: i64, event_id: i64, now: DateTime<Utc
 
 /// Cancels an event and tells everyone registered or waiting, in the same
 /// transaction. Returns how many were told.
+#[tracing::instrument(skip(db))]
 pub async fn cancel(db: &Database, actor: i64, event_id: i64, now: DateTime<Utc>) -> Result<u64> {
     set_status(db, actor, event_id, EventStatus::Cancelled, now).await
 }
@@ -343,60 +346,54 @@ async fn set_status(
     if to == EventStatus::Cancelled && event.draft.ends_at <= now {
         return Err(Error::Conflict(Reason::EventIsOver));
     }
-    let notify_sql = outbox::notify_attendees_statement(db.backend());
     let action = match to {
         EventStatus::Published => AuditAction::EventPublished,
         _ => AuditAction::EventCancelled,
     };
-    let notified = on_pool!(db, |pool| {
-        let mut conn = pool.acquire().await?;
-        let mut tx = conn.begin_write().await?;
-        let changed = sqlx::query(
-            "UPDATE events SET status = $2, version = version + 1, updated_at = $3
-             WHERE id = $1 AND status = $4",
+    let mut uow = db.begin_write().await?;
+    let changed = on_tx!(&mut uow, |conn| sqlx::query(
+        "UPDATE events SET status = $2, version = version + 1, updated_at = $3
+         WHERE id = $1 AND status = $4",
+    )
+    .bind(event_id)
+    .bind(to.code())
+    .bind(now)
+    .bind(current.code())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected());
+    if changed == 0 {
+        return Err(Error::Conflict(Reason::EventChangedMeanwhile));
+    }
+    // Only a cancellation concerns the people registered; a draft has none.
+    let notified = if to == EventStatus::Cancelled && current == EventStatus::Published {
+        outbox::notify_attendees(
+            &mut uow,
+            event_id,
+            MailKind::EventCancelled,
+            "event_cancelled:",
+            now,
         )
-        .bind(event_id)
-        .bind(to.code())
-        .bind(now)
-        .bind(current.code())
-        .execute(&mut *tx)
         .await?
-        .rows_affected();
-        if changed == 0 {
-            tx.rollback().await?;
-            None
-        } else {
-            // Only a cancellation concerns the people registered; a draft has none.
-            let notified = if to == EventStatus::Cancelled && current == EventStatus::Published {
-                sqlx::query(notify_sql)
-                    .bind(event_id)
-                    .bind(MailKind::EventCancelled.code())
-                    .bind("event_cancelled:")
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-            } else {
-                0
-            };
-            audit::insert(
-                &mut *tx,
-                Some(actor),
-                action,
-                &format!("event:{event_id}"),
-                json!({ "notified": notified }),
-                now,
-            )
-            .await?;
-            crate::storage::commit_event_change(tx, db).await?;
-            Some(notified)
-        }
-    });
-    notified.ok_or(Error::Conflict(Reason::EventChangedMeanwhile))
+    } else {
+        0
+    };
+    audit::insert(
+        &mut uow,
+        Some(actor),
+        action,
+        &format!("event:{event_id}"),
+        json!({ "notified": notified }),
+        now,
+    )
+    .await?;
+    uow.commit_event_change(db).await?;
+    Ok(notified)
 }
 
 /// A new draft with everything of `event_id` but its registrations, organized
 /// by `actor`.
+#[tracing::instrument(skip(db))]
 pub async fn duplicate(
     db: &Database,
     actor: i64,

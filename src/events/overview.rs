@@ -1,4 +1,4 @@
-//! The administrators' view across events (issue #8): events, seats and
+//! The administrators' view across events: events, seats and
 //! fill rate per month, and attendance (no-show rate) per department — each
 //! one grouped statement over the published events in a window of months,
 //! found through the events' (status, start) index.
@@ -8,25 +8,19 @@ use chrono_tz::Tz;
 
 use super::{DepartmentAttendance, MonthCount, Overview};
 use crate::Result;
-use crate::storage::{Backend, Database, on_pool};
+use crate::storage::{Backend, Database, dialect_sql, on_pool};
 
 /// The statements [`overview`] runs. `$1`/`$2` bound the event start; `$3`
 /// is the zone's offset in seconds in the first, now in the second.
 pub fn statements(backend: Backend) -> [&'static str; 2] {
-    let per_month = match backend {
-        Backend::Postgres => {
-            "SELECT to_char(starts_at + make_interval(secs => $3), 'YYYY-MM') AS month,
-                    COUNT(*), SUM(capacity), SUM(seats_taken)
-             FROM events WHERE status = 'published' AND starts_at >= $1 AND starts_at < $2
-             GROUP BY 1 ORDER BY 1"
-        }
-        Backend::Sqlite => {
-            "SELECT strftime('%Y-%m', starts_at, printf('%+d seconds', $3)) AS month,
-                    COUNT(*), SUM(capacity), SUM(seats_taken)
-             FROM events WHERE status = 'published' AND starts_at >= $1 AND starts_at < $2
-             GROUP BY 1 ORDER BY 1"
-        }
-    };
+    let per_month = dialect_sql!(
+        backend,
+        "SELECT ",
+        [local_month "starts_at", "$3"],
+        " AS month, COUNT(*), SUM(capacity), SUM(seats_taken)
+         FROM events WHERE status = 'published' AND starts_at >= $1 AND starts_at < $2
+         GROUP BY 1 ORDER BY 1"
+    );
     [
         per_month,
         "SELECT d.name, COUNT(*), SUM(CASE WHEN r.status = 'checked_in' THEN 1 ELSE 0 END)

@@ -1,4 +1,4 @@
-//! The organizer's numbers for one event (review M-3): every figure is a SQL
+//! The organizer's numbers for one event: every figure is a SQL
 //! aggregate over that event's registrations, reached through the
 //! `registrations (event_id, …)` indexes — never by loading the rows into
 //! the application. Four statements whatever the size of the event.
@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 
 use super::{DayCount, DepartmentCount, EventStats};
 use crate::model::RegistrationStatus;
-use crate::storage::{Backend, Database, on_pool};
+use crate::storage::{Backend, Database, dialect_sql, on_pool};
 use crate::{Error, Result};
 
 #[derive(sqlx::FromRow)]
@@ -22,16 +22,12 @@ struct EventRow {
 /// their plans. `$1` is the event id; the third also takes `$2`, the zone's
 /// offset in seconds (a float).
 pub fn statements(backend: Backend) -> [&'static str; 4] {
-    let by_day = match backend {
-        Backend::Postgres => {
-            "SELECT CAST(CAST(registered_at + make_interval(secs => $2) AS DATE) AS TEXT) AS day, COUNT(*)
-             FROM registrations WHERE event_id = $1 GROUP BY 1 ORDER BY 1"
-        }
-        Backend::Sqlite => {
-            "SELECT date(registered_at, printf('%+d seconds', $2)) AS day, COUNT(*)
-             FROM registrations WHERE event_id = $1 GROUP BY 1 ORDER BY 1"
-        }
-    };
+    let by_day = dialect_sql!(
+        backend,
+        "SELECT ",
+        [local_day "registered_at", "$2"],
+        " AS day, COUNT(*) FROM registrations WHERE event_id = $1 GROUP BY 1 ORDER BY 1"
+    );
     [
         "SELECT capacity, starts_at, ends_at FROM events WHERE id = $1",
         "SELECT status, COUNT(*) FROM registrations WHERE event_id = $1 GROUP BY status",

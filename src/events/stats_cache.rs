@@ -1,5 +1,5 @@
-//! The dashboard's numbers, cached in the process and never stale (issue #8,
-//! review M-1): each read first asks the database for a fingerprint of the
+//! The dashboard's numbers, cached in the process and never stale: each
+//! read first asks the database for a fingerprint of the
 //! event — its row's version (every edit, capacity change, publication or
 //! cancellation bumps it), the seats taken, whether it is over, and the
 //! count and sum of versions of its registrations (every registration,

@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, NaiveTime, Offset, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use super::{EventDetail, MAX_SEARCH_CHARS, MyRegistration, UpcomingFilter};
+use super::{EventDetail, EventDraft, MAX_SEARCH_CHARS, MyRegistration, UpcomingFilter};
 use crate::model::{
     Category, EventCursor, EventStatus, EventSummary, MAX_PAGE_SIZE, Page, RegistrationStatus,
 };
@@ -27,18 +27,6 @@ pub struct NewEvent {
     pub capacity: i32,
     pub status: EventStatus,
     pub organizer_id: Option<i64>,
-}
-
-impl NewEvent {
-    fn validate(&self) -> Result<()> {
-        check_event(
-            &self.title_ja,
-            &self.title_en,
-            self.starts_at,
-            self.ends_at,
-            self.capacity,
-        )
-    }
 }
 
 /// The most seats an event can have.
@@ -88,33 +76,23 @@ pub(crate) fn to_second(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
 }
 
+/// Creates an event from its fields (the demo, imports, tests), through the
+/// same checks and audit as one an organizer creates.
 pub async fn create(db: &Database, event: &NewEvent) -> Result<i64> {
-    event.validate()?;
-    let now = Utc::now();
-    let id: i64 = on_pool!(db, |pool| {
-        sqlx::query_scalar(
-            "INSERT INTO events (title_ja, title_en, description_ja, description_en, category, place,
-                                 starts_at, ends_at, capacity, status, organizer_id, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
-             RETURNING id",
-        )
-        .bind(trimmed(&event.title_ja))
-        .bind(trimmed(&event.title_en))
-        .bind(&event.description_ja)
-        .bind(&event.description_en)
-        .bind(event.category.code())
-        .bind(event.place.trim())
-        .bind(to_second(event.starts_at))
-        .bind(to_second(event.ends_at))
-        .bind(event.capacity)
-        .bind(event.status.code())
-        .bind(event.organizer_id)
-        .bind(now)
-        .fetch_one(pool)
-        .await?
-    });
-    db.changes().events_changed();
-    Ok(id)
+    let draft = EventDraft {
+        title_ja: event.title_ja.clone(),
+        title_en: event.title_en.clone(),
+        description_ja: event.description_ja.clone(),
+        description_en: event.description_en.clone(),
+        category: event.category,
+        place: event.place.clone(),
+        starts_at: event.starts_at,
+        ends_at: event.ends_at,
+        capacity: event.capacity,
+        registration_opens_at: None,
+        registration_closes_at: None,
+    };
+    super::manage::insert(db, event.organizer_id, &draft, event.status, Utc::now()).await
 }
 
 /// The columns of [`SummaryRow`], read from `events e`; the waitlist is
@@ -218,7 +196,7 @@ pub(crate) fn search_pattern(search: Option<&str>) -> Result<Option<String>> {
 
 /// Published events from the start of today (company time) on, ordered by
 /// start, one keyset page at a time: the cost of a page does not grow with
-/// history (review S-1, S-5), and it is one statement whatever the page size
+/// history, and it is one statement whatever the page size
 /// and the filters. `page_size` is capped at [`MAX_PAGE_SIZE`].
 ///
 /// Dates in the filter are days in `tz`; a `from` before today means today.

@@ -10,9 +10,9 @@ use url::Url;
 use super::MailKind;
 use super::letter::{Letter, TicketPicture};
 use crate::events::EventDetail;
+use crate::mail::outbox::ClaimedMail;
 use crate::model::{EventStatus, Lang, RegistrationStatus};
 use crate::storage::Database;
-use crate::storage::outbox::ClaimedMail;
 use crate::{Error, Result, calendar, events, registrations, tickets};
 
 /// What composing needs besides the database.

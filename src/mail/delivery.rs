@@ -1,4 +1,4 @@
-//! The delivery worker (review S-3): claims due mails, composes and sends
+//! The delivery worker: claims due mails, composes and sends
 //! them over the transport a few at a time, paced to the configured rate,
 //! and records the outcome. A failed attempt is retried with exponential
 //! backoff and jitter; after the configured number of attempts, or a
@@ -20,8 +20,8 @@ use rand::Rng;
 use super::compose::{self, Composed, Composition, MailSite};
 use super::transport::Mailer;
 use crate::Result;
+use crate::mail::outbox::{self, ClaimedMail};
 use crate::storage::Database;
-use crate::storage::outbox::{self, ClaimedMail};
 
 /// Throughput and retry settings (configuration keys `mail_*`).
 #[derive(Debug, Clone)]

@@ -1,5 +1,5 @@
-//! Mail (review C-2, S-3): nothing is sent inside a request. A change and the
-//! mail announcing it commit together into the outbox (`storage::outbox`);
+//! Mail: nothing is sent inside a request. A change and the mail announcing
+//! it commit together into the outbox ([`outbox`]);
 //! a delivery worker ([`delivery`]) sends what is due over pooled SMTP
 //! connections, retries with backoff and gives up after a configured number
 //! of attempts; the reminder batch ([`reminders`]) enqueues every reminder
@@ -22,8 +22,10 @@ pub mod delivery;
 #[cfg(feature = "server")]
 pub mod letter;
 #[cfg(feature = "server")]
-pub mod reminders;
+pub mod outbox;
 #[cfg(feature = "server")]
+pub mod reminders;
+#[cfg(feature = "test-support")]
 pub mod test_support;
 #[cfg(feature = "server")]
 pub mod transport;

@@ -1,4 +1,4 @@
-//! The day-before reminders (review C-2): every day at the configured local
+//! The day-before reminders: every day at the configured local
 //! time one statement queues a reminder for every seat holder of the events
 //! starting the next day. A run is recorded per day, so restarts and other
 //! instances do not run it again; each reminder's key names the registration
@@ -12,8 +12,8 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use crate::Result;
+use crate::mail::outbox;
 use crate::storage::Database;
-use crate::storage::outbox;
 
 /// When reminders go out: a local time of day in the company's zone.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +61,7 @@ pub async fn run_if_due(
 
 /// Runs the batch that belongs to `today`: reminders for the events of the
 /// day after. `None` if it was run already (or is running elsewhere).
+#[tracing::instrument(skip(db))]
 pub async fn run_for(
     db: &Database,
     time_zone: Tz,

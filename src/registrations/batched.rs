@@ -13,15 +13,14 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use tokio::sync::oneshot;
 
 use super::engine::{
     COLUMNS, EVENT_WINDOW, EventWindow, RegistrationRow, WAITLIST_POSITION, register, with_position,
 };
-use crate::mail::MailKind;
+use crate::mail::outbox;
 use crate::model::{Registration, RegistrationStatus};
-use crate::storage::{BeginWrite, Database, is_unique_violation, on_pool};
+use crate::storage::{Database, is_unique_violation, on_tx};
 use crate::{Error, Result};
 
 /// Most requests taken in one transaction; bounds statement size and lock time.
@@ -50,6 +49,7 @@ impl Registrar {
     }
 
     /// Same contract as [`super::register`].
+    #[tracing::instrument(skip(self))]
     pub async fn register(
         &self,
         event_id: i64,
@@ -185,12 +185,11 @@ async fn write_group(
     users: &[i64],
     now: DateTime<Utc>,
 ) -> sqlx::Result<Result<HashMap<i64, Outcome>>> {
-    on_pool!(db, |pool| {
-        let mut conn = pool.acquire().await?;
-        let mut tx = conn.begin_write().await?;
-        let mut outcomes: HashMap<i64, Outcome> = HashMap::new();
+    let mut uow = db.begin_write().await?;
+    let mut outcomes: HashMap<i64, Outcome> = HashMap::new();
 
-        // People who already hold a live registration get it back.
+    // People who already hold a live registration get it back.
+    let existing: Vec<RegistrationRow> = on_tx!(&mut uow, |tx| {
         let mut query = sqlx::QueryBuilder::new(format!(
             "SELECT {COLUMNS} FROM registrations
               WHERE status IN ('registered', 'waitlisted', 'checked_in') AND event_id = "
@@ -201,51 +200,55 @@ async fn write_group(
             list.push_bind(*user);
         }
         list.push_unseparated(")");
-        let existing: Vec<RegistrationRow> = query.build_query_as().fetch_all(&mut *tx).await?;
-        for row in existing {
-            outcomes.insert(row.user_id, Existing(row));
-        }
+        query.build_query_as().fetch_all(&mut *tx).await?
+    });
+    for row in existing {
+        outcomes.insert(row.user_id, Existing(row));
+    }
 
-        let window: Option<EventWindow> = sqlx::query_as(EVENT_WINDOW)
-            .bind(event_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Err(refusal) = EventWindow::check(window, now) {
-            return Ok(Err(refusal));
-        }
-
-        // Newcomers in arrival order, each once (a double click may appear twice).
-        let mut newcomers: Vec<i64> = Vec::new();
-        for user in users {
-            if !outcomes.contains_key(user) && !newcomers.contains(user) {
-                newcomers.push(*user);
-            }
-        }
-        if newcomers.is_empty() {
-            tx.rollback().await?;
-            return Ok(Ok(outcomes));
-        }
-
-        // One conditional statement takes as many seats as are free, up to the
-        // group's size, and numbers the rest for the waitlist. Every SET
-        // expression sees the row as it was, so `last_group_seats` reports what
-        // this statement took; the CHECK on seats_taken stays the backstop.
-        let wanted = newcomers.len() as i32;
-        let (seats, waitlist_after): (i32, i64) = sqlx::query_as(
-            "UPDATE events SET
-                seats_taken = seats_taken + CASE WHEN capacity - seats_taken < $2 THEN capacity - seats_taken ELSE $2 END,
-                waitlist_next = waitlist_next + CASE WHEN capacity - seats_taken < $2 THEN $2 - (capacity - seats_taken) ELSE 0 END,
-                last_group_seats = CASE WHEN capacity - seats_taken < $2 THEN capacity - seats_taken ELSE $2 END
-              WHERE id = $1
-              RETURNING last_group_seats, waitlist_next",
-        )
+    let window: Option<EventWindow> = on_tx!(&mut uow, |tx| sqlx::query_as(EVENT_WINDOW)
         .bind(event_id)
-        .bind(wanted)
-        .fetch_one(&mut *tx)
-        .await?;
-        let seats = i64::from(seats);
-        let waitlist_next = waitlist_after - (i64::from(wanted) - seats);
+        .fetch_optional(&mut *tx)
+        .await?);
+    if let Err(refusal) = EventWindow::check(window, now) {
+        return Ok(Err(refusal));
+    }
 
+    // Newcomers in arrival order, each once (a double click may appear twice).
+    let mut newcomers: Vec<i64> = Vec::new();
+    for user in users {
+        if !outcomes.contains_key(user) && !newcomers.contains(user) {
+            newcomers.push(*user);
+        }
+    }
+    if newcomers.is_empty() {
+        uow.rollback().await?;
+        return Ok(Ok(outcomes));
+    }
+
+    // One conditional statement takes as many seats as are free, up to the
+    // group's size, and numbers the rest for the waitlist. Every SET
+    // expression sees the row as it was, so `last_group_seats` reports what
+    // this statement took; the CHECK on seats_taken stays the backstop.
+    let wanted = newcomers.len() as i32;
+    let (seats, waitlist_after): (i32, i64) = on_tx!(&mut uow, |tx| {
+        sqlx::query_as(
+        "UPDATE events SET
+            seats_taken = seats_taken + CASE WHEN capacity - seats_taken < $2 THEN capacity - seats_taken ELSE $2 END,
+            waitlist_next = waitlist_next + CASE WHEN capacity - seats_taken < $2 THEN $2 - (capacity - seats_taken) ELSE 0 END,
+            last_group_seats = CASE WHEN capacity - seats_taken < $2 THEN capacity - seats_taken ELSE $2 END
+          WHERE id = $1
+          RETURNING last_group_seats, waitlist_next",
+    )
+    .bind(event_id)
+    .bind(wanted)
+    .fetch_one(&mut *tx)
+    .await?
+    });
+    let seats = i64::from(seats);
+    let waitlist_next = waitlist_after - (i64::from(wanted) - seats);
+
+    let rows: Vec<RegistrationRow> = on_tx!(&mut uow, |tx| {
         let mut insert = sqlx::QueryBuilder::new(
             "INSERT INTO registrations (event_id, user_id, status, waitlist_seq, registered_at, updated_at) ",
         );
@@ -267,59 +270,39 @@ async fn write_group(
                 .push_bind(now);
         });
         insert.push(format!(" RETURNING {COLUMNS}"));
-        let rows: Vec<RegistrationRow> = insert.build_query_as().fetch_all(&mut *tx).await?;
+        insert.build_query_as().fetch_all(&mut *tx).await?
+    });
 
-        // One outbox row each, addressed from the users table, in one statement.
-        let mut mail = sqlx::QueryBuilder::new(
-            "INSERT INTO mail_outbox (kind, recipient_user_id, to_address, lang, payload, dedupe_key,
-                                      status, attempts, next_attempt_at, created_at) ",
+    // The event row is locked, so the group's ids are the only ones of this
+    // event in their range: one statement queues every welcome.
+    let first = rows.iter().map(|row| row.id).min().unwrap_or(0);
+    let last = rows.iter().map(|row| row.id).max().unwrap_or(-1);
+    let queued = outbox::enqueue_welcomes(&mut uow, event_id, first, last, now).await?;
+    if queued != rows.len() as u64 {
+        tracing::error!(
+            event = event_id,
+            queued,
+            group = rows.len(),
+            "welcome mails do not match the group"
         );
-        for (index, row) in rows.iter().enumerate() {
-            if index > 0 {
-                mail.push(" UNION ALL ");
-            }
-            let seated = row.waitlist_seq.is_none();
-            let (kind, key) = if seated {
-                (
-                    MailKind::RegistrationConfirmed,
-                    format!("confirmed:{}", row.id),
-                )
-            } else {
-                (MailKind::Waitlisted, format!("waitlisted:{}", row.id))
-            };
-            mail.push("SELECT ")
-                .push_bind(kind.code())
-                .push(", u.id, u.email, u.lang, ")
-                .push_bind(sqlx::types::Json(
-                    json!({ "event_id": event_id, "registration_id": row.id }),
-                ))
-                .push(", ")
-                .push_bind(key)
-                .push(", 'queued', 0, ")
-                .push_bind(now)
-                .push(", ")
-                .push_bind(now)
-                .push(" FROM users u WHERE u.id = ")
-                .push_bind(row.user_id);
-        }
-        mail.build().execute(&mut *tx).await?;
+        return Ok(Err(Error::Internal));
+    }
 
-        // Places in line: everyone already waiting, then this group in order.
-        let ahead: i64 = sqlx::query_scalar(WAITLIST_POSITION)
-            .bind(event_id)
-            .bind(waitlist_next)
-            .fetch_one(&mut *tx)
-            .await?;
-        crate::storage::commit_event_change(tx, db).await?;
+    // Places in line: everyone already waiting, then this group in order.
+    let ahead: i64 = on_tx!(&mut uow, |tx| sqlx::query_scalar(WAITLIST_POSITION)
+        .bind(event_id)
+        .bind(waitlist_next)
+        .fetch_one(&mut *tx)
+        .await?);
+    uow.commit_event_change(db).await?;
 
-        for row in rows {
-            let position = row.waitlist_seq.map(|seq| ahead + seq - waitlist_next);
-            let user = row.user_id;
-            match row.into_registration(position) {
-                Ok(registration) => outcomes.insert(user, Fresh(registration)),
-                Err(err) => return Ok(Err(err)),
-            };
-        }
-        Ok(Ok(outcomes))
-    })
+    for row in rows {
+        let position = row.waitlist_seq.map(|seq| ahead + seq - waitlist_next);
+        let user = row.user_id;
+        match row.into_registration(position) {
+            Ok(registration) => outcomes.insert(user, Fresh(registration)),
+            Err(err) => return Ok(Err(err)),
+        };
+    }
+    Ok(Ok(outcomes))
 }

@@ -8,10 +8,10 @@ use serde_json::json;
 use crate::events::MAX_CAPACITY;
 use crate::events::RegistrationWindow;
 use crate::mail::MailKind;
+use crate::mail::outbox;
 use crate::model::{EventStatus, Registration, RegistrationStatus};
 use crate::reason::Reason;
-use crate::storage::outbox;
-use crate::storage::{BeginWrite, Database, is_unique_violation, on_pool};
+use crate::storage::{Database, UnitOfWork, is_unique_violation, on_pool, on_tx};
 use crate::{Error, Result};
 
 #[derive(Clone, sqlx::FromRow)]
@@ -128,6 +128,7 @@ impl EventWindow {
 
 /// Registers `user_id` for `event_id`: a seat if one is free, else the end of
 /// the waitlist. Registering again returns the live registration unchanged.
+#[tracing::instrument(skip(db))]
 pub async fn register(
     db: &Database,
     event_id: i64,
@@ -164,69 +165,38 @@ async fn try_register(
     );
     on_pool!(db, |pool| {
         let mut conn = pool.acquire().await?;
-        let mut tx = conn.begin_write().await?;
-        let existing: Option<RegistrationRow> = sqlx::query_as(SELECT_LIVE)
+        let mut uow = UnitOfWork::on_connection(&mut *conn).await?;
+        let existing: Option<RegistrationRow> = on_tx!(&mut uow, |tx| sqlx::query_as(SELECT_LIVE)
             .bind(event_id)
             .bind(user_id)
             .fetch_optional(&mut *tx)
-            .await?;
+            .await?);
         let row = match existing {
             Some(existing) => {
-                tx.rollback().await?;
+                uow.rollback().await?;
                 existing
             }
             None => {
-                let window: Option<EventWindow> = sqlx::query_as(EVENT_WINDOW)
-                    .bind(event_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let window: Option<EventWindow> =
+                    on_tx!(&mut uow, |tx| sqlx::query_as(EVENT_WINDOW)
+                        .bind(event_id)
+                        .fetch_optional(&mut *tx)
+                        .await?);
                 if let Err(refusal) = EventWindow::check(window, now) {
                     return Ok(Err(refusal));
                 }
-                // A seat if one is free; else a place in line, taken under the
-                // event-row lock and only while the event is still full. A failed
-                // seat UPDATE locks nothing, so a seat freed in between sends us
-                // round again rather than leaving a free seat behind a waitlist.
-                let (status, waitlist_seq) = loop {
-                    let seated = sqlx::query(
-                        "UPDATE events SET seats_taken = seats_taken + 1 WHERE id = $1 AND seats_taken < capacity",
-                    )
-                    .bind(event_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                        == 1;
-                    if seated {
-                        break (RegistrationStatus::Registered, None);
-                    }
-                    let seq: Option<i64> = sqlx::query_scalar(
-                        "UPDATE events SET waitlist_next = waitlist_next + 1
-                          WHERE id = $1 AND seats_taken >= capacity RETURNING waitlist_next",
-                    )
-                    .bind(event_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if let Some(seq) = seq {
-                        break (RegistrationStatus::Waitlisted, Some(seq));
-                    }
-                };
-                let row: RegistrationRow = sqlx::query_as(INSERT)
+                let (status, waitlist_seq) = take_seat_or_place_in_line(&mut uow, event_id).await?;
+                let row: RegistrationRow = on_tx!(&mut uow, |tx| sqlx::query_as(INSERT)
                     .bind(event_id)
                     .bind(user_id)
                     .bind(status.code())
                     .bind(waitlist_seq)
                     .bind(now)
                     .fetch_one(&mut *tx)
-                    .await?;
-                let (kind, key) = match status {
-                    RegistrationStatus::Registered => (
-                        MailKind::RegistrationConfirmed,
-                        format!("confirmed:{}", row.id),
-                    ),
-                    _ => (MailKind::Waitlisted, format!("waitlisted:{}", row.id)),
-                };
+                    .await?);
+                let (kind, key) = outbox::welcome(row.id, status);
                 outbox::enqueue(
-                    &mut *tx,
+                    &mut uow,
                     kind,
                     user_id,
                     &key,
@@ -234,7 +204,7 @@ async fn try_register(
                     now,
                 )
                 .await?;
-                crate::storage::commit_event_change(tx, db).await?;
+                uow.commit_event_change(db).await?;
                 row
             }
         };
@@ -253,6 +223,54 @@ async fn try_register(
         };
         Ok(row.into_registration(position))
     })
+}
+
+/// A seat if one is free; else a place in line, taken under the event-row
+/// lock and only while the event is still full. A failed seat UPDATE locks
+/// nothing, so a seat freed in between sends us round again rather than
+/// leaving a free seat behind a waitlist.
+async fn take_seat_or_place_in_line(
+    uow: &mut UnitOfWork<'_>,
+    event_id: i64,
+) -> sqlx::Result<(RegistrationStatus, Option<i64>)> {
+    loop {
+        if take_seat(uow, event_id).await? {
+            return Ok((RegistrationStatus::Registered, None));
+        }
+        let seq: Option<i64> = on_tx!(uow, |tx| sqlx::query_scalar(
+            "UPDATE events SET waitlist_next = waitlist_next + 1
+              WHERE id = $1 AND seats_taken >= capacity RETURNING waitlist_next",
+        )
+        .bind(event_id)
+        .fetch_optional(&mut *tx)
+        .await?);
+        if let Some(seq) = seq {
+            return Ok((RegistrationStatus::Waitlisted, Some(seq)));
+        }
+    }
+}
+
+/// Takes a seat of `event_id` if one is free; on PostgreSQL this also locks
+/// the event row until the commit.
+async fn take_seat(uow: &mut UnitOfWork<'_>, event_id: i64) -> sqlx::Result<bool> {
+    on_tx!(uow, |tx| sqlx::query(
+        "UPDATE events SET seats_taken = seats_taken + 1 WHERE id = $1 AND seats_taken < capacity",
+    )
+    .bind(event_id)
+    .execute(&mut *tx)
+    .await
+    .map(|done| done.rows_affected() == 1))
+}
+
+/// Gives a seat back to `event_id`.
+async fn free_seat(uow: &mut UnitOfWork<'_>, event_id: i64) -> sqlx::Result<()> {
+    on_tx!(uow, |tx| sqlx::query(
+        "UPDATE events SET seats_taken = seats_taken - 1 WHERE id = $1"
+    )
+    .bind(event_id)
+    .execute(&mut *tx)
+    .await
+    .map(|_| ()))
 }
 
 /// Place in line of the waitlist entry numbered `$2` of event `$1` (1 = next).
@@ -303,67 +321,57 @@ pub async fn get(db: &Database, registration_id: i64) -> Result<Registration> {
     with_position(db, row).await
 }
 
-/// Gives free seats to the waitlist in arrival order, inside the caller's
-/// transaction; evaluates to the id of the promoted registration, if any.
-///
-/// A macro rather than a function so it can run on either backend's
-/// transaction without a wall of trait bounds.
-macro_rules! promote_next {
-    ($tx:expr, $event_id:expr, $now:expr) => {{
-        let tx = $tx;
-        let mut promoted: Option<i64> = None;
-        // Taking the seat first also locks the event row on PostgreSQL, so no
-        // two transactions promote for the same event at the same time.
-        let seat = sqlx::query("UPDATE events SET seats_taken = seats_taken + 1 WHERE id = $1 AND seats_taken < capacity")
-            .bind($event_id)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected()
-            == 1;
-        if seat {
-            loop {
-                let candidate: Option<(i64, i64)> = sqlx::query_as(
-                    "SELECT id, user_id FROM registrations
-                      WHERE event_id = $1 AND status = 'waitlisted' ORDER BY waitlist_seq LIMIT 1",
-                )
-                .bind($event_id)
-                .fetch_optional(&mut **tx)
-                .await?;
-                let Some((candidate, user_id)) = candidate else {
-                    sqlx::query("UPDATE events SET seats_taken = seats_taken - 1 WHERE id = $1")
-                        .bind($event_id)
-                        .execute(&mut **tx)
-                        .await?;
-                    break;
-                };
-                // The candidate may leave the waitlist concurrently: then try the next one.
-                let moved = sqlx::query(
-                    "UPDATE registrations
-                        SET status = 'registered', waitlist_seq = NULL, version = version + 1, updated_at = $2
-                      WHERE id = $1 AND status = 'waitlisted'",
-                )
-                .bind(candidate)
-                .bind($now)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-                if moved == 1 {
-                    outbox::enqueue(
-                        &mut **tx,
-                        MailKind::Promoted,
-                        user_id,
-                        &format!("promoted:{candidate}"),
-                        json!({ "event_id": $event_id, "registration_id": candidate }),
-                        $now,
-                    )
-                    .await?;
-                    promoted = Some(candidate);
-                    break;
-                }
-            }
+/// Gives a free seat, if there is one, to the first person on the waitlist,
+/// as a step of `uow`, with the mail that tells them. Returns the promoted
+/// registration.
+pub(crate) async fn promote_next(
+    uow: &mut UnitOfWork<'_>,
+    event_id: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<i64>> {
+    // Taking the seat first also locks the event row on PostgreSQL, so no
+    // two transactions promote for the same event at the same time.
+    if !take_seat(uow, event_id).await? {
+        return Ok(None);
+    }
+    loop {
+        let candidate: Option<(i64, i64)> = on_tx!(uow, |tx| sqlx::query_as(
+            "SELECT id, user_id FROM registrations
+              WHERE event_id = $1 AND status = 'waitlisted' ORDER BY waitlist_seq LIMIT 1",
+        )
+        .bind(event_id)
+        .fetch_optional(&mut *tx)
+        .await?);
+        let Some((candidate, user_id)) = candidate else {
+            free_seat(uow, event_id).await?;
+            return Ok(None);
+        };
+        // The candidate may leave the waitlist concurrently: then try the next one.
+        let moved = on_tx!(uow, |tx| {
+            sqlx::query(
+            "UPDATE registrations
+                SET status = 'registered', waitlist_seq = NULL, version = version + 1, updated_at = $2
+              WHERE id = $1 AND status = 'waitlisted'",
+        )
+        .bind(candidate)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        });
+        if moved == 1 {
+            outbox::enqueue(
+                uow,
+                MailKind::Promoted,
+                user_id,
+                &format!("promoted:{candidate}"),
+                json!({ "event_id": event_id, "registration_id": candidate }),
+                now,
+            )
+            .await?;
+            return Ok(Some(candidate));
         }
-        promoted
-    }};
+    }
 }
 
 /// Who ends a registration, which decides the final state and what is allowed.
@@ -384,6 +392,7 @@ pub struct Ended {
 
 /// Ends a registered or waitlisted registration; a freed seat goes to the
 /// first person on the waitlist in the same transaction.
+#[tracing::instrument(skip(db))]
 pub async fn end(
     db: &Database,
     registration_id: i64,
@@ -411,55 +420,51 @@ pub async fn end(
     }
     let event_id = current.event_id;
     let freed_seat = current.status.holds_seat();
-    let promoted = on_pool!(db, |pool| {
-        let mut conn = pool.acquire().await?;
-        let mut tx = conn.begin_write().await?;
-        // Lock order is the same in every transaction: the event row first, then
-        // registration rows. Freeing the seat before touching the registration
-        // keeps that order here; if the registration changed meanwhile, the
-        // rollback puts the seat back.
-        if freed_seat {
-            sqlx::query("UPDATE events SET seats_taken = seats_taken - 1 WHERE id = $1")
-                .bind(event_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let changed = sqlx::query(
-            "UPDATE registrations
-                SET status = $4, version = version + 1, waitlist_seq = NULL, cancelled_at = $5, updated_at = $5
-              WHERE id = $1 AND status = $2 AND version = $3",
-        )
-        .bind(registration_id)
-        .bind(current.status.code())
-        .bind(current.version)
-        .bind(final_status.code())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if changed == 0 {
-            tx.rollback().await?;
-            None
-        } else {
-            let promoted = if freed_seat {
-                promote_next!(&mut tx, event_id, now)
-            } else {
-                None
-            };
-            outbox::enqueue(
-                &mut *tx,
-                MailKind::Cancelled,
-                current.user_id,
-                &format!("ended:{registration_id}"),
-                json!({ "event_id": event_id, "registration_id": registration_id, "was": current.status.code(),
-                        "by": final_status.code() }),
-                now,
-            )
-            .await?;
-            crate::storage::commit_event_change(tx, db).await?;
-            Some(promoted)
-        }
+    let mut uow = db.begin_write().await?;
+    // Lock order is the same in every transaction: the event row first, then
+    // registration rows. Freeing the seat before touching the registration
+    // keeps that order here; if the registration changed meanwhile, the
+    // rollback puts the seat back.
+    if freed_seat {
+        free_seat(&mut uow, event_id).await?;
+    }
+    let changed = on_tx!(&mut uow, |tx| {
+        sqlx::query(
+        "UPDATE registrations
+            SET status = $4, version = version + 1, waitlist_seq = NULL, cancelled_at = $5, updated_at = $5
+          WHERE id = $1 AND status = $2 AND version = $3",
+    )
+    .bind(registration_id)
+    .bind(current.status.code())
+    .bind(current.version)
+    .bind(final_status.code())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
     });
+    let promoted = if changed == 0 {
+        uow.rollback().await?;
+        None
+    } else {
+        let promoted = if freed_seat {
+            promote_next(&mut uow, event_id, now).await?
+        } else {
+            None
+        };
+        outbox::enqueue(
+            &mut uow,
+            MailKind::Cancelled,
+            current.user_id,
+            &format!("ended:{registration_id}"),
+            json!({ "event_id": event_id, "registration_id": registration_id, "was": current.status.code(),
+                    "by": final_status.code() }),
+            now,
+        )
+        .await?;
+        uow.commit_event_change(db).await?;
+        Some(promoted)
+    };
     match promoted {
         Some(promoted) => Ok(Ended {
             registration: get(db, registration_id).await?,
@@ -479,8 +484,23 @@ pub async fn end(
 /// Changes an event's capacity. Raising it promotes from the waitlist in
 /// order; lowering it below the seats already taken is refused.
 /// Returns the promoted registrations in promotion order.
+#[tracing::instrument(skip(db))]
 pub async fn change_capacity(
     db: &Database,
+    event_id: i64,
+    capacity: i32,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>> {
+    let mut uow = db.begin_write().await?;
+    let promoted = set_capacity(&mut uow, event_id, capacity, now).await?;
+    uow.commit_event_change(db).await?;
+    Ok(promoted)
+}
+
+/// [`change_capacity`] as a step of a larger change (an organizer's edit):
+/// a refusal leaves `uow` to be dropped, undoing the whole change.
+pub(crate) async fn set_capacity(
+    uow: &mut UnitOfWork<'_>,
     event_id: i64,
     capacity: i32,
     now: DateTime<Utc>,
@@ -490,42 +510,36 @@ pub async fn change_capacity(
             max: MAX_CAPACITY as u32,
         }));
     }
-    let outcome: std::result::Result<Vec<i64>, Option<i32>> = on_pool!(db, |pool| {
-        let mut conn = pool.acquire().await?;
-        let mut tx = conn.begin_write().await?;
-        let changed = sqlx::query(
-            "UPDATE events SET capacity = $2, version = version + 1, updated_at = $3 WHERE id = $1 AND seats_taken <= $2",
+    let changed = on_tx!(uow, |tx| {
+        sqlx::query(
+        "UPDATE events SET capacity = $2, version = version + 1, updated_at = $3 WHERE id = $1 AND seats_taken <= $2",
+    )
+    .bind(event_id)
+    .bind(capacity)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+    });
+    if changed == 0 {
+        let taken: Option<i32> = on_tx!(uow, |tx| sqlx::query_scalar(
+            "SELECT seats_taken FROM events WHERE id = $1"
         )
         .bind(event_id)
-        .bind(capacity)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if changed == 0 {
-            let taken: Option<i32> =
-                sqlx::query_scalar("SELECT seats_taken FROM events WHERE id = $1")
-                    .bind(event_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            tx.rollback().await?;
-            Err(taken)
-        } else {
-            let mut promoted = Vec::new();
-            while let Some(id) = promote_next!(&mut tx, event_id, now) {
-                promoted.push(id);
-            }
-            crate::storage::commit_event_change(tx, db).await?;
-            Ok(promoted)
-        }
-    });
-    match outcome {
-        Ok(promoted) => Ok(promoted),
-        Err(None) => Err(Error::NotFound),
-        Err(Some(taken)) => Err(Error::Conflict(Reason::CapacityBelowSeatsTaken {
-            taken: u32::try_from(taken).unwrap_or(0),
-        })),
+        .fetch_optional(&mut *tx)
+        .await?);
+        return Err(match taken {
+            None => Error::NotFound,
+            Some(taken) => Error::Conflict(Reason::CapacityBelowSeatsTaken {
+                taken: u32::try_from(taken).unwrap_or(0),
+            }),
+        });
     }
+    let mut promoted = Vec::new();
+    while let Some(id) = promote_next(uow, event_id, now).await? {
+        promoted.push(id);
+    }
+    Ok(promoted)
 }
 
 /// The answer to a check-in attempt that was not refused.

@@ -10,7 +10,7 @@ use crate::storage::{Database, on_pool};
 use crate::{Error, Result};
 
 /// Most upcoming registrations listed; nobody attends more than this many
-/// events ahead, and a list must have a bound (review S-1).
+/// events ahead, and a list must have a bound.
 pub const UPCOMING_LIMIT: i64 = 100;
 /// Most past events listed, the most recent ones.
 pub const PAST_LIMIT: i64 = 50;

@@ -1,5 +1,4 @@
-//! The registration engine: seats, waitlist, cancellation, check-in
-//! (review C-1 and M-2).
+//! The registration engine: seats, waitlist, cancellation, check-in.
 //!
 //! Four rules keep it exact under a rush, on both backends:
 //!
@@ -36,7 +35,7 @@ pub use engine::{
     CheckIn, Ended, Ending, change_capacity, check_in, end, get, live_registration, register,
 };
 #[cfg(feature = "server")]
-pub(crate) use engine::{EventWindow, RegistrationRow, columns, with_position};
+pub(crate) use engine::{EventWindow, RegistrationRow, columns, set_capacity, with_position};
 #[cfg(feature = "server")]
 pub use mine::{PAST_LIMIT, UPCOMING_LIMIT, mine};
 

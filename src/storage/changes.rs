@@ -1,4 +1,4 @@
-//! The feed that keeps cached reads honest (review M-1).
+//! The feed that keeps cached reads honest.
 //!
 //! Every write that changes what the public event list shows — an event
 //! created, edited, published or cancelled, a seat taken or given back, a

@@ -72,7 +72,7 @@ impl DatabaseUrl {
     }
 }
 
-/// Pool sizing and time limits (review S-4, C-3). Documented in the README.
+/// Pool sizing and time limits. Documented in the README.
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
     pub max_connections: u32,
@@ -112,7 +112,7 @@ async fn open_sqlite(path: &PathBuf, settings: &PoolSettings) -> Result<Database
         .filename(path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        // FULL: a confirmed registration survives a power cut (DESIGN.md, measured ~6k seat-takings/s).
+        // FULL: a confirmed registration survives a power cut (still ~6k seat-takings/s; docs/PERFORMANCE.md).
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         // Writers queue on the file lock instead of failing; the statement timeout bounds the wait.

@@ -2,18 +2,24 @@
 //!
 //! Server functions can't be generic, so the backend is an enum rather than a
 //! type parameter. SQL that reads the same on both dialects is written once and
-//! expanded for each pool by [`on_pool!`]; where the dialects differ, the query
-//! functions match on the variant. Dialect differences live here and nowhere else.
+//! expanded for each pool by [`on_pool!`] (or each transaction by [`on_tx!`]);
+//! where the dialects differ, [`dialect`] spells the difference. Writes that
+//! belong together go through one [`UnitOfWork`].
 
 mod changes;
 mod connect;
-pub mod outbox;
+pub(crate) mod dialect;
 mod secrets;
+#[cfg(feature = "test-support")]
 pub mod test_support;
+mod unit_of_work;
 
 pub use changes::Changes;
 pub use connect::{DatabaseUrl, PoolSettings};
+pub(crate) use dialect::dialect_sql;
 pub use secrets::installation_secret;
+pub use unit_of_work::UnitOfWork;
+pub(crate) use unit_of_work::on_tx;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,18 +74,6 @@ impl BeginWrite for sqlx::PgConnection {
     }
 }
 
-/// Commits a transaction that changed what the public event list shows, then
-/// moves the change counter: in that order, or a reader in between could
-/// cache the old rows under the new count (see [`Changes`]).
-pub(crate) async fn commit_event_change<DB: sqlx::Database>(
-    tx: sqlx::Transaction<'_, DB>,
-    db: &Database,
-) -> sqlx::Result<()> {
-    tx.commit().await?;
-    db.changes().events_changed();
-    Ok(())
-}
-
 /// A unique index or constraint refused the statement: the caller answers
 /// with what already exists, or a conflict in the user's terms.
 pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
@@ -129,21 +123,6 @@ impl Backend {
         match self {
             Backend::Sqlite => "SQLite",
             Backend::Postgres => "PostgreSQL",
-        }
-    }
-
-    /// Appended to a SELECT in a write transaction, keeps the rows it read
-    /// from changing until the commit, for a check-then-write that two
-    /// transactions must not both pass.
-    ///
-    /// PostgreSQL: `FOR NO KEY UPDATE`, the lock an UPDATE of non-key columns
-    /// takes, which (unlike `FOR UPDATE`) does not wait for inserts that only
-    /// reference the row, such as new registrations of a user. SQLite: nothing;
-    /// `BEGIN IMMEDIATE` (see [`BeginWrite`]) already holds the only write lock.
-    pub(crate) fn lock_rows_clause(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "",
-            Backend::Postgres => " FOR NO KEY UPDATE",
         }
     }
 }

@@ -13,7 +13,7 @@ use super::{CheckedUser, LoginLimits, check_new_user, password, throttle};
 use crate::audit::{self, AuditAction};
 use crate::model::{AuthenticatedUser, Lang, NewUser, Role, UserPage, UserSummary};
 use crate::reason::Reason;
-use crate::storage::{BeginWrite, Database, is_unique_violation, on_pool};
+use crate::storage::{Database, dialect_sql, is_unique_violation, on_pool, on_tx};
 use crate::{Error, Result, model};
 
 #[derive(sqlx::FromRow)]
@@ -194,6 +194,7 @@ pub async fn current(db: &Database, id: i64) -> Result<Option<AuthenticatedUser>
 /// Creates a person, with a password when given (else they cannot log in
 /// until one is set). Unlike [`super::upsert`], never touches an existing
 /// account: an admin typing an address that is taken is told so.
+#[tracing::instrument(skip_all)]
 pub async fn create(
     db: &Database,
     actor: i64,
@@ -224,38 +225,38 @@ async fn try_create(
     password_hash: Option<&str>,
 ) -> sqlx::Result<i64> {
     let now = Utc::now();
-    on_pool!(db, |pool| {
-        let mut conn = pool.acquire().await?;
-        let mut tx = conn.begin_write().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (email, display_name, department_id, role, lang, password_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
-        )
-        .bind(&checked.email)
-        .bind(checked.display_name)
-        .bind(checked.department_id)
-        .bind(user.role.code())
-        .bind(user.lang.code())
-        .bind(password_hash)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        audit::insert(
-            &mut *tx,
-            Some(actor),
-            AuditAction::UserCreated,
-            &checked.email,
-            json!({ "user_id": id, "role": user.role.code(), "with_password": password_hash.is_some() }),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
-    })
+    let mut uow = db.begin_write().await?;
+    let id: i64 = on_tx!(&mut uow, |tx| {
+        sqlx::query_scalar(
+        "INSERT INTO users (email, display_name, department_id, role, lang, password_hash, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+    )
+    .bind(&checked.email)
+    .bind(checked.display_name)
+    .bind(checked.department_id)
+    .bind(user.role.code())
+    .bind(user.lang.code())
+    .bind(password_hash)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?
+    });
+    audit::insert(
+        &mut uow,
+        Some(actor),
+        AuditAction::UserCreated,
+        &checked.email,
+        json!({ "user_id": id, "role": user.role.code(), "with_password": password_hash.is_some() }),
+        now,
+    )
+    .await?;
+    uow.commit().await?;
+    Ok(id)
 }
 
 /// Gives `user_id` another role. Setting the role they have is a no-op and
 /// is not logged.
+#[tracing::instrument(skip(db))]
 pub async fn set_role(db: &Database, actor: i64, user_id: i64, role: Role) -> Result<()> {
     change_account(db, Some(actor), user_id, AccountChange::Role(role)).await
 }
@@ -274,6 +275,7 @@ pub(super) async fn change_role(
 /// Deactivates or reactivates `user_id`. A deactivated person cannot log in
 /// and their open sessions stop working (see [`current`]); nothing of theirs
 /// is deleted.
+#[tracing::instrument(skip(db))]
 pub async fn set_active(db: &Database, actor: i64, user_id: i64, active: bool) -> Result<()> {
     change_account(db, Some(actor), user_id, AccountChange::Active(active)).await
 }
@@ -347,51 +349,51 @@ async fn change_account(
     // Two admins demoting each other at once must not both see "there is
     // another admin": the active admins are locked first (in id order, so
     // two such changes queue instead of deadlocking), then the target.
-    let lock = db.backend().lock_rows_clause();
-    let lock_admins =
-        format!("SELECT id FROM users WHERE role = 'admin' AND active ORDER BY id{lock}");
-    let load_target = format!("SELECT email, role, active FROM users WHERE id = $1{lock}");
+    let mut uow = db.begin_write().await?;
+    let lock_admins = dialect_sql!(
+        uow.backend(),
+        "SELECT id FROM users WHERE role = 'admin' AND active ORDER BY id",
+        lock_rows
+    );
+    let load_target = dialect_sql!(
+        uow.backend(),
+        "SELECT email, role, active FROM users WHERE id = $1",
+        lock_rows
+    );
     let now = Utc::now();
-    let outcome: sqlx::Result<Result<()>> = on_pool!(db, |pool| {
-        let mut conn = pool.acquire().await?;
-        let mut tx = conn.begin_write().await?;
-        let active_admins: Vec<i64> = sqlx::query_scalar(&lock_admins).fetch_all(&mut *tx).await?;
-        let target: Option<TargetRow> = sqlx::query_as(&load_target)
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let decided = target.ok_or(Error::NotFound).and_then(|target| {
-            let standing = Standing {
-                role: parse_role(user_id, &target.role)?,
-                active: target.active,
-            };
-            let entry = plan(actor, user_id, &standing, change, &active_admins)?;
-            Ok(entry.map(|entry| (target.email, entry)))
-        });
-        match decided {
-            Err(refusal) => Ok(Err(refusal)),
-            Ok(None) => Ok(Ok(())),
-            Ok(Some((email, (action, detail)))) => {
-                let update = match change {
-                    AccountChange::Role(role) => {
-                        sqlx::query("UPDATE users SET role = $2, updated_at = $3 WHERE id = $1")
-                            .bind(user_id)
-                            .bind(role.code())
-                    }
-                    AccountChange::Active(active) => {
-                        sqlx::query("UPDATE users SET active = $2, updated_at = $3 WHERE id = $1")
-                            .bind(user_id)
-                            .bind(active)
-                    }
-                };
-                update.bind(now).execute(&mut *tx).await?;
-                audit::insert(&mut *tx, actor, action, &email, detail, now).await?;
-                tx.commit().await?;
-                Ok(Ok(()))
+    let active_admins: Vec<i64> = on_tx!(&mut uow, |tx| sqlx::query_scalar(lock_admins)
+        .fetch_all(&mut *tx)
+        .await?);
+    let target: Option<TargetRow> = on_tx!(&mut uow, |tx| sqlx::query_as(load_target)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?);
+    let target = target.ok_or(Error::NotFound)?;
+    let standing = Standing {
+        role: parse_role(user_id, &target.role)?,
+        active: target.active,
+    };
+    let Some((action, detail)) = plan(actor, user_id, &standing, change, &active_admins)? else {
+        return Ok(());
+    };
+    on_tx!(&mut uow, |tx| {
+        let update = match change {
+            AccountChange::Role(role) => {
+                sqlx::query("UPDATE users SET role = $2, updated_at = $3 WHERE id = $1")
+                    .bind(user_id)
+                    .bind(role.code())
             }
-        }
-    });
-    outcome?
+            AccountChange::Active(active) => {
+                sqlx::query("UPDATE users SET active = $2, updated_at = $3 WHERE id = $1")
+                    .bind(user_id)
+                    .bind(active)
+            }
+        };
+        update.bind(now).execute(&mut *tx).await.map(|_| ())
+    })?;
+    audit::insert(&mut uow, actor, action, &target.email, detail, now).await?;
+    uow.commit().await?;
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]
@@ -405,6 +407,7 @@ struct PasswordRow {
 /// password is a guess like any other. Answers the new session generation:
 /// every session begun before the change is over, and the caller moves its
 /// own session on to this one.
+#[tracing::instrument(skip(db, limits, current, new, address))]
 pub async fn change_password(
     db: &Database,
     limits: &LoginLimits,
@@ -448,37 +451,33 @@ pub async fn change_password(
         Err(other) => return Err(other),
     };
     let new_hash = password::hash(new).await?;
-    let generation: Option<i64> = on_pool!(db, |pool| {
-        let mut conn = pool.acquire().await?;
-        let mut tx = conn.begin_write().await?;
-        // Only over the hash that was verified: of two changes racing from
-        // the same old password, the second is not silently lost.
-        let generation: Option<i64> = sqlx::query_scalar(
-            "UPDATE users SET password_hash = $2, updated_at = $3,
-                    session_generation = session_generation + 1
-              WHERE id = $1 AND password_hash = $4
-              RETURNING session_generation",
+    let mut uow = db.begin_write().await?;
+    // Only over the hash that was verified: of two changes racing from the
+    // same old password, the second is not silently lost.
+    let generation: Option<i64> = on_tx!(&mut uow, |tx| sqlx::query_scalar(
+        "UPDATE users SET password_hash = $2, updated_at = $3,
+                session_generation = session_generation + 1
+          WHERE id = $1 AND password_hash = $4
+          RETURNING session_generation",
+    )
+    .bind(user_id)
+    .bind(&new_hash)
+    .bind(now)
+    .bind(&old_hash)
+    .fetch_optional(&mut *tx)
+    .await?);
+    if generation.is_some() {
+        audit::insert(
+            &mut uow,
+            Some(user_id),
+            AuditAction::PasswordChanged,
+            &row.email,
+            json!({ "user_id": user_id }),
+            now,
         )
-        .bind(user_id)
-        .bind(&new_hash)
-        .bind(now)
-        .bind(&old_hash)
-        .fetch_optional(&mut *tx)
         .await?;
-        if generation.is_some() {
-            audit::insert(
-                &mut *tx,
-                Some(user_id),
-                AuditAction::PasswordChanged,
-                &row.email,
-                json!({ "user_id": user_id }),
-                now,
-            )
-            .await?;
-            tx.commit().await?;
-        }
-        generation
-    });
+        uow.commit().await?;
+    }
     generation.ok_or(Error::Conflict(Reason::PasswordChangedMeanwhile))
 }
 

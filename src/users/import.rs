@@ -239,6 +239,7 @@ pub async fn import_csv(
 /// [`import_csv`] on behalf of `actor` (None: the command line), recorded in
 /// the audit log with the whole report, so the admin page can show it again
 /// after a redirect (see [`last_report`]) and the log says who imported what.
+#[tracing::instrument(skip_all)]
 pub async fn import_csv_as(
     db: &Database,
     actor: Option<i64>,

@@ -214,6 +214,7 @@ pub async fn authenticate(
 /// brute-force limits ([`throttle::check_within_limits`]), with every outcome
 /// in the audit log. Unknown addresses are counted like real ones, so the
 /// limits reveal nothing about who has an account.
+#[tracing::instrument(skip_all)]
 pub async fn log_in(
     db: &Database,
     limits: &LoginLimits,

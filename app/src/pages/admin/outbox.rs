@@ -32,8 +32,8 @@ pub async fn load_outbox(
     let ctx = crate::server_context::server_context()?;
     let status = status.as_deref().and_then(MailStatus::parse);
     Ok(OutboxView {
-        counts: tsudoi::storage::outbox::counts(&ctx.db).await?,
-        page: tsudoi::storage::outbox::page(&ctx.db, status, before, 50).await?,
+        counts: tsudoi::mail::outbox::counts(&ctx.db).await?,
+        page: tsudoi::mail::outbox::page(&ctx.db, status, before, 50).await?,
         folder: ctx.mail_folder.clone(),
     })
 }
@@ -44,7 +44,7 @@ pub async fn retry_mail(id: i64) -> Result<(), AppError> {
     use tsudoi::access::Permission;
     let admin = crate::auth::caller::require(Permission::ManageMail).await?;
     let ctx = crate::server_context::server_context()?;
-    Ok(tsudoi::storage::outbox::retry_dead(&ctx.db, admin.id, id, chrono::Utc::now()).await?)
+    Ok(tsudoi::mail::outbox::retry_dead(&ctx.db, admin.id, id, chrono::Utc::now()).await?)
 }
 
 #[component]

@@ -1,6 +1,6 @@
 //! One event's dashboard: seats, waitlist, check-ins (live while the door is
 //! busy), no-shows afterwards, registrations by day and by department — every
-//! number a SQL aggregate (review M-3) — and the organizer's actions.
+//! number a SQL aggregate — and the organizer's actions.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;

@@ -1,4 +1,4 @@
-//! The organizer's pages (issue #8): their events, the edit form, each
+//! The organizer's pages: their events, the edit form, each
 //! event's dashboard and its attendees. Organizers see their own events,
 //! admins every event; the core decides (`events::manage::may_manage`).
 

@@ -1,8 +1,9 @@
-//! The transactional outbox in the database (review S-3, C-2).
+//! The transactional outbox in the database.
 //!
-//! A state change and the mail announcing it commit together or not at all;
-//! the delivery worker sends later. The dedupe key makes a second enqueue of
-//! the same message a no-op, which is what "exactly once" rests on.
+//! A state change and the mail announcing it commit together or not at all:
+//! the change's [`UnitOfWork`] queues the mail, and the delivery worker sends
+//! it later. The dedupe key makes a second enqueue of the same message a
+//! no-op, which is what "exactly once" rests on.
 //!
 //! Workers claim due rows by moving them to `sending` with a lease: the row's
 //! `next_attempt_at` becomes the lease's end, so a row whose worker died is
@@ -13,71 +14,147 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 
-use super::{Backend, BeginWrite, Database, Pool, on_pool};
+use super::{MailKind, MailStatus, OutboxCounts, OutboxEntry, OutboxPage};
 use crate::audit::{self, AuditAction};
-use crate::mail::{MailKind, MailStatus, OutboxCounts, OutboxEntry, OutboxPage};
+use crate::model::RegistrationStatus;
+use crate::storage::{Backend, Database, UnitOfWork, dialect_sql, on_pool, on_tx};
 use crate::{Error, Result};
 
-/// Queues a mail to `user_id` inside the caller's transaction, addressed and
-/// localised from the user row in the same statement.
-pub(crate) async fn enqueue<'c, E, DB>(
-    executor: E,
+/// The one statement shape that queues mail: a row per recipient, addressed
+/// and localised from the `users` row `u` that the source joins, queued and
+/// due at once. Each part is a list of SQL pieces for [`dialect_sql!`].
+macro_rules! queue_mails_sql {
+    ($backend:expr,kind($($kind:tt),+),payload($($payload:tt),+),key($($key:tt),+),at $at:tt,$($source:tt),+) => {
+        dialect_sql!(
+            $backend,
+            "INSERT INTO mail_outbox (kind, recipient_user_id, to_address, lang, payload, dedupe_key,
+                                      status, attempts, next_attempt_at, created_at)
+             SELECT ",
+            $($kind),+,
+            ", u.id, u.email, u.lang, ",
+            $($payload),+,
+            ", ",
+            $($key),+,
+            ", 'queued', 0, ",
+            $at,
+            ", ",
+            $at,
+            " ",
+            $($source),+,
+            " ON CONFLICT (dedupe_key) DO NOTHING"
+        )
+    };
+}
+
+/// Queues a mail to `user_id` as a step of `uow`.
+pub(crate) async fn enqueue(
+    uow: &mut UnitOfWork<'_>,
     kind: MailKind,
     user_id: i64,
     dedupe_key: &str,
     payload: Value,
     now: DateTime<Utc>,
-) -> sqlx::Result<()>
-where
-    DB: sqlx::Database,
-    E: sqlx::Executor<'c, Database = DB>,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Json<Value>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    sqlx::query(
-        "INSERT INTO mail_outbox (kind, recipient_user_id, to_address, lang, payload, dedupe_key,
-                                  status, attempts, next_attempt_at, created_at)
-         SELECT $1, u.id, u.email, u.lang, $2, $3, 'queued', 0, $4, $4 FROM users u WHERE u.id = $5
-         ON CONFLICT (dedupe_key) DO NOTHING",
-    )
-    .bind(kind.code())
-    .bind(Json(payload))
-    .bind(dedupe_key)
-    .bind(now)
-    .bind(user_id)
-    .execute(executor)
-    .await
-    .map(|_| ())
+) -> sqlx::Result<()> {
+    let sql = queue_mails_sql!(
+        uow.backend(),
+        kind("$1"),
+        payload("$2"),
+        key("$3"),
+        at "$4",
+        "FROM users u WHERE u.id = $5"
+    );
+    on_tx!(uow, |conn| sqlx::query(sql)
+        .bind(kind.code())
+        .bind(Json(&payload))
+        .bind(dedupe_key)
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ()))
 }
 
-/// One statement that queues a mail to everyone registered, checked in or
-/// waiting for an event (an event moved or cancelled): `$1` event, `$2` mail
-/// kind, `$3` dedupe key prefix (the registration id is appended), `$4` now.
-/// Run it inside the transaction of the change it announces.
-pub fn notify_attendees_statement(backend: Backend) -> &'static str {
-    macro_rules! notify {
-        ($json_object:literal) => {
-            concat!(
-                "INSERT INTO mail_outbox (kind, recipient_user_id, to_address, lang, payload, dedupe_key,
-                                          status, attempts, next_attempt_at, created_at)
-                 SELECT $2, u.id, u.email, u.lang, ",
-                $json_object,
-                "('event_id', r.event_id, 'registration_id', r.id),
-                        $3 || r.id, 'queued', 0, $4, $4
-                 FROM registrations r
-                 JOIN users u ON u.id = r.user_id AND u.active
-                 WHERE r.event_id = $1 AND r.status IN ('registered', 'checked_in', 'waitlisted')
-                 ON CONFLICT (dedupe_key) DO NOTHING"
-            )
-        };
+/// Queues a mail of `kind` to everyone registered, checked in or waiting for
+/// `event_id` (an event moved or cancelled) as a step of `uow`; the dedupe
+/// key is `key_prefix` and the registration id. Returns how many were queued.
+pub(crate) async fn notify_attendees(
+    uow: &mut UnitOfWork<'_>,
+    event_id: i64,
+    kind: MailKind,
+    key_prefix: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    let sql = queue_mails_sql!(
+        uow.backend(),
+        kind("$2"),
+        payload(json_object, "('event_id', r.event_id, 'registration_id', r.id)"),
+        key("$3 || r.id"),
+        at "$4",
+        "FROM registrations r
+         JOIN users u ON u.id = r.user_id AND u.active
+         WHERE r.event_id = $1 AND r.status IN ('registered', 'checked_in', 'waitlisted')"
+    );
+    on_tx!(uow, |conn| sqlx::query(sql)
+        .bind(event_id)
+        .bind(kind.code())
+        .bind(key_prefix)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map(|done| done.rows_affected()))
+}
+
+/// The dedupe keys of the mail that answers a new registration: a seat, or a
+/// place on the waitlist.
+const SEATED_KEY: &str = "confirmed:";
+const WAITLISTED_KEY: &str = "waitlisted:";
+
+/// The mail that answers a new registration, and the key that queues it once.
+pub(crate) fn welcome(registration_id: i64, status: RegistrationStatus) -> (MailKind, String) {
+    match status {
+        RegistrationStatus::Registered => (
+            MailKind::RegistrationConfirmed,
+            format!("{SEATED_KEY}{registration_id}"),
+        ),
+        _ => (
+            MailKind::Waitlisted,
+            format!("{WAITLISTED_KEY}{registration_id}"),
+        ),
     }
-    match backend {
-        Backend::Postgres => notify!("jsonb_build_object"),
-        Backend::Sqlite => notify!("json_object"),
-    }
+}
+
+/// Queues [`welcome`] mail for the registrations of `event_id` numbered
+/// `first..=last` (a group written by one statement in `uow`, so no other
+/// registration of the event can have an id in between) in one statement.
+/// Returns how many were queued.
+pub(crate) async fn enqueue_welcomes(
+    uow: &mut UnitOfWork<'_>,
+    event_id: i64,
+    first: i64,
+    last: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    let sql = queue_mails_sql!(
+        uow.backend(),
+        kind("CASE WHEN r.waitlist_seq IS NULL THEN $5 ELSE $6 END"),
+        payload(json_object, "('event_id', r.event_id, 'registration_id', r.id)"),
+        key("CASE WHEN r.waitlist_seq IS NULL THEN $7 ELSE $8 END || r.id"),
+        at "$4",
+        "FROM registrations r JOIN users u ON u.id = r.user_id
+         WHERE r.event_id = $1 AND r.id BETWEEN $2 AND $3"
+    );
+    on_tx!(uow, |conn| sqlx::query(sql)
+        .bind(event_id)
+        .bind(first)
+        .bind(last)
+        .bind(now)
+        .bind(MailKind::RegistrationConfirmed.code())
+        .bind(MailKind::Waitlisted.code())
+        .bind(SEATED_KEY)
+        .bind(WAITLISTED_KEY)
+        .execute(&mut *conn)
+        .await
+        .map(|done| done.rows_affected()))
 }
 
 /// A mail a worker has claimed.
@@ -114,24 +191,16 @@ pub async fn claim_due(
     lease_until: DateTime<Utc>,
     limit: u32,
 ) -> Result<Vec<ClaimedMail>> {
-    const CLAIM_POSTGRES: &str =
+    let claim = dialect_sql!(
+        db.backend(),
         "UPDATE mail_outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2
          WHERE id IN (SELECT id FROM mail_outbox
                       WHERE status IN ('queued', 'sending') AND next_attempt_at <= $1
-                      ORDER BY next_attempt_at, id LIMIT $3
-                      FOR UPDATE SKIP LOCKED)
-         RETURNING id, kind, recipient_user_id, to_address, lang, payload, attempts, created_at";
-    // One writer at a time on SQLite: the UPDATE is the whole claim.
-    const CLAIM_SQLITE: &str =
-        "UPDATE mail_outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2
-         WHERE id IN (SELECT id FROM mail_outbox
-                      WHERE status IN ('queued', 'sending') AND next_attempt_at <= $1
-                      ORDER BY next_attempt_at, id LIMIT $3)
-         RETURNING id, kind, recipient_user_id, to_address, lang, payload, attempts, created_at";
-    let claim = match db.backend() {
-        Backend::Postgres => CLAIM_POSTGRES,
-        Backend::Sqlite => CLAIM_SQLITE,
-    };
+                      ORDER BY next_attempt_at, id LIMIT $3",
+        skip_locked,
+        ")
+         RETURNING id, kind, recipient_user_id, to_address, lang, payload, attempts, created_at"
+    );
     let rows: Vec<ClaimedRow> = on_pool!(db, |pool| sqlx::query_as(claim)
         .bind(now)
         .bind(lease_until)
@@ -220,32 +289,30 @@ fn truncated(error: &str) -> &str {
 /// Queues a dead mail again with fresh attempts (an administrator fixed the
 /// cause), audited in the same transaction. [`Error::Conflict`] unless it is
 /// dead; [`Error::NotFound`] if it does not exist.
+#[tracing::instrument(skip(db))]
 pub async fn retry_dead(db: &Database, actor: i64, id: i64, now: DateTime<Utc>) -> Result<()> {
-    let changed = on_pool!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let changed = sqlx::query(
-            "UPDATE mail_outbox SET status = 'queued', attempts = 0, next_attempt_at = $2
-             WHERE id = $1 AND status = 'dead'",
+    let mut uow = db.begin_write().await?;
+    let changed = on_tx!(&mut uow, |conn| sqlx::query(
+        "UPDATE mail_outbox SET status = 'queued', attempts = 0, next_attempt_at = $2
+         WHERE id = $1 AND status = 'dead'",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected());
+    if changed > 0 {
+        audit::insert(
+            &mut uow,
+            Some(actor),
+            AuditAction::MailRetried,
+            &format!("mail:{id}"),
+            serde_json::json!({}),
+            now,
         )
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if changed > 0 {
-            audit::insert(
-                &mut *tx,
-                Some(actor),
-                AuditAction::MailRetried,
-                &format!("mail:{id}"),
-                serde_json::json!({}),
-                now,
-            )
-            .await?;
-            tx.commit().await?;
-        }
-        changed
-    });
+        .await?;
+        uow.commit().await?;
+    }
     if changed > 0 {
         return Ok(());
     }
@@ -347,7 +414,7 @@ pub async fn page(
 }
 
 /// Queues a reminder for every seat holder of the published events starting
-/// in `[from, until)`, with one statement (review C-2), unless the run for
+/// in `[from, until)`, with one statement whatever their number, unless the run for
 /// `run_for` (a company-local day) is recorded as done; records it. The key
 /// of each reminder names the registration and the event's start, so even a
 /// run repeated after all queues nothing twice, while an event moved to
@@ -369,99 +436,57 @@ pub async fn run_reminder_batch(
     const JOB: &str = "reminders";
     /// Any fixed number: the lock's name among the installation's advisory locks.
     const ADVISORY_LOCK: i64 = 0x7473_7564_6f69_0001;
-    const RECORD: &str =
-        "INSERT INTO scheduled_runs (job, run_for, finished_at, result) VALUES ($1, $2, $3, $4)";
-    const NOT_DONE: &str =
-        "SELECT NOT EXISTS (SELECT 1 FROM scheduled_runs WHERE job = $1 AND run_for = $2)";
-    match db.pool() {
-        Pool::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
-            let ours: bool = sqlx::query_scalar(
-                "SELECT pg_try_advisory_xact_lock($3)
-                        AND NOT EXISTS (SELECT 1 FROM scheduled_runs WHERE job = $1 AND run_for = $2)",
-            )
-            .bind(JOB)
-            .bind(run_for)
-            .bind(ADVISORY_LOCK)
-            .fetch_one(&mut *tx)
-            .await?;
-            if !ours {
-                return Ok(None);
-            }
-            let queued = sqlx::query(REMINDERS_POSTGRES)
-                .bind(from)
-                .bind(until)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            sqlx::query(RECORD)
-                .bind(JOB)
-                .bind(run_for)
-                .bind(now)
-                .bind(queued as i64)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(Some(queued))
-        }
-        Pool::Sqlite(pool) => {
-            let mut conn = pool.acquire().await?;
-            let mut tx = conn.begin_write().await?;
-            let not_done: bool = sqlx::query_scalar(NOT_DONE)
-                .bind(JOB)
-                .bind(run_for)
-                .fetch_one(&mut *tx)
-                .await?;
-            if !not_done {
-                return Ok(None);
-            }
-            let queued = sqlx::query(REMINDERS_SQLITE)
-                .bind(from)
-                .bind(until)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            sqlx::query(RECORD)
-                .bind(JOB)
-                .bind(run_for)
-                .bind(now)
-                .bind(queued as i64)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(Some(queued))
-        }
-    }
-}
-
-/// The reminder insert; `$1`/`$2` bound the event start, `$3` is now.
-/// Only the JSON builder and the epoch of the start differ by dialect.
-macro_rules! reminders_insert {
-    ($json_object:literal, $start_epoch:literal) => {
-        concat!(
-            "INSERT INTO mail_outbox (kind, recipient_user_id, to_address, lang, payload, dedupe_key,
-                                      status, attempts, next_attempt_at, created_at)
-             SELECT 'reminder', u.id, u.email, u.lang, ",
-            $json_object,
-            "('event_id', e.id, 'registration_id', r.id),
-                    'reminder:' || r.id || ':' || ",
-            $start_epoch,
-            ", 'queued', 0, $3, $3
-             FROM events e
-             JOIN registrations r ON r.event_id = e.id AND r.status = 'registered'
-             JOIN users u ON u.id = r.user_id AND u.active
-             WHERE e.status = 'published' AND e.starts_at >= $1 AND e.starts_at < $2
-             ON CONFLICT (dedupe_key) DO NOTHING"
+    let mut uow = db.begin_write().await?;
+    // SQLite: `BEGIN IMMEDIATE` already keeps every other instance out.
+    let ours: bool = on_tx!(&mut uow, |conn| match db.backend() {
+        Backend::Postgres => sqlx::query_scalar(
+            "SELECT pg_try_advisory_xact_lock($3)
+                    AND NOT EXISTS (SELECT 1 FROM scheduled_runs WHERE job = $1 AND run_for = $2)",
         )
-    };
+        .bind(JOB)
+        .bind(run_for)
+        .bind(ADVISORY_LOCK),
+        Backend::Sqlite => sqlx::query_scalar(
+            "SELECT NOT EXISTS (SELECT 1 FROM scheduled_runs WHERE job = $1 AND run_for = $2)",
+        )
+        .bind(JOB)
+        .bind(run_for),
+    }
+    .fetch_one(&mut *conn)
+    .await?);
+    if !ours {
+        return Ok(None);
+    }
+    let reminders = queue_mails_sql!(
+        uow.backend(),
+        kind("'reminder'"),
+        payload(json_object, "('event_id', e.id, 'registration_id', r.id)"),
+        key("'reminder:' || r.id || ':' || ", [epoch_seconds "e.starts_at"]),
+        at "$3",
+        "FROM events e
+         JOIN registrations r ON r.event_id = e.id AND r.status = 'registered'
+         JOIN users u ON u.id = r.user_id AND u.active
+         WHERE e.status = 'published' AND e.starts_at >= $1 AND e.starts_at < $2"
+    );
+    let queued = on_tx!(&mut uow, |conn| {
+        let queued = sqlx::query(reminders)
+            .bind(from)
+            .bind(until)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        sqlx::query(
+            "INSERT INTO scheduled_runs (job, run_for, finished_at, result) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(JOB)
+        .bind(run_for)
+        .bind(now)
+        .bind(queued as i64)
+        .execute(&mut *conn)
+        .await?;
+        queued
+    });
+    uow.commit().await?;
+    Ok(Some(queued))
 }
-const REMINDERS_POSTGRES: &str = reminders_insert!(
-    "jsonb_build_object",
-    "CAST(EXTRACT(EPOCH FROM e.starts_at) AS BIGINT)"
-);
-const REMINDERS_SQLITE: &str = reminders_insert!(
-    "json_object",
-    "CAST(strftime('%s', e.starts_at) AS INTEGER)"
-);

@@ -1,0 +1,137 @@
+//! Where SQLite and PostgreSQL spell the same thing differently, in one place.
+//!
+//! Most statements read the same on both backends and are written once. The
+//! rest are written once too, as a list of SQL pieces and named fragments;
+//! [`dialect_sql!`] spells the fragments for the backend at hand:
+//!
+//! ```ignore
+//! let sql = dialect_sql!(db.backend(), "SELECT ", json_object, "('id', id) FROM events");
+//! ```
+//!
+//! Every statement is still a `&'static str` assembled at compile time.
+//!
+//! | fragment | SQLite | PostgreSQL |
+//! |---|---|---|
+//! | `json_object` | `json_object` | `jsonb_build_object` |
+//! | `[epoch_seconds "at"]` | `strftime('%s', at)` | `EXTRACT(EPOCH FROM at)` |
+//! | `[local_day "at", "$n"]` | `date(at, '+n seconds')` | `at + n seconds, as a date` |
+//! | `[local_month "at", "$n"]` | `strftime('%Y-%m', …)` | `to_char(…, 'YYYY-MM')` |
+//! | `lock_rows` | nothing | ` FOR NO KEY UPDATE` |
+//! | `skip_locked` | nothing | ` FOR UPDATE SKIP LOCKED` |
+//!
+//! Locking: a SELECT in a write transaction that ends with `lock_rows` keeps
+//! the rows it read from changing until the commit, for a check-then-write
+//! that two transactions must not both pass. PostgreSQL takes the lock an
+//! UPDATE of non-key columns takes, which (unlike `FOR UPDATE`) does not wait
+//! for inserts that only reference the row, such as new registrations of a
+//! user. SQLite needs nothing: `BEGIN IMMEDIATE` already holds the only
+//! write lock. `skip_locked` lets several PostgreSQL workers claim disjoint
+//! rows; on SQLite one writer at a time makes the UPDATE the whole claim.
+//!
+//! Local days and months take the zone's offset in seconds as a parameter
+//! (`$n`), so a count per day is a day in the organizer's zone, not UTC's.
+
+/// One fragment spelled for one backend; literals pass through unchanged.
+macro_rules! fragment {
+    (Sqlite, json_object) => {
+        "json_object"
+    };
+    (Postgres, json_object) => {
+        "jsonb_build_object"
+    };
+    (Sqlite, lock_rows) => {
+        ""
+    };
+    (Postgres, lock_rows) => {
+        " FOR NO KEY UPDATE"
+    };
+    (Sqlite, skip_locked) => {
+        ""
+    };
+    (Postgres, skip_locked) => {
+        " FOR UPDATE SKIP LOCKED"
+    };
+    (Sqlite, [epoch_seconds $at:literal]) => {
+        concat!("CAST(strftime('%s', ", $at, ") AS INTEGER)")
+    };
+    (Postgres, [epoch_seconds $at:literal]) => {
+        concat!("CAST(EXTRACT(EPOCH FROM ", $at, ") AS BIGINT)")
+    };
+    (Sqlite, [local_day $at:literal, $offset:literal]) => {
+        concat!("date(", $at, ", printf('%+d seconds', ", $offset, "))")
+    };
+    (Postgres, [local_day $at:literal, $offset:literal]) => {
+        concat!(
+            "CAST(CAST(",
+            $at,
+            " + make_interval(secs => ",
+            $offset,
+            ") AS DATE) AS TEXT)"
+        )
+    };
+    (Sqlite, [local_month $at:literal, $offset:literal]) => {
+        concat!(
+            "strftime('%Y-%m', ",
+            $at,
+            ", printf('%+d seconds', ",
+            $offset,
+            "))"
+        )
+    };
+    (Postgres, [local_month $at:literal, $offset:literal]) => {
+        concat!(
+            "to_char(",
+            $at,
+            " + make_interval(secs => ",
+            $offset,
+            "), 'YYYY-MM')"
+        )
+    };
+    ($backend:ident, $sql:literal) => {
+        $sql
+    };
+}
+pub(crate) use fragment;
+
+/// The statement made of `parts` for `backend`, as a `&'static str`.
+macro_rules! dialect_sql {
+    ($backend:expr, $($part:tt),+ $(,)?) => {
+        match $backend {
+            $crate::storage::Backend::Sqlite => {
+                concat!($($crate::storage::dialect::fragment!(Sqlite, $part)),+)
+            }
+            $crate::storage::Backend::Postgres => {
+                concat!($($crate::storage::dialect::fragment!(Postgres, $part)),+)
+            }
+        }
+    };
+}
+pub(crate) use dialect_sql;
+
+#[cfg(test)]
+mod tests {
+    use crate::storage::Backend;
+
+    #[test]
+    fn fragments_are_spelled_per_backend_and_literals_pass_through() {
+        let sql = |backend| {
+            dialect_sql!(
+                backend,
+                "SELECT ",
+                json_object,
+                "('at', ",
+                [epoch_seconds "e.at"],
+                ") FROM e",
+                lock_rows
+            )
+        };
+        assert_eq!(
+            sql(Backend::Sqlite),
+            "SELECT json_object('at', CAST(strftime('%s', e.at) AS INTEGER)) FROM e"
+        );
+        assert_eq!(
+            sql(Backend::Postgres),
+            "SELECT jsonb_build_object('at', CAST(EXTRACT(EPOCH FROM e.at) AS BIGINT)) FROM e FOR NO KEY UPDATE"
+        );
+    }
+}
