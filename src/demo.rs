@@ -1,5 +1,7 @@
 //! `tsudoi seed-demo`: a realistic company to click through — departments,
-//! employees, and events over past and coming weeks, some full with a waitlist.
+//! employees, and events over past and coming weeks, some full with a waitlist
+//! — and one account per role to log in with, under a password made for
+//! this database alone. The login page of a demo database names them.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
@@ -167,6 +169,77 @@ pub struct DemoSummary {
     pub users: usize,
     pub events: usize,
     pub registrations: usize,
+    pub login: DemoLogin,
+}
+
+/// How to get into a demo database: an account per role, one password.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DemoLogin {
+    /// Admin, organizer, door staff, employee, in that order.
+    pub accounts: Vec<(Role, String)>,
+    pub password: String,
+}
+
+/// The accounts to log in with: e-mail, name, role. The organizer runs a
+/// share of the events and the employee is registered for some, so each
+/// role finds its work waiting.
+const DEMO_ACCOUNTS: [(&str, &str, Role); 4] = [
+    (
+        "demo.admin@example.co.jp",
+        "管理 花子 (demo admin)",
+        Role::Admin,
+    ),
+    (
+        "demo.organizer@example.co.jp",
+        "企画 太郎 (demo organizer)",
+        Role::Organizer,
+    ),
+    (
+        "demo.staff@example.co.jp",
+        "受付 次郎 (demo door staff)",
+        Role::Staff,
+    ),
+    (
+        "demo.employee@example.co.jp",
+        "社員 桜 (demo employee)",
+        Role::Employee,
+    ),
+];
+
+/// A password for this database only, from the operating system's random
+/// source: 12 letters and digits that cannot be misread (no 0/O, 1/l/I),
+/// in groups of four.
+fn new_demo_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..3)
+        .map(|_| {
+            (0..4)
+                .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The demo accounts, when this database was filled by [`seed`]; `None`
+/// for every other installation.
+pub async fn login_hint(db: &Database) -> Result<Option<DemoLogin>> {
+    let rows: Vec<(String, String, String)> = on_pool!(db, |pool| sqlx::query_as(
+        "SELECT email, role, password FROM demo_accounts"
+    )
+    .fetch_all(pool)
+    .await?);
+    let Some(password) = rows.first().map(|row| row.2.clone()) else {
+        return Ok(None);
+    };
+    let mut accounts: Vec<(Role, String)> = rows
+        .into_iter()
+        .filter_map(|(email, role, _)| Role::parse(&role).map(|role| (role, email)))
+        .collect();
+    let rank = |role: &Role| DEMO_ACCOUNTS.iter().position(|(_, _, r)| r == role);
+    accounts.sort_by_key(|(role, _)| rank(role));
+    Ok(Some(DemoLogin { accounts, password }))
 }
 
 /// Fills an empty database with the demo company. Deterministic: the same
@@ -200,7 +273,42 @@ pub async fn seed(db: &Database, tz: Tz, now: DateTime<Utc>, seed: u64) -> Resul
         };
         user_ids.push(users::upsert(db, &user, None).await?);
     }
-    let organizers = &user_ids[0..5];
+    let password = new_demo_password();
+    let hash = users::password::hash(password.clone()).await?;
+    let mut accounts = Vec::with_capacity(DEMO_ACCOUNTS.len());
+    let mut demo_ids = Vec::with_capacity(DEMO_ACCOUNTS.len());
+    for (n, (email, name, role)) in DEMO_ACCOUNTS.into_iter().enumerate() {
+        let user = NewUser {
+            email: email.to_string(),
+            display_name: name.to_string(),
+            department: Some(DEPARTMENTS[n].to_string()),
+            role,
+            lang: Lang::Ja,
+        };
+        demo_ids.push(users::upsert(db, &user, Some(&hash)).await?);
+        on_pool!(db, |pool| sqlx::query(
+            "INSERT INTO demo_accounts (email, role, password) VALUES ($1, $2, $3)"
+        )
+        .bind(email)
+        .bind(role.code())
+        .bind(&password)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        accounts.push((role, email.to_string()));
+    }
+    let [_, demo_organizer, _, demo_employee] = demo_ids[..] else {
+        unreachable!("four demo accounts");
+    };
+    let organizers = [
+        demo_organizer,
+        user_ids[0],
+        user_ids[1],
+        user_ids[2],
+        user_ids[3],
+    ];
+    // The demo employee is one of the crowd that registers.
+    user_ids.push(demo_employee);
 
     // 60 events from three weeks back to five weeks ahead, during office hours.
     let today = now.with_timezone(&tz).date_naive();
@@ -303,8 +411,9 @@ pub async fn seed(db: &Database, tz: Tz, now: DateTime<Utc>, seed: u64) -> Resul
 
     Ok(DemoSummary {
         departments: DEPARTMENTS.len(),
-        users: user_ids.len(),
+        users: user_ids.len() + DEMO_ACCOUNTS.len() - 1,
         events: event_ids.len(),
         registrations,
+        login: DemoLogin { accounts, password },
     })
 }

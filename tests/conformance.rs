@@ -340,11 +340,6 @@ async fn demo_seed_builds_a_consistent_company_once() {
     let now = noon_tokyo();
     for t in each_backend().await {
         let db = &t.db;
-        let summary = demo::seed(db, Tokyo, now, 7).await.unwrap();
-        assert_eq!(
-            (summary.departments, summary.users, summary.events),
-            (10, 300, 60)
-        );
         let check = |sql: &'static str| async move {
             match db.pool() {
                 Pool::Sqlite(pool) => sqlx::query_scalar::<_, i64>(sql)
@@ -357,6 +352,34 @@ async fn demo_seed_builds_a_consistent_company_once() {
                     .unwrap(),
             }
         };
+        assert_eq!(demo::login_hint(db).await.unwrap(), None, "not a demo yet");
+        let summary = demo::seed(db, Tokyo, now, 7).await.unwrap();
+        assert_eq!(
+            (summary.departments, summary.users, summary.events),
+            (10, 304, 60)
+        );
+        // One account per role, each able to log in with the printed
+        // password; the login page's hint says the same.
+        let login = &summary.login;
+        let roles: Vec<Role> = login.accounts.iter().map(|(role, _)| *role).collect();
+        assert_eq!(
+            roles,
+            [Role::Admin, Role::Organizer, Role::Staff, Role::Employee]
+        );
+        assert_eq!(login.password.len(), 14, "{}", login.password);
+        for (role, email) in &login.accounts {
+            let user = tsudoi::users::authenticate(db, email, login.password.clone())
+                .await
+                .unwrap();
+            assert_eq!(user.role, *role, "{email}");
+        }
+        assert_eq!(demo::login_hint(db).await.unwrap().as_ref(), Some(login));
+        let organized = check(
+            "SELECT COUNT(*) FROM events e JOIN users u ON u.id = e.organizer_id
+              WHERE u.email = 'demo.organizer@example.co.jp'",
+        )
+        .await;
+        assert!(organized >= 10, "{:?}: {organized}", db.backend());
         // The seat counter equals the seated rows for every event.
         let mismatched = check(
             "SELECT COUNT(*) FROM events e WHERE e.seats_taken <> (SELECT COUNT(*) FROM registrations r

@@ -1,4 +1,4 @@
-//! The command line: `tsudoi serve | migrate | create-admin | seed-demo`.
+//! The command line: `tsudoi serve | migrate | create-admin | set-password | import-users | seed-demo`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -46,6 +46,15 @@ pub enum Command {
         /// Language of the pages and mails for this person: ja or en.
         #[arg(long, default_value = "ja", value_parser = ["ja", "en"])]
         lang: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Give an existing person a password (an imported employee's first one,
+    /// or a forgotten one), read from the terminal or a line on stdin. Ends
+    /// every session the person had.
+    SetPassword {
+        #[arg(long)]
+        email: String,
         #[command(flatten)]
         database: DatabaseArg,
     },

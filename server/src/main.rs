@@ -54,6 +54,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve { addr, database } => (addr.map(|a| a.to_string()), database),
         Command::Migrate { database }
         | Command::CreateAdmin { database, .. }
+        | Command::SetPassword { database, .. }
         | Command::ImportUsers { database, .. }
         | Command::SeedDemo { database } => (None, database),
     };
@@ -79,6 +80,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::CreateAdmin {
             email, name, lang, ..
         } => create_admin(&db, email, name, Lang::parse(&lang).unwrap_or(Lang::Ja)).await,
+        Command::SetPassword { email, .. } => set_password(&db, &email).await,
         Command::ImportUsers { file, .. } => import_users(&db, &file).await,
         Command::SeedDemo { .. } => seed_demo(&db, &settings).await,
     };
@@ -101,6 +103,12 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
         tracing::warn!(
             "this binary was built without the site bundle; pages render but are not interactive (build with `cargo xtask build`)"
         );
+    }
+    // A demo database says how to get in, every time it starts.
+    match tsudoi::demo::login_hint(&db).await {
+        Ok(Some(login)) => println!("{}", describe_demo_login(&login)),
+        Ok(None) => {}
+        Err(err) => tracing::warn!(error = %err, "cannot read the demo accounts"),
     }
     let login_limits = LoginLimits::default();
     forget_old_login_failures(db.clone(), login_limits.clone());
@@ -218,6 +226,19 @@ async fn create_admin(
     name: String,
     lang: Lang,
 ) -> Result<(), Failure> {
+    // An existing person is never changed in passing: their role and
+    // department stay theirs unless someone changes them on purpose.
+    if let Some((_, role)) = users::find_by_email(db, &email)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Err(format!(
+            "{email} already has an account (role: {}); nothing was changed. \
+             To give them a password: tsudoi set-password --email {email}. \
+             To make them an administrator: an administrator changes the role at /admin/users.",
+            role.code()
+        ));
+    }
     let secret = read_password()?;
     let hash = password::hash(secret).await.map_err(|e| e.to_string())?;
     let user = NewUser {
@@ -232,6 +253,25 @@ async fn create_admin(
         .map_err(|e| e.to_string())?;
     let email = users::normalize_email(&user.email).map_err(|e| e.to_string())?;
     println!("Administrator {email} is ready (user #{id}).");
+    Ok(())
+}
+
+async fn set_password(db: &Database, email: &str) -> Result<(), Failure> {
+    // Say so before asking for a password that could not be used.
+    if users::find_by_email(db, email)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_none()
+    {
+        return Err(format!(
+            "nobody has the e-mail address {email}; nothing was changed"
+        ));
+    }
+    let secret = read_password()?;
+    let id = users::set_password_from_command_line(db, email, secret)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("The password of {email} is set (user #{id}); their other sessions are ended.");
     Ok(())
 }
 
@@ -282,5 +322,16 @@ async fn seed_demo(db: &Database, settings: &Settings) -> Result<(), Failure> {
         "Demo data ready: {} departments, {} employees, {} events, {} registrations.",
         summary.departments, summary.users, summary.events, summary.registrations
     );
+    println!("{}", describe_demo_login(&summary.login));
     Ok(())
+}
+
+/// The demo accounts for the terminal, one per line, and their password.
+fn describe_demo_login(login: &tsudoi::demo::DemoLogin) -> String {
+    let mut text = String::from("Demo accounts (the login page lists them too):\n");
+    for (role, email) in &login.accounts {
+        text.push_str(&format!("  {:<10} {email}\n", role.code()));
+    }
+    text.push_str(&format!("  password   {}", login.password));
+    text
 }

@@ -18,6 +18,7 @@ fn every_command_has_help() {
         vec!["serve", "--help"],
         vec!["migrate", "--help"],
         vec!["create-admin", "--help"],
+        vec!["set-password", "--help"],
         vec!["seed-demo", "--help"],
         vec!["import-users", "--help"],
     ] {
@@ -157,60 +158,124 @@ fn a_command_line_import_is_audited() {
     assert!(audited.is_some(), "the import is in the audit log");
 }
 
-#[test]
-fn create_admin_reads_the_password_from_stdin_and_can_be_rerun() {
+/// Runs `tsudoi ARGS` with `input` on stdin.
+fn run_with_input(dir: &std::path::Path, args: &[&str], input: &str) -> std::process::Output {
     use std::io::Write;
     use std::process::Stdio;
+    let mut child = tsudoi(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Whether `email` logs in with `password` on the SQLite file at `db`.
+fn logs_in(db: &str, email: &str, password: &str) -> bool {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let db = tsudoi::storage::Database::open(
+            &tsudoi::storage::DatabaseUrl::parse(db).unwrap(),
+            &tsudoi::storage::PoolSettings::default(),
+        )
+        .await
+        .unwrap();
+        let result = tsudoi::users::authenticate(&db, email, password.into()).await;
+        db.close().await;
+        result.is_ok()
+    })
+}
+
+#[test]
+fn create_admin_never_changes_an_existing_person_and_set_password_gives_one_a_password() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("t.db").display());
-    for password in ["first password 1", "second password 2"] {
-        let mut child = tsudoi(dir.path())
-            .args([
+    let create = |email: &str, password: &str| {
+        run_with_input(
+            dir.path(),
+            &[
                 "create-admin",
                 "--email",
-                "Admin@Example.co.jp",
+                email,
                 "--name",
                 "管理者",
                 "--database-url",
                 &db,
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{password}\n").as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
-        assert!(output.status.success(), "{}", stderr_of(&output));
-        assert!(String::from_utf8_lossy(&output.stdout).contains("admin@example.co.jp"));
-    }
-    let mut child = tsudoi(dir.path())
-        .args([
-            "create-admin",
-            "--email",
-            "a@example.co.jp",
-            "--name",
-            "A",
-            "--database-url",
-            &db,
-        ])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"short\n").unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(!output.status.success());
+            ],
+            &format!("{password}\n"),
+        )
+    };
+    let output = create("Admin@Example.co.jp", "first password 1");
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("admin@example.co.jp"));
+
+    // The same address again: refused with what to do instead, nothing changed.
+    let again = create("admin@example.co.jp", "second password 2");
+    assert!(!again.status.success());
+    let stderr = stderr_of(&again);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
-        stderr_of(&output).contains("at least 10 characters"),
-        "{}",
-        stderr_of(&output)
+        stderr.contains("already has an account (role: admin)"),
+        "{stderr}"
     );
+    assert!(
+        stderr.contains("tsudoi set-password --email admin@example.co.jp"),
+        "{stderr}"
+    );
+    assert!(logs_in(&db, "admin@example.co.jp", "first password 1"));
+    assert!(!logs_in(&db, "admin@example.co.jp", "second password 2"));
+
+    // An imported employee without a password gets one from IT.
+    let csv = dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        "email,name,department
+hana@example.co.jp,花,営業部
+",
+    )
+    .unwrap();
+    let mut import = tsudoi(dir.path());
+    import.args(["import-users", csv.to_str().unwrap(), "--database-url", &db]);
+    assert!(
+        run_with_timeout(import, Duration::from_secs(20))
+            .status
+            .success()
+    );
+    assert!(!logs_in(&db, "hana@example.co.jp", "hana password 3"));
+    let set = |email: &str, password: &str| {
+        run_with_input(
+            dir.path(),
+            &["set-password", "--email", email, "--database-url", &db],
+            &format!("{password}\n"),
+        )
+    };
+    let output = set("Hana@example.co.jp", "hana password 3");
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(logs_in(&db, "hana@example.co.jp", "hana password 3"));
+
+    // Refusals in one line each: an unknown address, a short password.
+    let unknown = set("nobody@example.co.jp", "some password 4");
+    assert!(!unknown.status.success());
+    assert!(
+        stderr_of(&unknown).contains("nobody has the e-mail address"),
+        "{}",
+        stderr_of(&unknown)
+    );
+    let short = set("hana@example.co.jp", "short");
+    assert!(!short.status.success());
+    assert!(
+        stderr_of(&short).contains("at least 10 characters"),
+        "{}",
+        stderr_of(&short)
+    );
+    assert!(logs_in(&db, "hana@example.co.jp", "hana password 3"));
 }
 
 #[test]

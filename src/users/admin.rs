@@ -498,6 +498,57 @@ pub async fn set_lang(db: &Database, user_id: i64, lang: Lang) -> Result<()> {
     Ok(())
 }
 
+/// The id and role of the person with `email`, if there is one.
+pub async fn find_by_email(db: &Database, email: &str) -> Result<Option<(i64, Role)>> {
+    let email = super::normalize_email(email)?;
+    let row: Option<(i64, String)> = on_pool!(db, |pool| sqlx::query_as(
+        "SELECT id, role FROM users WHERE email = $1"
+    )
+    .bind(&email)
+    .fetch_optional(pool)
+    .await?);
+    row.map(|(id, role)| Ok((id, parse_role(id, &role)?)))
+        .transpose()
+}
+
+/// IT gives an existing person a (new) password from the command line: an
+/// imported employee's first one, or a forgotten one. Every session the
+/// person had ends; the change is audited as done by nobody in particular
+/// (the operator of the server). [`Error::NotFound`] for an unknown address.
+#[tracing::instrument(skip(db, new))]
+pub async fn set_password_from_command_line(
+    db: &Database,
+    email: &str,
+    new: String,
+) -> Result<i64> {
+    let (user_id, _) = find_by_email(db, email).await?.ok_or(Error::NotFound)?;
+    let hash = password::hash(new).await?;
+    let now = Utc::now();
+    let mut uow = db.begin_write().await?;
+    on_tx!(&mut uow, |tx| sqlx::query(
+        "UPDATE users SET password_hash = $2, updated_at = $3,
+                session_generation = session_generation + 1
+          WHERE id = $1"
+    )
+    .bind(user_id)
+    .bind(&hash)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map(|_| ()))?;
+    audit::insert(
+        &mut uow,
+        None,
+        AuditAction::PasswordChanged,
+        &super::normalize_email(email)?,
+        json!({ "user_id": user_id, "by": "command line" }),
+        now,
+    )
+    .await?;
+    uow.commit().await?;
+    Ok(user_id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

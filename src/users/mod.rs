@@ -4,7 +4,10 @@ mod admin;
 pub mod import;
 pub mod throttle;
 
-pub use admin::{change_password, create, current, find, list, set_active, set_lang, set_role};
+pub use admin::{
+    change_password, create, current, find, find_by_email, list, set_active, set_lang,
+    set_password_from_command_line, set_role,
+};
 // The shapes live in `model` so the browser build can use them too.
 pub use crate::model::{AuthenticatedUser, NewUser};
 pub use throttle::LoginLimits;

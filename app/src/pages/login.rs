@@ -10,6 +10,62 @@ use crate::auth::LogIn;
 use crate::i18n::use_texts;
 use crate::layout::use_session;
 
+/// How to get into a demo database (made by `tsudoi seed-demo`): each
+/// role's account and the shared password. Nothing for a real installation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DemoLogin {
+    pub accounts: Vec<(tsudoi::model::Role, String)>,
+    pub password: String,
+}
+
+#[server(endpoint = "demo/accounts", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_demo_accounts() -> Result<Option<DemoLogin>, crate::error::AppError> {
+    let ctx = crate::server_context::server_context()?;
+    Ok(tsudoi::demo::login_hint(&ctx.db)
+        .await?
+        .map(|login| DemoLogin {
+            accounts: login.accounts,
+            password: login.password,
+        }))
+}
+
+#[component]
+fn DemoAccountsHint() -> impl IntoView {
+    let t = use_texts();
+    let hint = Resource::new(|| (), |_| load_demo_accounts());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                hint.get()
+                    .and_then(Result::ok)
+                    .flatten()
+                    .map(|demo| {
+                        view! {
+                            <aside class="notice demo-accounts" data-testid="demo-accounts" aria-labelledby="demo-accounts-title">
+                                <h2 id="demo-accounts-title">{t.demo_accounts_title}</h2>
+                                <p>{t.demo_accounts_text}</p>
+                                <dl>
+                                    {demo
+                                        .accounts
+                                        .into_iter()
+                                        .map(|(role, email)| {
+                                            view! {
+                                                <dt>{(t.role)(role)}</dt>
+                                                <dd data-role=role.code()><code>{email}</code></dd>
+                                            }
+                                        })
+                                        .collect_view()}
+                                    <dt>{t.password}</dt>
+                                    <dd><code data-testid="demo-password">{demo.password}</code></dd>
+                                </dl>
+                            </aside>
+                        }
+                    })
+            }}
+        </Suspense>
+    }
+}
+
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let session = use_session();
@@ -53,6 +109,7 @@ pub fn LoginPage() -> impl IntoView {
                     {move || if log_in.pending().get() { t.logging_in } else { t.log_in }}
                 </button>
             </ActionForm>
+            <DemoAccountsHint />
         </section>
     }
 }
