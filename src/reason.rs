@@ -206,6 +206,10 @@ pub enum Reason {
     AlreadyCancelled,
     #[error("This person is on the waitlist, not registered.")]
     OnWaitlist,
+    #[error("This event has started; a registration can no longer be cancelled.")]
+    CancellingAfterStart,
+    #[error("This event is over; who came and who did not stays on record.")]
+    RemovingAfterEnd,
 
     // ---- Tickets and the door -------------------------------------------------
     #[error("This is not a valid Tsudoi ticket.")]

@@ -778,3 +778,69 @@ async fn invariants_hold_after_100_random_interleavings() {
         }
     }
 }
+
+#[tokio::test]
+async fn nothing_is_cancelled_after_the_start_nor_removed_after_the_end() {
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend();
+        let event_id = open_event(db, 2).await;
+        let people = employees(db, "late", 3).await;
+        let regs = register_in_order(db, event_id, &people).await;
+        let event = tsudoi::events::manage::get(db, chrono_tz::UTC, event_id)
+            .await
+            .unwrap();
+        let (starts, ends) = (event.draft.starts_at, event.draft.ends_at);
+        let before = status_counts(db, event_id).await;
+
+        // Once it has started, a seat is attendance or a no-show: the
+        // attendee cannot cancel it, nor leave the waitlist.
+        for reg in &regs {
+            let refused = registrations::end(
+                db,
+                reg.id,
+                Ending::Cancelled {
+                    by_user: reg.user_id,
+                },
+                starts + Duration::minutes(1),
+            )
+            .await;
+            assert_eq!(
+                refused,
+                Err(Error::Conflict(Reason::CancellingAfterStart)),
+                "{backend:?}"
+            );
+        }
+        // The organizer may still remove someone during the event, not after it.
+        let refused =
+            registrations::end(db, regs[0].id, Ending::Removed, ends + Duration::minutes(1)).await;
+        assert_eq!(
+            refused,
+            Err(Error::Conflict(Reason::RemovingAfterEnd)),
+            "{backend:?}"
+        );
+        assert_eq!(status_counts(db, event_id).await, before, "{backend:?}");
+        assert_eq!(seats_taken(db, event_id).await, 2);
+        assert_eq!(mails(db, "cancelled", regs[0].id).await, 0);
+
+        // Just before the start is still in time.
+        registrations::end(
+            db,
+            regs[1].id,
+            Ending::Cancelled {
+                by_user: regs[1].user_id,
+            },
+            starts - Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+        registrations::end(
+            db,
+            regs[0].id,
+            Ending::Removed,
+            starts + Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    }
+}

@@ -419,6 +419,23 @@ pub async fn end(
         }
     }
     let event_id = current.event_id;
+    // After the start a seat is attendance or a no-show, not a seat to give
+    // back; after the end the organizer's figures stand as they are.
+    let (starts_at, ends_at): (DateTime<Utc>, DateTime<Utc>) = on_pool!(db, |pool| {
+        sqlx::query_as("SELECT starts_at, ends_at FROM events WHERE id = $1")
+            .bind(event_id)
+            .fetch_one(pool)
+            .await?
+    });
+    match ending {
+        Ending::Cancelled { .. } if now >= starts_at => {
+            return Err(Error::Conflict(Reason::CancellingAfterStart));
+        }
+        Ending::Removed if now >= ends_at => {
+            return Err(Error::Conflict(Reason::RemovingAfterEnd));
+        }
+        _ => {}
+    }
     let freed_seat = current.status.holds_seat();
     let mut uow = db.begin_write().await?;
     // Lock order is the same in every transaction: the event row first, then

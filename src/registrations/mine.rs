@@ -5,7 +5,7 @@ use chrono_tz::Tz;
 
 use super::{MyEventRow, MyEvents};
 use crate::events::{SummaryRow, parse_event_status, summary_columns, to_second};
-use crate::model::RegistrationStatus;
+use crate::model::{EventStatus, RegistrationStatus};
 use crate::storage::{Database, on_pool};
 use crate::{Error, Result};
 
@@ -95,7 +95,9 @@ pub async fn mine(db: &Database, user_id: i64, tz: Tz, now: DateTime<Utc>) -> Re
         (upcoming, past)
     });
     let rows = |rows: Vec<MineRow>| -> Result<Vec<MyEventRow>> {
-        rows.into_iter().map(|row| row.into_my_row(tz)).collect()
+        rows.into_iter()
+            .map(|row| row.into_my_row(tz, now))
+            .collect()
     };
     Ok(MyEvents {
         upcoming: rows(upcoming)?,
@@ -104,14 +106,23 @@ pub async fn mine(db: &Database, user_id: i64, tz: Tz, now: DateTime<Utc>) -> Re
 }
 
 impl MineRow {
-    fn into_my_row(self, tz: Tz) -> Result<MyEventRow> {
+    fn into_my_row(self, tz: Tz, now: DateTime<Utc>) -> Result<MyEventRow> {
         let event = self.summary.into_summary(tz)?;
         let status = RegistrationStatus::parse(&self.status).ok_or_else(|| {
             tracing::error!(registration = self.registration_id, status = %self.status, "unknown registration status");
             Error::Internal
         })?;
+        let event_status = parse_event_status(event.id, &self.event_status)?;
+        // The rule `end` enforces: until the start, and only what is live.
+        let can_cancel = now < event.starts_at
+            && event_status != EventStatus::Cancelled
+            && matches!(
+                status,
+                RegistrationStatus::Registered | RegistrationStatus::Waitlisted
+            );
         Ok(MyEventRow {
-            event_status: parse_event_status(event.id, &self.event_status)?,
+            event_status,
+            can_cancel,
             event,
             registration_id: self.registration_id,
             status,

@@ -49,6 +49,9 @@ pub struct MyEventRow {
     pub status: RegistrationStatus,
     /// 1 for the first in line; only while waitlisted.
     pub waitlist_position: Option<i64>,
+    /// Whether the person may still cancel: a live registration of an event
+    /// that has not started.
+    pub can_cancel: bool,
     /// The short code for manual check-in, for seat holders whose ticket has
     /// been issued (the code is assigned when the ticket is first shown).
     pub ticket_code: Option<String>,

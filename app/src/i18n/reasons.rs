@@ -125,6 +125,12 @@ pub fn japanese(reason: &Reason) -> String {
         AlreadyCheckedIn => "このチケットはすでに受付に使われています。".into(),
         AlreadyCancelled => "この登録はすでにキャンセルされています。".into(),
         OnWaitlist => "この方はキャンセル待ちで、参加登録はされていません。".into(),
+        CancellingAfterStart => {
+            "このイベントはすでに始まっているため、キャンセルできません。".into()
+        }
+        RemovingAfterEnd => {
+            "このイベントは終了しています。参加・不参加の記録はそのまま残ります。".into()
+        }
 
         InvalidTicket => "有効な Tsudoi のチケットではありません。".into(),
         InvalidTicketCode => {
@@ -206,6 +212,8 @@ mod tests {
             AlreadyCheckedIn,
             AlreadyCancelled,
             OnWaitlist,
+            CancellingAfterStart,
+            RemovingAfterEnd,
             InvalidTicket,
             InvalidTicketCode,
             NoTicketOnWaitlist,
@@ -262,6 +270,8 @@ mod tests {
                 | AlreadyCheckedIn
                 | AlreadyCancelled
                 | OnWaitlist
+                | CancellingAfterStart
+                | RemovingAfterEnd
                 | InvalidTicket
                 | InvalidTicketCode
                 | NoTicketOnWaitlist

@@ -174,7 +174,10 @@ fn ActionPanel(
     }
     };
     let body = match &detail.mine {
-        Some(mine) => mine_view(t, mine.id, mine.status, mine.waitlist_position, cancel).into_any(),
+        Some(mine) => {
+            let started = matches!(detail.window, RegistrationWindow::Started);
+            mine_view(t, mine.id, mine.status, mine.waitlist_position, started, cancel).into_any()
+        }
         None => match &detail.window {
             RegistrationWindow::Open => {
                 let logged_in = Signal::derive(move || matches!(session.viewer.get(), Some(Ok(Some(_)))));
@@ -222,9 +225,14 @@ fn mine_view(
     registration_id: i64,
     status: RegistrationStatus,
     position: Option<i64>,
+    started: bool,
     cancel: ServerAction<CancelRegistration>,
 ) -> impl IntoView {
+    // Once the event has started nothing can be cancelled (the server
+    // refuses too), and a place in line no longer means anything.
     let (state, button) = match status {
+        RegistrationStatus::Waitlisted if started => (t.event_started.to_string(), None),
+        RegistrationStatus::Registered if started => (t.you_are_registered.to_string(), None),
         RegistrationStatus::Waitlisted => (
             (t.waitlist_position)(position.unwrap_or(0)),
             Some(t.leave_waitlist),

@@ -118,13 +118,10 @@ fn MyRow(
     let start = row.event.local_start();
     let state = match (row.event_status, row.status, row.waitlist_position) {
         (tsudoi::model::EventStatus::Cancelled, ..) => t.event_cancelled.to_string(),
-        (_, RegistrationStatus::Waitlisted, Some(n)) => (t.waitlist_position)(n),
+        (_, RegistrationStatus::Waitlisted, Some(n)) if row.can_cancel => (t.waitlist_position)(n),
         (_, status, _) => (t.status)(status).to_string(),
     };
-    let live = matches!(
-        row.status,
-        RegistrationStatus::Registered | RegistrationStatus::Waitlisted
-    ) && upcoming;
+    let live = row.can_cancel && upcoming;
     let ticket = row
         .status
         .holds_seat()
