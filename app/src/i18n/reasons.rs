@@ -288,7 +288,7 @@ mod tests {
     #[test]
     fn every_reason_has_a_text_in_both_languages() {
         let all = every_reason();
-        assert_eq!(all.len(), 52);
+        assert_eq!(all.len(), 54);
         for reason in all {
             let japanese = japanese(&reason);
             let english = reason.to_string();
