@@ -67,4 +67,49 @@ test('an employee cannot open the door page', async ({ browser }) => {
   const response = await eri.goto(`${world.server.baseUrl}/events/${id}/door`);
   expect(response?.status()).toBe(403);
   await expect(eri.getByTestId('login-needed')).toContainText('Not available for your role');
+  // Nothing of the door is shown below the refusal.
+  await expect(eri.getByTestId('door-code')).toHaveCount(0);
+  await expect(eri.getByTestId('door-search')).toHaveCount(0);
+  await expect(eri.getByText('Start camera')).toHaveCount(0);
+  // Nor does the event page offer the door to an employee.
+  await eri.goto(`${world.server.baseUrl}/events/${id}`);
+  await expect(eri.locator('body[data-hydrated]')).toHaveCount(1);
+  await expect(eri.getByTestId('door-link')).toHaveCount(0);
+});
+
+test('on a phone: from the event to its door, a name searched, checked in without a ticket, undone, checked in again', async ({ browser }) => {
+  const id = world.event('Phone-free door', 'スマホなし受付', 10, 1);
+  const eri = await loggedIn(browser, 'eri@example.co.jp');
+  await eri.goto(`${world.server.baseUrl}/events/${id}`);
+  await expect(eri.locator('body[data-hydrated]')).toHaveCount(1);
+  await eri.getByTestId('register').click();
+  await expect(eri.getByTestId('ticket-link')).toBeVisible();
+
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'ja-JP' });
+  const door = await logInOn(await context.newPage(), world.server.baseUrl, 'door@example.co.jp', PASSWORD);
+  await door.goto(`${world.server.baseUrl}/events/${id}`);
+  await expect(door.locator('body[data-hydrated]')).toHaveCount(1);
+  await door.getByTestId('door-link').click();
+  await expect(door).toHaveURL(new RegExp(`/events/${id}/door$`));
+  await expect(door.locator('body[data-hydrated]')).toHaveCount(1);
+  await expect(door.getByTestId('door-event')).toContainText('Phone-free door');
+  await expect(door.getByTestId('door-code')).toBeFocused();
+
+  await door.getByTestId('door-search').fill('Eri');
+  await door.getByTestId('door-search').press('Enter');
+  await expect(door.locator('body[data-hydrated]')).toHaveCount(1);
+  await door.getByTestId('door-admit').click();
+  await expect(door.getByTestId('door-admitted')).toContainText('Eri Kato');
+  await expect(door.getByTestId('door-count')).toContainText('1');
+  await door.getByTestId('door-undo').click();
+  await expect(door.getByTestId('door-undone')).toBeVisible();
+  await expect(door.getByTestId('door-admit')).toBeVisible();
+  await door.getByTestId('door-admit').click();
+  await expect(door.getByTestId('door-admitted')).toContainText('Eri Kato');
+  await expect(door.getByTestId('door-undo')).toBeVisible();
+  const width = await door.evaluate(() => document.documentElement.scrollWidth);
+  expect(width).toBeLessThanOrEqual(390);
+  await door.screenshot({ path: test.info().outputPath('door-phone-ja.png'), fullPage: true });
+  expect(world.sql(`SELECT action FROM audit_log WHERE action LIKE 'check%' AND target = 'eri@example.co.jp' ORDER BY id DESC LIMIT 3`))
+    .toBe('checked_in\ncheck_in_undone\nchecked_in');
 });

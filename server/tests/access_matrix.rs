@@ -487,6 +487,17 @@ fn actions(targets: Targets, tag: &str) -> Vec<Action> {
             rule: Rule::Door,
         },
         Action {
+            name: "door: check in from the name search",
+            method: Method::POST,
+            path: "/api/door/admit".into(),
+            body: Body::Form(vec![
+                ("event_id", targets.event.to_string()),
+                ("registration_id", targets.registration.to_string()),
+            ]),
+            // Before the undo, which takes it back for the roles allowed both.
+            rule: Rule::Door,
+        },
+        Action {
             name: "door: undo",
             method: Method::POST,
             path: "/api/door/undo".into(),
@@ -500,6 +511,13 @@ fn actions(targets: Targets, tag: &str) -> Vec<Action> {
             name: "door: counter",
             method: Method::GET,
             path: format!("/api/door/counts?event_id={}", targets.event),
+            body: Body::None,
+            rule: Rule::Door,
+        },
+        Action {
+            name: "door: which event",
+            method: Method::GET,
+            path: format!("/api/door/event?event_id={}", targets.event),
             body: Body::None,
             rule: Rule::Door,
         },

@@ -235,6 +235,12 @@ pub struct DoorTexts {
     pub not_applied_title: &'static str,
     pub dismiss: &'static str,
     pub recent_title: &'static str,
+    /// The link from an event to its door page, for those who may work it.
+    pub open_door: &'static str,
+    /// Said after a check-in was taken back; the person can be checked in again.
+    pub undone: &'static str,
+    /// A check-in from the name search, with the name.
+    pub admitted: fn(&str) -> String,
 }
 
 pub struct AdminTexts {
@@ -587,6 +593,9 @@ pub static EN: Texts = Texts {
         not_applied_title: "Not applied after reconnecting",
         dismiss: "Dismiss",
         recent_title: "Recent scans",
+        open_door: "Open the door page",
+        undone: "Check-in undone. The person can be checked in again.",
+        admitted: |name| format!("{name} is checked in"),
     },
 
     admin: AdminTexts {
@@ -912,6 +921,9 @@ pub static JA: Texts = Texts {
         not_applied_title: "再接続後に反映できなかった受付",
         dismiss: "閉じる",
         recent_title: "最近の受付",
+        open_door: "受付ページを開く",
+        undone: "受付を取り消しました。もう一度受付できます。",
+        admitted: |name| format!("{name} さんを受付しました"),
     },
 
     admin: AdminTexts {

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 use tsudoi::events::{EventDetail, RegistrationWindow};
-use tsudoi::model::{Lang, RegistrationStatus};
+use tsudoi::model::{Lang, RegistrationStatus, Role};
 
 use crate::AppError;
 use crate::i18n::{Texts, use_lang, use_texts};
@@ -127,6 +127,27 @@ fn EventView(
         _ => format!("{}{}", detail.description_ja, detail.description_en),
     };
     let ics = format!("/events/{}/calendar.ics", event.id);
+    // Door staff, administrators and the event's organizer reach its door from here.
+    let session = use_session();
+    let organizer_id = detail.organizer_id;
+    let event_id = event.id;
+    let door_link = move || match session.viewer.get() {
+        Some(Ok(Some(viewer)))
+            if matches!(viewer.role, Role::Staff | Role::Admin)
+                || (viewer.role == Role::Organizer && Some(viewer.id) == organizer_id) =>
+        {
+            Some(view! {
+                <p><a class="button secondary" href=format!("/events/{event_id}/door") data-testid="door-link">{t.door.open_door}</a></p>
+            })
+        }
+        _ => None,
+    };
+    // Seats and the calendar belong to an event still ahead; once it has
+    // begun (or was called off) they would only mislead.
+    let ahead = !matches!(
+        detail.window,
+        RegistrationWindow::Started | RegistrationWindow::Cancelled
+    );
     view! {
         <Title text=title.clone() />
         <article class="event-page" data-event-id=event.id>
@@ -140,14 +161,17 @@ fn EventView(
                 <dt>{t.place}</dt>
                 <dd>{event.place.clone()}</dd>
                 {detail.organizer_name.clone().map(|name| view! { <dt>{t.organizer}</dt><dd>{name}</dd> })}
-                <dt>{t.availability}</dt>
-                <dd class=format!("availability-{kind}") data-testid="availability">{available}</dd>
+                {ahead.then(|| view! {
+                    <dt>{t.availability}</dt>
+                    <dd class=format!("availability-{kind}") data-testid="availability">{available}</dd>
+                })}
             </dl>
             <ActionPanel detail=detail.clone() register cancel />
+            <Transition fallback=|| ()>{door_link}</Transition>
             <div class="description">
                 {description.split("\n\n").map(|para| view! { <p>{para.to_string()}</p> }).collect_view()}
             </div>
-            <p><a class="calendar-link" href=ics download="" data-testid="ics-link">{t.add_to_calendar}</a></p>
+            {ahead.then(|| view! { <p><a class="calendar-link" href=ics download="" data-testid="ics-link">{t.add_to_calendar}</a></p> })}
         </article>
     }
 }

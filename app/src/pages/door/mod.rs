@@ -17,9 +17,10 @@ use leptos::server_fn::codec::{GetUrl, Json};
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use tsudoi::checkin::{CheckInCounts, DoorList, DoorRow, QueuedScan, ScanAnswer};
+use tsudoi::model::{EventSummary, RegistrationStatus};
 
 use crate::AppError;
-use crate::i18n::use_texts;
+use crate::i18n::{use_lang, use_texts};
 use crate::layout::LoginNeeded;
 use answer::{Answer, NotApplied, RecentScans};
 use camera::Camera;
@@ -71,6 +72,36 @@ pub async fn door_undo(event_id: i64, registration_id: i64) -> Result<(), AppErr
     .await?)
 }
 
+/// A person checked in from the name search (no phone, no code).
+#[server(endpoint = "door/admit")]
+pub async fn door_admit(event_id: i64, registration_id: i64) -> Result<ScanAnswer, AppError> {
+    let (viewer, ctx) = door_keeper(event_id).await?;
+    Ok(tsudoi::checkin::by_registration(
+        &ctx.db,
+        event_id,
+        registration_id,
+        viewer.id,
+        chrono::Utc::now(),
+    )
+    .await?)
+}
+
+/// The event this door belongs to, so staff know they are at the right one.
+#[server(endpoint = "door/event", input = GetUrl)]
+pub async fn door_event(event_id: i64) -> Result<EventSummary, AppError> {
+    let (_, ctx) = door_keeper(event_id).await?;
+    let detail = tsudoi::events::detail(
+        &ctx.db,
+        ctx.time_zone,
+        event_id,
+        None,
+        true,
+        chrono::Utc::now(),
+    )
+    .await?;
+    Ok(detail.event)
+}
+
 #[server(endpoint = "door/counts", input = GetUrl)]
 pub async fn door_counts(event_id: i64) -> Result<CheckInCounts, AppError> {
     let (_, ctx) = door_keeper(event_id).await?;
@@ -114,6 +145,10 @@ pub fn DoorPage() -> impl IntoView {
     let desk = Desk::new(event_id);
     Effect::new(move || untrack(|| desk.start()));
     let undo = ServerAction::<DoorUndo>::new();
+    let admit = ServerAction::<DoorAdmit>::new();
+    // Asked once: whether this person may work this door at all, and which
+    // event it is. Nothing of the door is shown to someone who may not.
+    let event = Resource::new(|| (), move |_| door_event(event_id));
     Effect::new(move || {
         if let Some(Ok(())) = undo.value().get()
             && let Some(input) = undo.input().get_untracked()
@@ -122,7 +157,13 @@ pub fn DoorPage() -> impl IntoView {
         }
     });
     let counts = Resource::new(
-        move || (desk.server_changed.get(), undo.version().get()),
+        move || {
+            (
+                desk.server_changed.get(),
+                undo.version().get(),
+                admit.version().get(),
+            )
+        },
         move |_| door_counts(event_id),
     );
     let found = Resource::new(
@@ -131,6 +172,7 @@ pub fn DoorPage() -> impl IntoView {
                 query.read().get("q"),
                 desk.server_changed.get(),
                 undo.version().get(),
+                admit.version().get(),
             )
         },
         move |(q, ..)| door_search(event_id, q),
@@ -148,69 +190,105 @@ pub fn DoorPage() -> impl IntoView {
     let on_code = Callback::new(move |(text, frame_at): (String, f64)| {
         desk.submit(text, Some(frame_at));
     });
+    let lang = use_lang();
     view! {
         <Title text=t.door.title />
-        // "ready" once this device holds a door list: scanning works offline from then on.
-        <section class="door" data-testid="door" data-list=move || desk.local_counts.get().map(|_| "ready")>
-            <div class="page-head">
-                <h1>{t.door.title}</h1>
-                <Suspense fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        match counts.await {
-                            Err(error @ AppError::Domain(_)) => view! {
-                                <LoginNeeded error here=format!("/events/{event_id}/door") />
-                            }.into_any(),
-                            fetched => {
-                                let from_server = fetched.ok();
-                                let shown = move || {
-                                    let local = desk.local_counts.get();
-                                    if desk.online.get() { from_server.or(local) } else { local.or(from_server) }
-                                };
-                                view! {
-                                    <p class="door-count" data-testid="door-count">
-                                        {move || shown().map(|c: CheckInCounts| (t.door.count)(c.checked_in, c.registered_total))}
+        <Suspense fallback=move || view! { <p class="loading" aria-busy="true">{t.loading}</p> }>
+            {move || Suspend::new(async move {
+                match event.await {
+                    Err(error @ AppError::Domain(_)) => view! {
+                        <section class="door" data-testid="door">
+                            <h1>{t.door.title}</h1>
+                            <LoginNeeded error here=format!("/events/{event_id}/door") />
+                        </section>
+                    }.into_any(),
+                    known => {
+                        let heading = known.ok().map(|event| crate::pages::events::titles(&event, lang).0);
+                        view! {
+                            // "ready" once this device holds a door list: scanning works offline from then on.
+                            <section class="door" data-testid="door" data-list=move || desk.local_counts.get().map(|_| "ready")>
+                                <div class="page-head">
+                                    <div>
+                                        <h1>{t.door.title}</h1>
+                                        {heading.map(|title| view! {
+                                            <p class="door-event" data-testid="door-event">
+                                                <a href=format!("/events/{event_id}")>{title}</a>
+                                            </p>
+                                        })}
+                                    </div>
+                                    <Suspense fallback=|| ()>
+                                        {move || Suspend::new(async move {
+                                            let from_server = counts.await.ok();
+                                            let shown = move || {
+                                                let local = desk.local_counts.get();
+                                                if desk.online.get() { from_server.or(local) } else { local.or(from_server) }
+                                            };
+                                            view! {
+                                                <p class="door-count" data-testid="door-count">
+                                                    {move || shown().map(|c: CheckInCounts| (t.door.count)(c.checked_in, c.registered_total))}
+                                                </p>
+                                            }
+                                        })}
+                                    </Suspense>
+                                </div>
+                                <NetworkState desk />
+                                <Camera on_code paused=desk.busy.into() />
+                                <form method="post" action=DoorCode::url() class="door-code-form" on:submit=submit_code>
+                                    <input type="hidden" name="event_id" value=event_id />
+                                    <label>
+                                        {t.door.code_label}
+                                        <input type="text" name="code" node_ref=code_input autocomplete="off" autocapitalize="characters" inputmode="text" required autofocus data-testid="door-code" />
+                                    </label>
+                                    <button class="button" type="submit" disabled=move || desk.busy.get()>{t.door.check_in}</button>
+                                </form>
+                                {move || desk.shown.get().map(|shown| view! { <Answer shown /> })}
+                                {move || desk.problem.get().map(|problem| view! {
+                                    <p class="error" role="alert">
+                                        {match problem {
+                                            Problem::Failed(err) => t.error(&err),
+                                            Problem::NoList => t.door.no_list.to_string(),
+                                        }}
                                     </p>
-                                }.into_any()
-                            }
-                        }
-                    })}
-                </Suspense>
-            </div>
-            <NetworkState desk />
-            <Camera on_code paused=desk.busy.into() />
-            <form method="post" action=DoorCode::url() class="door-code-form" on:submit=submit_code>
-                <input type="hidden" name="event_id" value=event_id />
-                <label>
-                    {t.door.code_label}
-                    <input type="text" name="code" node_ref=code_input autocomplete="off" autocapitalize="characters" inputmode="text" required data-testid="door-code" />
-                </label>
-                <button class="button" type="submit" disabled=move || desk.busy.get()>{t.door.check_in}</button>
-            </form>
-            {move || desk.shown.get().map(|shown| view! { <Answer shown /> })}
-            {move || desk.problem.get().map(|problem| view! {
-                <p class="error" role="alert">
-                    {match problem {
-                        Problem::Failed(err) => t.error(&err),
-                        Problem::NoList => t.door.no_list.to_string(),
-                    }}
-                </p>
+                                })}
+                                {move || undo.value().get().map(|result| match result {
+                                    Ok(()) => view! { <p class="notice" role="status" data-testid="door-undone">{t.door.undone}</p> }.into_any(),
+                                    Err(err) => view! { <p class="error" role="alert">{t.error(&err)}</p> }.into_any(),
+                                })}
+                                {move || admit.value().get().map(|result| match result {
+                                    Ok(answer) => view! { <p class="notice" role="status" data-testid="door-admitted">{admitted_text(t, &answer)}</p> }.into_any(),
+                                    Err(err) => view! { <p class="error" role="alert">{t.error(&err)}</p> }.into_any(),
+                                })}
+                                <NotApplied desk />
+                                <RecentScans desk />
+                                <form method="get" class="search-form door-search" role="search">
+                                    <label>
+                                        <span class="visually-hidden">{t.door.search_label}</span>
+                                        <input type="search" name="q" placeholder=t.door.search_label value=move || query.read().get("q").unwrap_or_default() data-testid="door-search" />
+                                    </label>
+                                    <button class="button small" type="submit">{t.apply_filters}</button>
+                                </form>
+                                <Suspense fallback=|| ()>
+                                    {move || Suspend::new(async move {
+                                        found.await.ok().map(|rows| view! { <DoorRows rows event_id undo admit /> })
+                                    })}
+                                </Suspense>
+                            </section>
+                        }.into_any()
+                    }
+                }
             })}
-            {move || undo.value().get().and_then(|result| result.err()).map(|err| view! { <p class="error" role="alert">{t.error(&err)}</p> })}
-            <NotApplied desk />
-            <RecentScans desk />
-            <form method="get" class="search-form door-search" role="search">
-                <label>
-                    <span class="visually-hidden">{t.door.search_label}</span>
-                    <input type="search" name="q" placeholder=t.door.search_label value=move || query.read().get("q").unwrap_or_default() />
-                </label>
-                <button class="button small" type="submit">{t.apply_filters}</button>
-            </form>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    found.await.ok().map(|rows| view! { <DoorRows rows event_id undo /> })
-                })}
-            </Suspense>
-        </section>
+        </Suspense>
+    }
+}
+
+/// What a check-in from the name search did, in a sentence.
+fn admitted_text(t: &crate::i18n::Texts, answer: &ScanAnswer) -> String {
+    match answer {
+        ScanAnswer::CheckedIn { name, .. } => (t.door.admitted)(name),
+        ScanAnswer::AlreadyCheckedIn { name, .. } => format!("{} — {name}", t.door.already),
+        ScanAnswer::Cancelled { name } => format!("{} — {name}", t.door.cancelled),
+        ScanAnswer::Waitlisted { name } => format!("{} — {name}", t.door.waitlisted),
+        _ => t.door.invalid.to_string(),
     }
 }
 
@@ -235,7 +313,12 @@ fn NetworkState(desk: Desk) -> impl IntoView {
 }
 
 #[component]
-fn DoorRows(rows: Vec<DoorRow>, event_id: i64, undo: ServerAction<DoorUndo>) -> impl IntoView {
+fn DoorRows(
+    rows: Vec<DoorRow>,
+    event_id: i64,
+    undo: ServerAction<DoorUndo>,
+    admit: ServerAction<DoorAdmit>,
+) -> impl IntoView {
     let t = use_texts();
     view! {
         <ul class="my-list">
@@ -248,11 +331,18 @@ fn DoorRows(rows: Vec<DoorRow>, event_id: i64, undo: ServerAction<DoorUndo>) -> 
                             {row.department.map(|d| view! { <span class="hint">" · "{d}</span> })}
                             <p class="my-state">{(t.status)(row.status)}</p>
                         </div>
+                        {(row.status == RegistrationStatus::Registered).then(|| view! {
+                            <ActionForm action=admit attr:class="inline-form">
+                                <input type="hidden" name="event_id" value=event_id />
+                                <input type="hidden" name="registration_id" value=row.registration_id />
+                                <button class="button small" type="submit" data-testid="door-admit">{t.door.check_in}</button>
+                            </ActionForm>
+                        })}
                         {checked_in.then(|| view! {
                             <ActionForm action=undo attr:class="inline-form">
                                 <input type="hidden" name="event_id" value=event_id />
                                 <input type="hidden" name="registration_id" value=row.registration_id />
-                                <button class="button small secondary" type="submit">{t.door.undo}</button>
+                                <button class="button small secondary" type="submit" data-testid="door-undo">{t.door.undo}</button>
                             </ActionForm>
                         })}
                     </li>
