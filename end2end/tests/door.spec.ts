@@ -103,9 +103,11 @@ test('on a phone: from the event to its door, a name searched, checked in withou
   await expect(door.getByTestId('door-count')).toContainText('1');
   await door.getByTestId('door-undo').click();
   await expect(door.getByTestId('door-undone')).toBeVisible();
+  await expect(door.getByTestId('door-admitted')).toHaveCount(0);
   await expect(door.getByTestId('door-admit')).toBeVisible();
   await door.getByTestId('door-admit').click();
   await expect(door.getByTestId('door-admitted')).toContainText('Eri Kato');
+  await expect(door.getByTestId('door-undone')).toHaveCount(0);
   await expect(door.getByTestId('door-undo')).toBeVisible();
   const width = await door.evaluate(() => document.documentElement.scrollWidth);
   expect(width).toBeLessThanOrEqual(390);

@@ -146,6 +146,18 @@ pub fn DoorPage() -> impl IntoView {
     Effect::new(move || untrack(|| desk.start()));
     let undo = ServerAction::<DoorUndo>::new();
     let admit = ServerAction::<DoorAdmit>::new();
+    // Only the answer to the latest of the two list actions is shown.
+    let latest_is_undo = RwSignal::new(false);
+    Effect::new(move || {
+        if undo.value().get().is_some() {
+            latest_is_undo.set(true);
+        }
+    });
+    Effect::new(move || {
+        if admit.value().get().is_some() {
+            latest_is_undo.set(false);
+        }
+    });
     // Asked once: whether this person may work this door at all, and which
     // event it is. Nothing of the door is shown to someone who may not.
     let event = Resource::new(|| (), move |_| door_event(event_id));
@@ -250,11 +262,11 @@ pub fn DoorPage() -> impl IntoView {
                                         }}
                                     </p>
                                 })}
-                                {move || undo.value().get().map(|result| match result {
+                                {move || undo.value().get().filter(|_| latest_is_undo.get()).map(|result| match result {
                                     Ok(()) => view! { <p class="notice" role="status" data-testid="door-undone">{t.door.undone}</p> }.into_any(),
                                     Err(err) => view! { <p class="error" role="alert">{t.error(&err)}</p> }.into_any(),
                                 })}
-                                {move || admit.value().get().map(|result| match result {
+                                {move || admit.value().get().filter(|_| !latest_is_undo.get()).map(|result| match result {
                                     Ok(answer) => view! { <p class="notice" role="status" data-testid="door-admitted">{admitted_text(t, &answer)}</p> }.into_any(),
                                     Err(err) => view! { <p class="error" role="alert">{t.error(&err)}</p> }.into_any(),
                                 })}
