@@ -88,6 +88,13 @@ test('browse, filter, open, register, ticket, calendar file, cancel', async ({ p
   expect(ics).toContain('SUMMARY:Rust study group');
   expect(ics).toContain('LOCATION:Room 12A');
 
+  // The list marks the events the viewer is registered for, and only those.
+  await page.goto(world.server.baseUrl);
+  await hydrated(page);
+  await expect(page.locator(`.event-card[data-event-id="${id}"]`).getByTestId('mine-badge')).toHaveText('Registered');
+  await expect(page.getByTestId('mine-badge')).toHaveCount(1);
+  expect(await accessibilityProblems(page)).toEqual([]);
+
   await page.goto(`${world.server.baseUrl}/my-events`);
   await hydrated(page);
   await expect(page.getByTestId('upcoming')).toContainText('Rust study group');

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
-use tsudoi::model::{Category, EventSummary, Lang, Page};
+use tsudoi::model::{Category, EventSummary, Lang, Page, RegistrationStatus};
 
 use crate::AppError;
 use crate::i18n::{Texts, use_lang, use_texts};
@@ -62,6 +62,27 @@ impl ListFilters {
             format!("/?{}", query.join("&"))
         }
     }
+}
+
+/// The upcoming events the viewer holds a registration for, so the list can
+/// mark them; nothing for a visitor. Bounded like "My events", whatever the
+/// size of the list.
+#[server(endpoint = "me/registered", input = leptos::server_fn::codec::GetUrl)]
+pub async fn my_registered_events() -> Result<Vec<(i64, RegistrationStatus)>, AppError> {
+    let Some(viewer) = crate::auth::caller::viewer().await? else {
+        return Ok(Vec::new());
+    };
+    let ctx = crate::server_context::server_context()?;
+    let mine =
+        tsudoi::registrations::mine(&ctx.db, viewer.id, ctx.time_zone, chrono::Utc::now()).await?;
+    Ok(mine
+        .upcoming
+        .into_iter()
+        .filter(|row| {
+            row.status != RegistrationStatus::Cancelled && row.status != RegistrationStatus::Removed
+        })
+        .map(|row| (row.event.id, row.status))
+        .collect())
 }
 
 #[server(endpoint = "events/list", input = leptos::server_fn::codec::GetUrl)]
@@ -149,6 +170,10 @@ pub fn EventsPage() -> impl IntoView {
     );
     let (needle, set_needle) = signal(String::new());
     let category = Signal::derive(move || filters.get().category);
+    // Fetched in the browser only: the list itself is the same for everyone
+    // (and cached so), the marks are the viewer's.
+    let registered = LocalResource::new(my_registered_events);
+    provide_context(registered);
 
     view! {
         <Title text=t.events_title />
@@ -255,14 +280,14 @@ fn EventList(
 ) -> impl IntoView {
     let t = use_texts();
     if page.items.is_empty() {
-        let text = if filters.is_narrowed() {
-            t.no_events_filtered_text
+        let (title, text) = if filters.is_narrowed() {
+            (t.no_events_filtered_title, t.no_events_filtered_text)
         } else {
-            t.no_events_text
+            (t.no_events_title, t.no_events_text)
         };
         return view! {
             <section class="empty-state" data-testid="no-events">
-                <h2>{t.no_events_title}</h2>
+                <h2>{title}</h2>
                 <p>{text}</p>
                 <a class="button" href="/">{t.show_all_events}</a>
             </section>
@@ -326,6 +351,19 @@ fn EventCard(event: EventSummary, hidden: Signal<bool>) -> impl IntoView {
     let (available, kind) = availability(t, &event);
     let (month, day, weekday) = (t.badge)(start);
     let href = format!("/events/{}", event.id);
+    let event_id = event.id;
+    let registered =
+        use_context::<LocalResource<Result<Vec<(i64, RegistrationStatus)>, AppError>>>();
+    let mine = move || {
+        registered
+            .and_then(|resource| resource.get())
+            .and_then(Result::ok)
+            .and_then(|rows| {
+                rows.iter()
+                    .find(|(id, _)| *id == event_id)
+                    .map(|(_, status)| *status)
+            })
+    };
     view! {
         <li class="event-card" class:hidden=hidden data-event-id=event.id>
             <div class="event-date" aria-hidden="true">
@@ -335,6 +373,9 @@ fn EventCard(event: EventSummary, hidden: Signal<bool>) -> impl IntoView {
             </div>
             <div class="event-body">
                 <span class=format!("badge badge-{}", event.category.code())>{(t.category)(event.category)}</span>
+                {move || mine().map(|status| view! {
+                    <span class=format!("badge badge-mine state-{}", status.code()) data-testid="mine-badge">{(t.status)(status)}</span>
+                })}
                 <h2 class="event-title"><a href=href>{title}</a></h2>
                 {other_title.map(|other| view! { <p class="event-title-alt">{other}</p> })}
                 <p class="event-meta">
