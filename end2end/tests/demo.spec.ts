@@ -58,6 +58,7 @@ test('each role logs in with the printed account and does its main task', async 
   // The employee: an event with a free seat, registered, ticket in hand.
   const employee = await loggedIn(browser, 'employee');
   await employee.goto(`${server.baseUrl}/`);
+  await expect(employee.locator('.event-card').first()).toBeVisible();
   const links = await employee.locator('a[href^="/events/"]').evaluateAll((anchors) =>
     [...new Set(anchors.map((a) => a.getAttribute('href')!).filter((href) => /^\/events\/\d+$/.test(href)))],
   );
