@@ -32,7 +32,8 @@ pub struct RawConfig {
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
     pub smtp_url: Option<String>,
-    pub public_url: String,
+    /// Unset: the address Tsudoi listens on, as seen from this machine.
+    pub public_url: Option<String>,
     pub time_zone: String,
     pub reminder_time: String,
     pub pool_size: u32,
@@ -61,7 +62,7 @@ impl Default for RawConfig {
             database_url: None,
             redis_url: None,
             smtp_url: None,
-            public_url: "http://localhost:3000".into(),
+            public_url: None,
             time_zone: "Asia/Tokyo".into(),
             reminder_time: "09:00".into(),
             pool_size: 16,
@@ -215,6 +216,22 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Settings, Conf
     validate(raw, file)
 }
 
+/// Where links in mails and calendar files point when `public_url` is not
+/// set: the listening address, so `serve --addr 127.0.0.1:3100` links to
+/// port 3100. Any or the loopback address reads as `localhost`.
+fn local_url(addr: SocketAddr) -> url::Url {
+    let host = if addr.ip().is_unspecified() || addr.ip().is_loopback() {
+        "localhost".to_string()
+    } else {
+        match addr {
+            SocketAddr::V4(v4) => v4.ip().to_string(),
+            SocketAddr::V6(v6) => format!("[{}]", v6.ip()),
+        }
+    };
+    url::Url::parse(&format!("http://{host}:{}", addr.port()))
+        .expect("a host and a port make a URL")
+}
+
 fn one_line(text: &str) -> String {
     text.lines().map(str::trim).collect::<Vec<_>>().join(" ")
 }
@@ -251,15 +268,18 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
         &["smtp://", "smtps://"],
     )?
     .map(SecretString::from);
-    let public_url = url::Url::parse(&raw.public_url)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-        .ok_or_else(|| {
-            bad(
-                "public_url",
-                "must be an http:// or https:// URL, e.g. https://events.example.co.jp",
-            )
-        })?;
+    let public_url = match raw.public_url.as_deref() {
+        Some(text) => url::Url::parse(text)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+            .ok_or_else(|| {
+                bad(
+                    "public_url",
+                    "must be an http:// or https:// URL, e.g. https://events.example.co.jp",
+                )
+            })?,
+        None => local_url(addr),
+    };
     let mail = mail_settings(&raw, &public_url)?;
     let time_zone = raw.time_zone.parse::<Tz>().map_err(|_| {
         bad(
@@ -478,6 +498,34 @@ mod tests {
             printed.contains("db.internal"),
             "the rest stays readable: {printed}"
         );
+    }
+
+    #[test]
+    fn links_follow_the_listening_address_unless_public_url_is_set() {
+        let with_addr = |addr: &str| {
+            load(
+                None,
+                &Overrides {
+                    addr: Some(addr.into()),
+                    ..Overrides::default()
+                },
+            )
+            .unwrap()
+            .public_url
+            .to_string()
+        };
+        assert_eq!(with_addr("127.0.0.1:3100"), "http://localhost:3100/");
+        assert_eq!(with_addr("0.0.0.0:8080"), "http://localhost:8080/");
+        assert_eq!(with_addr("10.0.0.5:8080"), "http://10.0.0.5:8080/");
+        assert_eq!(
+            load(None, &Overrides::default())
+                .unwrap()
+                .public_url
+                .to_string(),
+            "http://localhost:3000/"
+        );
+        let set = with_file("public_url = \"https://events.example.co.jp\"\n").unwrap();
+        assert_eq!(set.public_url.to_string(), "https://events.example.co.jp/");
     }
 
     #[test]

@@ -93,6 +93,8 @@ fn init_logging(filter: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_default())
         .with_target(false)
+        // Colour codes only for a person at a terminal, never in a file or the journal.
+        .with_ansi(std::io::stdout().is_terminal())
         .try_init();
 }
 
