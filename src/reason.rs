@@ -165,12 +165,14 @@ pub enum Reason {
     TitleMissing,
     #[error("An event must end after it starts.")]
     EndsBeforeStart,
-    #[error("Capacity must be between 0 and {max}.")]
+    #[error("Capacity must be between 1 and {max}.")]
     CapacityOutOfRange { max: u32 },
     #[error("Registration must close after it opens.")]
     RegistrationClosesBeforeOpening,
     #[error("Registration must close by the time the event starts.")]
     RegistrationClosesAfterStart,
+    #[error("Registration must open before the event starts.")]
+    RegistrationOpensAfterStart,
     #[error(
         "{taken} seats are already taken; the capacity cannot go below that. Remove registrations first."
     )]
@@ -256,6 +258,7 @@ impl Reason {
             RegistrationClosesBeforeOpening | RegistrationClosesAfterStart => {
                 Some(Field::RegistrationClosesAt)
             }
+            RegistrationOpensAfterStart => Some(Field::RegistrationOpensAt),
             InvalidTicketCode => Some(Field::TicketCode),
             _ => None,
         }

@@ -138,8 +138,11 @@ async fn seats_left_only_skips_full_events() {
             now() + Duration::days(3),
             EventStatus::Published,
         );
-        none.capacity = 0;
-        events::create(db, &none).await.unwrap();
+        none.capacity = 1;
+        let none = events::create(db, &none).await.unwrap();
+        registrations::register(db, none, people[2], now())
+            .await
+            .unwrap();
         for &user in &people[..2] {
             registrations::register(db, full, user, now())
                 .await

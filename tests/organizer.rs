@@ -313,6 +313,22 @@ async fn organizers_create_publish_edit_duplicate_and_cancel_their_events() {
             manage::create(db, organizer, &bad, false, now).await,
             Err(tsudoi::Error::Invalid(_))
         ));
+        // No event nobody can attend, no registration opening after the start.
+        let mut bad = draft("Bad", starts, 0);
+        assert_eq!(
+            manage::create(db, organizer, &bad, false, now).await,
+            Err(tsudoi::Error::Invalid(tsudoi::Reason::CapacityOutOfRange {
+                max: 100_000
+            }))
+        );
+        bad.capacity = 10;
+        bad.registration_opens_at = Some(starts);
+        assert_eq!(
+            manage::create(db, organizer, &bad, false, now).await,
+            Err(tsudoi::Error::Invalid(
+                tsudoi::Reason::RegistrationOpensAfterStart
+            ))
+        );
 
         let id = manage::create(db, organizer, &draft("Workshop", starts, 2), false, now)
             .await

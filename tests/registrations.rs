@@ -759,7 +759,15 @@ async fn invariants_hold_after_100_random_interleavings() {
         let registrar = Registrar::new(db.clone());
         for case in 0..100u64 {
             let mut rng = StdRng::seed_from_u64(case);
-            let event_id = open_event(&db, rng.gen_range(0..6)).await;
+            // Capacity 0 (everyone waits) is reached by lowering an event's
+            // capacity; the event form itself asks for at least one seat.
+            let capacity = rng.gen_range(0..6);
+            let event_id = open_event(&db, capacity.max(1)).await;
+            if capacity == 0 {
+                registrations::change_capacity(&db, event_id, 0, Utc::now())
+                    .await
+                    .unwrap();
+            }
             let mut workers = Vec::new();
             for worker in 0..6u64 {
                 let mut rng = StdRng::seed_from_u64(case * 100 + worker);

@@ -60,6 +60,12 @@ impl EventDraft {
         {
             return Err(Error::Invalid(Reason::RegistrationClosesAfterStart));
         }
+        if self
+            .registration_opens_at
+            .is_some_and(|opens| opens >= self.starts_at)
+        {
+            return Err(Error::Invalid(Reason::RegistrationOpensAfterStart));
+        }
         text_rules::check(Field::Place, self.place.trim(), 200, Lines::One)?;
         for description in [&self.description_ja, &self.description_en] {
             text_rules::check(

@@ -53,7 +53,8 @@ pub(crate) fn check_event(
     if ends_at <= starts_at {
         return Err(Error::Invalid(Reason::EndsBeforeStart));
     }
-    if !(0..=MAX_CAPACITY).contains(&capacity) {
+    // An event nobody can attend is a mistake in the form, not a plan.
+    if !(1..=MAX_CAPACITY).contains(&capacity) {
         return Err(Error::Invalid(Reason::CapacityOutOfRange {
             max: MAX_CAPACITY as u32,
         }));

@@ -91,12 +91,15 @@ pub fn japanese(reason: &Reason) -> String {
 
         TitleMissing => "タイトルを日本語か英語で入力してください。".into(),
         EndsBeforeStart => "終了日時は開始日時より後にしてください。".into(),
-        CapacityOutOfRange { max } => format!("定員は0から{max}の間で入力してください。"),
+        CapacityOutOfRange { max } => format!("定員は1から{max}の間で入力してください。"),
         RegistrationClosesBeforeOpening => {
             "受付終了日時は受付開始日時より後にしてください。".into()
         }
         RegistrationClosesAfterStart => {
             "受付終了日時はイベント開始日時までにしてください。".into()
+        }
+        RegistrationOpensAfterStart => {
+            "受付開始日時はイベント開始日時より前にしてください。".into()
         }
         CapacityBelowSeatsTaken { taken } => format!(
             "すでに{taken}席が埋まっているため、定員をそれより少なくできません。先に登録を取り消してください。"
@@ -198,6 +201,7 @@ mod tests {
             CapacityOutOfRange { max: 100_000 },
             RegistrationClosesBeforeOpening,
             RegistrationClosesAfterStart,
+            RegistrationOpensAfterStart,
             CapacityBelowSeatsTaken { taken: 3 },
             EditingCancelledEvent,
             EventChangedMeanwhile,
@@ -256,6 +260,7 @@ mod tests {
                 | CapacityOutOfRange { .. }
                 | RegistrationClosesBeforeOpening
                 | RegistrationClosesAfterStart
+                | RegistrationOpensAfterStart
                 | CapacityBelowSeatsTaken { .. }
                 | EditingCancelledEvent
                 | EventChangedMeanwhile
@@ -288,7 +293,7 @@ mod tests {
     #[test]
     fn every_reason_has_a_text_in_both_languages() {
         let all = every_reason();
-        assert_eq!(all.len(), 54);
+        assert_eq!(all.len(), 55);
         for reason in all {
             let japanese = japanese(&reason);
             let english = reason.to_string();
