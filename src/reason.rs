@@ -143,10 +143,10 @@ pub enum Reason {
     // ---- Importing people -----------------------------------------------------
     #[error(
         "The file needs a header line with at least the columns “email” and “name” \
-         (optional: “department”, “role”); found: {found}."
+         (or メールアドレス and 氏名; optional: “department”/部署, “role”/権限); found: {found}."
     )]
     ImportHeaderMissing { found: String },
-    #[error("The file is not CSV text in UTF-8 (in Excel: save as “CSV UTF-8”).")]
+    #[error("The file is not CSV text in UTF-8 or Shift_JIS (in Excel: save as “CSV UTF-8”).")]
     ImportNotUtf8,
     #[error(
         "Line {line}: a quotation mark is not closed, so the lines after it run into one \

@@ -1262,3 +1262,38 @@ async fn a_right_password_gives_its_attempt_back_to_the_address() {
         assert_eq!(failures(db, "address:192.0.2.70").await, 0, "{backend}");
     }
 }
+
+#[tokio::test]
+async fn a_shift_jis_file_with_japanese_headers_imports_like_a_utf8_one() {
+    use tsudoi::users::import::import_csv;
+    // What Excel on a Japanese Windows saves as "CSV".
+    let text = "メールアドレス,氏名,部署,権限\r\n\
+        hana@example.co.jp,佐藤 花子,営業部,主催者\r\n\
+        ken@example.co.jp,鈴木 健,開発部,\r\n\
+        door@example.co.jp,受付 太郎,総務部,受付スタッフ\r\n";
+    let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(text);
+    assert!(!unmappable);
+    assert!(std::str::from_utf8(&bytes).is_err(), "really not UTF-8");
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let report = import_csv(db, None, &bytes[..]).await.unwrap();
+        assert!(report.rejected.is_empty(), "{backend}: {report:?}");
+        assert_eq!(report.created, 3, "{backend}");
+        let rows = common::scalar(
+            db,
+            "SELECT COUNT(*) FROM users u JOIN departments d ON d.id = u.department_id
+              WHERE (u.display_name = '佐藤 花子' AND d.name = '営業部' AND u.role = 'organizer')
+                 OR (u.display_name = '鈴木 健' AND d.name = '開発部' AND u.role = 'employee')
+                 OR (u.display_name = '受付 太郎' AND d.name = '総務部' AND u.role = 'staff')",
+        )
+        .await;
+        assert_eq!(
+            rows, 3,
+            "{backend}: names, departments and roles read right"
+        );
+        // The same file again changes nothing.
+        let again = import_csv(db, None, &bytes[..]).await.unwrap();
+        assert_eq!((again.created, again.unchanged), (0, 3), "{backend}");
+    }
+}

@@ -1,8 +1,11 @@
 //! Importing employees from a CSV file (`tsudoi import-users`, admin upload).
 //!
-//! Columns, in any order, header names case-insensitive: `email`, `name`
-//! (required), `department`, `role` (employee, staff, organizer, admin;
-//! empty means employee). A person is found by e-mail: new people are
+//! Columns, in any order, header names case-insensitive, in English or
+//! Japanese: `email`/メールアドレス, `name`/氏名 (required),
+//! `department`/部署, `role`/権限 (employee, staff, organizer, admin, or
+//! 社員, 受付スタッフ, 主催者, 管理者; empty means employee). The file may be
+//! UTF-8 (with or without a byte order mark) or Shift_JIS, which Excel on a
+//! Japanese Windows writes by default. A person is found by e-mail: new people are
 //! created, changed ones updated, unchanged ones left alone — so importing
 //! the same file twice changes nothing. Unknown departments are created.
 //! Every line that cannot be imported is reported with its reason; the
@@ -30,19 +33,21 @@ struct Columns {
 }
 
 fn columns(headers: &csv::StringRecord) -> Result<Columns> {
-    let find = |wanted: &str| {
+    let find = |names: &[&str]| {
         headers.iter().position(|h| {
-            h.trim()
-                .trim_start_matches('\u{feff}')
-                .eq_ignore_ascii_case(wanted)
+            let h = h.trim().trim_start_matches('\u{feff}');
+            names.iter().any(|name| h.eq_ignore_ascii_case(name))
         })
     };
-    match (find("email"), find("name")) {
+    match (
+        find(&["email", "e-mail", "メールアドレス", "メール"]),
+        find(&["name", "氏名", "名前"]),
+    ) {
         (Some(email), Some(name)) => Ok(Columns {
             email,
             name,
-            department: find("department"),
-            role: find("role"),
+            department: find(&["department", "部署", "所属"]),
+            role: find(&["role", "権限", "役割"]),
         }),
         _ => Err(Error::Invalid(Reason::ImportHeaderMissing {
             // Quoted back, bounded: the header line can be anything.
@@ -63,7 +68,15 @@ fn parse_role(text: &str) -> std::result::Result<Role, String> {
     if text.is_empty() {
         return Ok(Role::Employee);
     }
-    Role::parse(&text)
+    let japanese = match text.as_str() {
+        "社員" | "一般" => Some(Role::Employee),
+        "受付スタッフ" | "受付" | "スタッフ" => Some(Role::Staff),
+        "主催者" => Some(Role::Organizer),
+        "管理者" => Some(Role::Admin),
+        _ => None,
+    };
+    japanese
+        .or_else(|| Role::parse(&text))
         .ok_or_else(|| format!("unknown role “{text}” (use employee, staff, organizer or admin)"))
 }
 
@@ -84,17 +97,43 @@ struct Row {
     role: Role,
 }
 
+/// The file as UTF-8 bytes. UTF-8 when it is; Shift_JIS — what Excel
+/// writes as "CSV" on a Japanese Windows — when no line of it reads as UTF-8
+/// beyond plain ASCII and it decodes cleanly. A UTF-8 file with a stray line
+/// in another encoding stays UTF-8, and that line is reported: reading it
+/// all as Shift_JIS would import every Japanese name garbled (UTF-8 bytes
+/// mostly decode as Shift_JIS without an error).
+fn as_utf8(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if std::str::from_utf8(bytes).is_ok() {
+        return bytes.into();
+    }
+    let some_line_is_utf8 = bytes
+        .split(|&b| b == b'\n')
+        .any(|line| !line.is_ascii() && std::str::from_utf8(line).is_ok());
+    if some_line_is_utf8 {
+        return bytes.into();
+    }
+    match encoding_rs::SHIFT_JIS.decode_without_bom_handling(bytes) {
+        (text, false) => text.into_owned().into_bytes().into(),
+        (_, true) => bytes.into(),
+    }
+}
+
 /// Reads the whole file before anything is written. A broken file — a
 /// quotation mark left open swallows every line after it into one field —
 /// is refused as a whole with the line where it went wrong: importing the
 /// lines around it would report success while people silently went missing.
 /// Lines that are well-formed but wrong (bad address, unknown role) are
 /// reported one by one and the others imported.
-fn read_rows(file: impl Read, report: &mut ImportReport) -> Result<Vec<Row>> {
+fn read_rows(mut file: impl Read, report: &mut ImportReport) -> Result<Vec<Row>> {
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|_| Error::Invalid(Reason::UploadUnreadable))?;
+    let text = as_utf8(&bytes);
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(file);
+        .from_reader(text.as_ref());
     let headers = reader
         .headers()
         .map_err(|_| Error::Invalid(Reason::ImportNotUtf8))?

@@ -73,10 +73,10 @@ pub fn japanese(reason: &Reason) -> String {
         CannotDeactivateSelf => "自分のアカウントは無効にできません。".into(),
 
         ImportHeaderMissing { found } => format!(
-            "1行目に少なくとも「email」と「name」の列名が必要です（任意：「department」「role」）。見つかった列名：{found}"
+            "1行目に少なくとも「メールアドレス」と「氏名」（または email と name）の列名が必要です（任意：「部署」「権限」）。見つかった列名：{found}"
         ),
         ImportNotUtf8 => {
-            "UTF-8 の CSV ではありません（Excel では「CSV UTF-8」で保存してください）。".into()
+            "UTF-8 または Shift_JIS の CSV ではありません（Excel では「CSV UTF-8」で保存してください）。".into()
         }
         ImportUnclosedQuote { line } => format!(
             "{line}行目：引用符（\"）が閉じられていないため、以降の行が1つの項目になってしまいます。何も取り込んでいません。引用符を閉じてからもう一度アップロードしてください。"
