@@ -237,7 +237,8 @@ impl EventSummary {
     }
 }
 
-pub(crate) fn to_local(at: DateTime<Utc>, offset_seconds: i32) -> DateTime<FixedOffset> {
+/// `at` on the clock of a zone `offset_seconds` east of UTC.
+pub fn to_local(at: DateTime<Utc>, offset_seconds: i32) -> DateTime<FixedOffset> {
     let offset = FixedOffset::east_opt(offset_seconds).unwrap_or(FixedOffset::east_opt(0).unwrap());
     at.with_timezone(&offset)
 }

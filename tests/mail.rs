@@ -197,6 +197,27 @@ async fn every_kind_of_letter_in_both_languages() {
     };
     assert_eq!(composed.letter.subject, "【明日開催】Year-end party");
 
+    // An organizer's removal does not read as the person's own cancellation.
+    for (by, lang, subject) in [
+        ("cancelled", "ja", "【キャンセル完了】Year-end party"),
+        ("removed", "ja", "【登録取り消し】Year-end party"),
+        (
+            "removed",
+            "en",
+            "Registration removed by the organizer: Year-end party",
+        ),
+    ] {
+        let mut mail = claimed(MailKind::Cancelled, lang, event_id, regs[0]);
+        mail.payload["by"] = serde_json::json!(by);
+        let Composition::Send(composed) = compose::compose(db, &site(), &mail, Utc::now())
+            .await
+            .unwrap()
+        else {
+            panic!("{by} {lang}: not composed");
+        };
+        assert_eq!(composed.letter.subject, subject);
+    }
+
     // A reminder for a seat given up meanwhile is not sent.
     registrations::end(
         db,

@@ -40,12 +40,13 @@ pub fn SiteHeader() -> impl IntoView {
     let session = use_session();
     let t = use_texts();
     view! {
+        <a class="skip-link" href="#content">{t.skip_to_content}</a>
         <header class="site-header">
             <a class="brand" href="/">
                 <span class="brand-mark" aria-hidden="true">"集"</span>
                 <span class="brand-name">"Tsudoi"</span>
             </a>
-            <nav class="site-nav" aria-label="Account">
+            <nav class="site-nav" aria-label=t.nav_account>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         match session.viewer.await {

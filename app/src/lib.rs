@@ -89,7 +89,7 @@ pub fn App() -> impl IntoView {
         <Title formatter=document_title />
         <Router>
             <layout::SiteHeader />
-            <main class="site-main">
+            <main class="site-main" id="content" tabindex="-1">
                 <Routes fallback=pages::not_found::NotFound>
                     // In order: the HTML arrives complete, so pages read (and
                     // their forms work) without JavaScript.

@@ -99,6 +99,12 @@ test('each role logs in with the printed account and does its main task', async 
   const admin = await loggedIn(browser, 'admin');
   await admin.goto(`${server.baseUrl}/admin/users?q=demo.employee`);
   await expect(admin.getByTestId('users-table')).toContainText(account('employee'));
+  // The audit log reads in words and the company's clock, not codes and UTC.
+  await admin.goto(`${server.baseUrl}/admin/audit`);
+  const audit = admin.getByTestId('audit-table');
+  await expect(audit.locator('tr[data-action="checked_in"] td:nth-child(3)').first()).toHaveText('受付');
+  await expect(audit.locator('tr[data-action="logged_in"] td:nth-child(3)').first()).toHaveText('ログイン');
+  await expect(audit.locator('time').first()).toHaveAttribute('datetime', /\+09:00$/);
 });
 
 test('an installation that was not seeded shows no demo accounts', async ({ browser }) => {

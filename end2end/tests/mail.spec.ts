@@ -96,6 +96,6 @@ test('confirmation and reminder in Japanese, written to the folder, listed on th
   await admin.goto(`${world.server.baseUrl}/admin/outbox`);
   await expect(admin.getByTestId('outbox-folder')).toContainText('No SMTP server is configured');
   await expect(admin.getByTestId('outbox-table').locator('tr[data-status="sent"]')).toHaveCount(2);
-  await expect(admin.getByTestId('outbox-table')).toContainText('reminder');
+  await expect(admin.getByTestId('outbox-table')).toContainText('Reminder');
   await expect(admin.getByTestId('outbox-counts').locator('[data-status="sent"]')).toContainText('(2)');
 });

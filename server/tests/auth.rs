@@ -370,7 +370,7 @@ async fn repeated_failed_logins_are_throttled_with_the_time_to_wait() {
         .json()
         .await
         .unwrap();
-    let actions: Vec<&str> = audit["items"]
+    let actions: Vec<&str> = audit["page"]["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -130,6 +130,17 @@ pub async fn compose(
             words.promoted_text.to_string(),
             true,
         ),
+        // The same kind of mail ends a registration either way; the person
+        // must not read an organizer's removal as their own cancellation.
+        MailKind::Cancelled
+            if mail.payload.get("by").and_then(|by| by.as_str()) == Some("removed") =>
+        {
+            (
+                (words.removed)(&title),
+                words.removed_text.to_string(),
+                false,
+            )
+        }
         MailKind::Cancelled => (
             (words.cancelled)(&title),
             words.cancelled_text.to_string(),
@@ -319,6 +330,8 @@ struct Words {
     promoted_text: &'static str,
     cancelled: fn(&str) -> String,
     cancelled_text: &'static str,
+    removed: fn(&str) -> String,
+    removed_text: &'static str,
     changed: fn(&str) -> String,
     changed_text: &'static str,
     event_cancelled: fn(&str) -> String,
@@ -360,6 +373,8 @@ const EN: Words = Words {
     promoted_text: "A seat became free and it is yours now. Show your ticket at the entrance on the day.",
     cancelled: |title| format!("Registration cancelled: {title}"),
     cancelled_text: "Your registration has been cancelled. If this was a mistake, register again while seats are left.",
+    removed: |title| format!("Registration removed by the organizer: {title}"),
+    removed_text: "The organizer has removed your registration for this event. If you think this is a mistake, please contact the organizer.",
     changed: |title| format!("Changed: {title}"),
     changed_text: "The organizer changed the date, time or place of this event. The details below are the current ones.",
     event_cancelled: |title| format!("Cancelled: {title}"),
@@ -392,6 +407,8 @@ const JA: Words = Words {
     promoted_text: "キャンセルが出たため、お席が確保できました。当日は受付でチケットをご提示ください。",
     cancelled: |title| format!("【キャンセル完了】{title}"),
     cancelled_text: "参加登録をキャンセルしました。お間違いの場合は、空席があるうちに再度ご登録ください。",
+    removed: |title| format!("【登録取り消し】{title}"),
+    removed_text: "主催者により、このイベントへのご登録が取り消されました。お心当たりのない場合は主催者にお問い合わせください。",
     changed: |title| format!("【変更のお知らせ】{title}"),
     changed_text: "主催者がこのイベントの日時または場所を変更しました。最新の内容は以下のとおりです。",
     event_cancelled: |title| format!("【開催中止】{title}"),

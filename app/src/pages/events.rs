@@ -67,6 +67,10 @@ impl ListFilters {
 /// The upcoming events the viewer holds a registration for, so the list can
 /// mark them; nothing for a visitor. Bounded like "My events", whatever the
 /// size of the list.
+/// The viewer's registrations among the listed events, once the browser has them.
+#[derive(Clone, Copy)]
+struct RegisteredMarks(RwSignal<Vec<(i64, RegistrationStatus)>>);
+
 #[server(endpoint = "me/registered", input = leptos::server_fn::codec::GetUrl)]
 pub async fn my_registered_events() -> Result<Vec<(i64, RegistrationStatus)>, AppError> {
     let Some(viewer) = crate::auth::caller::viewer().await? else {
@@ -170,9 +174,18 @@ pub fn EventsPage() -> impl IntoView {
     );
     let (needle, set_needle) = signal(String::new());
     let category = Signal::derive(move || filters.get().category);
-    // Fetched in the browser only: the list itself is the same for everyone
-    // (and cached so), the marks are the viewer's.
-    let registered = LocalResource::new(my_registered_events);
+    // Fetched in the browser only, after the page is there: the list itself
+    // is the same for everyone (and cached so), the marks are the viewer's.
+    // An effect, not a resource: a resource read inside the list's Suspense
+    // would hold the server's rendering of the list back.
+    let registered = RegisteredMarks(RwSignal::new(Vec::new()));
+    Effect::new(move || {
+        leptos::task::spawn_local(async move {
+            if let Ok(rows) = my_registered_events().await {
+                registered.0.set(rows);
+            }
+        });
+    });
     provide_context(registered);
 
     view! {
@@ -191,7 +204,7 @@ pub fn EventsPage() -> impl IntoView {
             </label>
         </div>
         <FilterForm filters />
-        <nav class="chips" aria-label="Categories">
+        <nav class="chips" aria-label=t.nav_categories>
             <CategoryChip code=None label=t.all_categories current=category filters />
             {Category::ALL
                 .into_iter()
@@ -352,17 +365,15 @@ fn EventCard(event: EventSummary, hidden: Signal<bool>) -> impl IntoView {
     let (month, day, weekday) = (t.badge)(start);
     let href = format!("/events/{}", event.id);
     let event_id = event.id;
-    let registered =
-        use_context::<LocalResource<Result<Vec<(i64, RegistrationStatus)>, AppError>>>();
+    let registered = use_context::<RegisteredMarks>();
     let mine = move || {
-        registered
-            .and_then(|resource| resource.get())
-            .and_then(Result::ok)
-            .and_then(|rows| {
+        registered.and_then(|marks| {
+            marks.0.with(|rows| {
                 rows.iter()
                     .find(|(id, _)| *id == event_id)
                     .map(|(_, status)| *status)
             })
+        })
     };
     view! {
         <li class="event-card" class:hidden=hidden data-event-id=event.id>

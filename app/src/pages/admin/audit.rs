@@ -8,8 +8,17 @@ use tsudoi::audit::{AuditEntry, AuditPage};
 use crate::AppError;
 use crate::layout::LoginNeeded;
 
+/// A page of the log, with each entry's offset of the company's time zone,
+/// so times read as the company's clock shows them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AuditView {
+    pub page: AuditPage,
+    pub utc_offset_seconds: Vec<i32>,
+}
+
 #[server(endpoint = "admin/audit", input = leptos::server_fn::codec::GetUrl)]
-pub async fn audit_log(before: Option<String>) -> Result<AuditPage, AppError> {
+pub async fn audit_log(before: Option<String>) -> Result<AuditView, AppError> {
+    use chrono::{Offset, TimeZone};
     use tsudoi::access::Permission;
     use tsudoi::audit::AuditCursor;
 
@@ -21,7 +30,21 @@ pub async fn audit_log(before: Option<String>) -> Result<AuditPage, AppError> {
         None => None,
     };
     let ctx = crate::server_context::server_context()?;
-    Ok(tsudoi::audit::page(&ctx.db, before, tsudoi::model::page_size(Some(50))).await?)
+    let page = tsudoi::audit::page(&ctx.db, before, tsudoi::model::page_size(Some(50))).await?;
+    let utc_offset_seconds = page
+        .items
+        .iter()
+        .map(|entry| {
+            ctx.time_zone
+                .offset_from_utc_datetime(&entry.at.naive_utc())
+                .fix()
+                .local_minus_utc()
+        })
+        .collect();
+    Ok(AuditView {
+        page,
+        utc_offset_seconds,
+    })
 }
 
 #[component]
@@ -37,7 +60,7 @@ pub fn AuditPage() -> impl IntoView {
         <Suspense fallback=move || view! { <p class="loading" aria-busy="true">{t.loading}</p> }>
             {move || Suspend::new(async move {
                 match entries.await {
-                    Ok(page) => view! { <AuditTable page /> }.into_any(),
+                    Ok(view) => view! { <AuditTable page=view.page offsets=view.utc_offset_seconds /> }.into_any(),
                     Err(error) => view! { <LoginNeeded error here="/admin/audit".to_string() /> }.into_any(),
                 }
             })}
@@ -46,7 +69,7 @@ pub fn AuditPage() -> impl IntoView {
 }
 
 #[component]
-fn AuditTable(page: AuditPage) -> impl IntoView {
+fn AuditTable(page: AuditPage, offsets: Vec<i32>) -> impl IntoView {
     let t = crate::i18n::use_texts();
     let a = &t.admin;
     if page.items.is_empty() {
@@ -68,7 +91,12 @@ fn AuditTable(page: AuditPage) -> impl IntoView {
                     <tr><th scope="col">{a.when_utc}</th><th scope="col">{a.who}</th><th scope="col">{a.what}</th><th scope="col">{a.target}</th><th scope="col">{a.details}</th></tr>
                 </thead>
                 <tbody>
-                    {page.items.into_iter().map(|entry| view! { <AuditRow entry /> }).collect_view()}
+                    {page
+                        .items
+                        .into_iter()
+                        .zip(offsets.into_iter().chain(std::iter::repeat(0)))
+                        .map(|(entry, offset)| view! { <AuditRow entry offset /> })
+                        .collect_view()}
                 </tbody>
             </table>
         </div>
@@ -78,7 +106,9 @@ fn AuditTable(page: AuditPage) -> impl IntoView {
 }
 
 #[component]
-fn AuditRow(entry: AuditEntry) -> impl IntoView {
+fn AuditRow(entry: AuditEntry, offset: i32) -> impl IntoView {
+    let t = crate::i18n::use_texts();
+    let local = tsudoi::model::to_local(entry.at, offset);
     let who = entry.actor_name.clone().unwrap_or_else(|| "—".to_string());
     let detail = if entry.detail == "{}" {
         String::new()
@@ -87,9 +117,9 @@ fn AuditRow(entry: AuditEntry) -> impl IntoView {
     };
     view! {
         <tr data-action=entry.action.code()>
-            <td><time datetime=entry.at.to_rfc3339()>{entry.at.format("%Y-%m-%d %H:%M:%S").to_string()}</time></td>
+            <td><time datetime=local.to_rfc3339()>{(t.date_time)(local)}{local.format(":%S").to_string()}</time></td>
             <td>{who}</td>
-            <td>{entry.action.code()}</td>
+            <td>{(t.admin.audit_action)(entry.action)}</td>
             <td>{entry.target}</td>
             <td class="detail">{detail}</td>
         </tr>

@@ -20,6 +20,8 @@ pub struct OutboxView {
     pub page: OutboxPage,
     /// Set when no SMTP server is configured: mail goes to this folder.
     pub folder: Option<String>,
+    /// The company's time zone now, east of UTC: times read as its clock.
+    pub utc_offset_seconds: i32,
 }
 
 #[server(endpoint = "admin/outbox", input = GetUrl)]
@@ -35,6 +37,13 @@ pub async fn load_outbox(
         counts: tsudoi::mail::outbox::counts(&ctx.db).await?,
         page: tsudoi::mail::outbox::page(&ctx.db, status, before, 50).await?,
         folder: ctx.mail_folder.clone(),
+        utc_offset_seconds: {
+            use chrono::{Offset, TimeZone};
+            ctx.time_zone
+                .offset_from_utc_datetime(&chrono::Utc::now().naive_utc())
+                .fix()
+                .local_minus_utc()
+        },
     })
 }
 
@@ -144,7 +153,7 @@ fn Outbox(
                             </tr>
                         </thead>
                         <tbody>
-                            {outbox.page.entries.into_iter().map(|entry| view! { <OutboxRow entry retry /> }).collect_view()}
+                            {outbox.page.entries.into_iter().map(|entry| view! { <OutboxRow entry retry offset=outbox.utc_offset_seconds /> }).collect_view()}
                         </tbody>
                     </table>
                 </div>
@@ -155,21 +164,24 @@ fn Outbox(
 }
 
 #[component]
-fn OutboxRow(entry: OutboxEntry, retry: ServerAction<RetryMail>) -> impl IntoView {
+fn OutboxRow(entry: OutboxEntry, retry: ServerAction<RetryMail>, offset: i32) -> impl IntoView {
     let t = use_texts();
     let a = &t.admin;
-    let utc = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M:%S").to_string();
+    let local_time = move |at: chrono::DateTime<chrono::Utc>| {
+        let local = tsudoi::model::to_local(at, offset);
+        format!("{}{}", (t.date_time)(local), local.format(":%S"))
+    };
     let when = match entry.status {
-        MailStatus::Sent => entry.sent_at.map(utc).unwrap_or_default(),
+        MailStatus::Sent => entry.sent_at.map(local_time).unwrap_or_default(),
         MailStatus::Dead => String::new(),
-        MailStatus::Queued | MailStatus::Sending => utc(entry.next_attempt_at),
+        MailStatus::Queued | MailStatus::Sending => local_time(entry.next_attempt_at),
     };
     let dead = entry.status == MailStatus::Dead;
     view! {
         <tr data-status=entry.status.code() data-mail=entry.id>
-            <td><time datetime=entry.created_at.to_rfc3339()>{utc(entry.created_at)}</time></td>
+            <td><time datetime=tsudoi::model::to_local(entry.created_at, offset).to_rfc3339()>{local_time(entry.created_at)}</time></td>
             <td>{entry.to_address}</td>
-            <td>{entry.kind.code()}</td>
+            <td data-kind=entry.kind.code()>{(a.mail_kind)(entry.kind)}</td>
             <td>{(a.outbox_status)(entry.status)}</td>
             <td>{entry.attempts}</td>
             <td>{when}</td>

@@ -112,14 +112,23 @@ fn DashboardView(
         })
         .collect();
     let status = event.status;
+    let start = event.local_start();
+    let place = event.draft.place.clone();
     view! {
         <Title text=title.clone() />
         <div class="page-head">
             <h1>{title}</h1>
             <span class=format!("badge badge-{}", status.code()) data-testid="event-status">{(o.event_status)(status)}</span>
         </div>
+        <p class="event-meta" data-testid="dashboard-facts">
+            <time datetime=start.to_rfc3339()>{(t.date_time)(start)}</time>
+            " · "{place}" · "
+            <a href=format!("/events/{id}")>{o.public_page}</a>
+        </p>
         <nav class="row-actions">
-            <a class="button small secondary" href=format!("/organize/{id}/edit")>{o.edit}</a>
+            {(status != EventStatus::Cancelled).then(|| view! {
+                <a class="button small secondary" href=format!("/organize/{id}/edit")>{o.edit}</a>
+            })}
             <a class="button small secondary" href=format!("/organize/{id}/attendees")>{o.attendees}</a>
             <a class="button small secondary" href=format!("/events/{id}/door")>{o.door}</a>
             <a class="button small secondary" href=format!("/api/organize/attendees.csv?event_id={id}") download="">{o.export_csv}</a>

@@ -119,18 +119,20 @@ fn ManagedList(page: ManagedPage) -> impl IntoView {
                 let id = event.id;
                 let title = event.draft.title(lang).to_string();
                 let when = event.local_start();
+                // A cancelled event is kept as it was: nothing to edit (the server refuses too).
+                let editable = event.status != tsudoi::model::EventStatus::Cancelled;
                 view! {
                     <li class="my-row" data-event=id data-status=event.status.code()>
                         <div>
                             <a href=format!("/organize/{id}")><strong>{title}</strong></a>
                             <p class="my-state">
                                 <span class=format!("badge badge-{}", event.status.code())>{(o.event_status)(event.status)}</span>
-                                " · "<time datetime=when.to_rfc3339()>{when.format("%Y-%m-%d").to_string()}</time>
+                                " · "<time datetime=when.to_rfc3339()>{(t.date_time)(when)}</time>
                                 " · "{(o.registered_of)(i64::from(event.seats_taken), event.draft.capacity)}
                             </p>
                         </div>
                         <div class="row-actions">
-                            <a class="button small secondary" href=format!("/organize/{id}/edit")>{o.edit}</a>
+                            {editable.then(|| view! { <a class="button small secondary" href=format!("/organize/{id}/edit")>{o.edit}</a> })}
                             <a class="button small secondary" href=format!("/organize/{id}/attendees")>{o.attendees}</a>
                         </div>
                     </li>
