@@ -169,7 +169,19 @@ mod store {
         DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
     }
 
-    const INSERT: &str = "INSERT INTO audit_log (actor_user_id, action, target, detail, at) VALUES ($1, $2, $3, $4, $5)";
+    /// One audit row with its values bound, for whichever executor runs it.
+    macro_rules! entry_insert {
+        ($actor:expr, $action:expr, $target:expr, $detail:expr, $at:expr) => {
+            sqlx::query(
+                "INSERT INTO audit_log (actor_user_id, action, target, detail, at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind($actor)
+            .bind($action.code())
+            .bind($target)
+            .bind(Json($detail))
+            .bind(to_micros($at))
+        };
+    }
 
     /// Adds an entry as a step of `uow`, so it commits together with the
     /// change it describes.
@@ -181,19 +193,17 @@ mod store {
         detail: Value,
         at: DateTime<Utc>,
     ) -> sqlx::Result<()> {
-        on_tx!(uow, |conn| sqlx::query(INSERT)
-            .bind(actor)
-            .bind(action.code())
-            .bind(target)
-            .bind(Json(&detail))
-            .bind(to_micros(at))
-            .execute(&mut *conn)
-            .await
-            .map(|_| ()))
+        on_tx!(uow, |conn| entry_insert!(
+            actor, action, target, &detail, at
+        )
+        .execute(&mut *conn)
+        .await
+        .map(|_| ()))
     }
 
     /// [`insert`] on its own, at a given instant (the login path passes the
-    /// `now` it decided with, so entry and decision agree).
+    /// `now` it decided with, so entry and decision agree). One statement:
+    /// failed logins write here, so no transaction around a single row.
     pub(crate) async fn insert_at(
         db: &Database,
         actor: Option<i64>,
@@ -202,9 +212,10 @@ mod store {
         detail: Value,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        let mut uow = db.begin_write().await?;
-        insert(&mut uow, actor, action, target, detail, at).await?;
-        uow.commit().await?;
+        on_pool!(db, |pool| entry_insert!(actor, action, target, &detail, at)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 

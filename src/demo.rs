@@ -307,6 +307,7 @@ pub async fn seed(db: &Database, tz: Tz, now: DateTime<Utc>, seed: u64) -> Resul
         user_ids[2],
         user_ids[3],
     ];
+    let everyone = user_ids.len() + demo_ids.len();
     // The demo employee is one of the crowd that registers.
     user_ids.push(demo_employee);
 
@@ -411,7 +412,7 @@ pub async fn seed(db: &Database, tz: Tz, now: DateTime<Utc>, seed: u64) -> Resul
 
     Ok(DemoSummary {
         departments: DEPARTMENTS.len(),
-        users: user_ids.len() + DEMO_ACCOUNTS.len() - 1,
+        users: everyone,
         events: event_ids.len(),
         registrations,
         login: DemoLogin { accounts, password },

@@ -119,7 +119,7 @@ mod store {
     use crate::audit::{self, AuditAction};
     use crate::model::{RegistrationStatus, Role};
     use crate::reason::Reason;
-    use crate::storage::{Database, contains_pattern, on_pool, on_tx};
+    use crate::storage::{Database, UnitOfWork, contains_pattern, on_pool, on_tx};
     use crate::tickets;
     use crate::users::LoginLimits;
     use crate::users::throttle::{self, Attempt};
@@ -339,21 +339,17 @@ mod store {
             .await?
             .rows_affected()
             });
-            if changed == 1 {
-                audit::insert(
-                    &mut uow,
-                    Some(staff_id),
-                    AuditAction::CheckedIn,
-                    &holder.email,
-                    detail,
-                    now,
-                )
-                .await?;
-                uow.commit().await?;
-            } else {
-                uow.rollback().await?;
-            }
-            if changed == 1 {
+            let changed = keep_if_changed(
+                uow,
+                changed,
+                staff_id,
+                AuditAction::CheckedIn,
+                &holder.email,
+                detail,
+                now,
+            )
+            .await?;
+            if changed {
                 return Ok(ScanAnswer::CheckedIn {
                     registration_id: holder.id,
                     name: holder.name,
@@ -537,26 +533,43 @@ mod store {
         .await?
         .rows_affected()
         });
-        if changed == 1 {
-            audit::insert(
-                &mut uow,
-                Some(staff_id),
-                AuditAction::CheckInUndone,
-                &holder.email,
-                detail,
-                now,
-            )
-            .await?;
-            uow.commit().await?;
-        } else {
-            uow.rollback().await?;
-        }
-        if changed == 1 {
+        let changed = keep_if_changed(
+            uow,
+            changed,
+            staff_id,
+            AuditAction::CheckInUndone,
+            &holder.email,
+            detail,
+            now,
+        )
+        .await?;
+        if changed {
             Ok(())
         } else {
             // Someone undid it first (or it changed otherwise): it is no longer checked in.
             Err(not_checked_in())
         }
+    }
+
+    /// Ends a door change guarded by the version read: when its UPDATE
+    /// matched the one row, the change commits with its audit entry; when
+    /// another writer got there first, nothing is kept. Says which.
+    async fn keep_if_changed(
+        mut uow: UnitOfWork<'_>,
+        rows_changed: u64,
+        staff_id: i64,
+        action: AuditAction,
+        target: &str,
+        detail: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        if rows_changed != 1 {
+            uow.rollback().await?;
+            return Ok(false);
+        }
+        audit::insert(&mut uow, Some(staff_id), action, target, detail, now).await?;
+        uow.commit().await?;
+        Ok(true)
     }
 
     /// Checked in so far, of all seat holders; one statement.

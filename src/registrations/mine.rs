@@ -42,6 +42,40 @@ macro_rules! mine_columns {
     };
 }
 
+const UPCOMING: &str = concat!(
+    "SELECT ",
+    mine_columns!(),
+    "  FROM registrations r
+       JOIN events e ON e.id = r.event_id
+      WHERE r.user_id = $1
+        AND r.status IN ('registered', 'waitlisted', 'checked_in')
+        AND e.status IN ('published', 'cancelled')
+        AND e.ends_at > $2
+      ORDER BY e.starts_at, e.id
+      LIMIT $3"
+);
+
+/// The person's live registrations of events not over yet, soonest first,
+/// at most [`UPCOMING_LIMIT`]: "My events" above the line, and the marks on
+/// the event list. One statement.
+pub async fn upcoming(
+    db: &Database,
+    user_id: i64,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<Vec<MyEventRow>> {
+    let now = to_second(now);
+    let rows: Vec<MineRow> = on_pool!(db, |pool| sqlx::query_as(UPCOMING)
+        .bind(user_id)
+        .bind(now)
+        .bind(UPCOMING_LIMIT)
+        .fetch_all(pool)
+        .await?);
+    rows.into_iter()
+        .map(|row| row.into_my_row(tz, now))
+        .collect()
+}
+
 /// The person's registrations in two statements, whatever their history.
 ///
 /// Upcoming: events not over yet (published or cancelled) with a live
@@ -49,18 +83,6 @@ macro_rules! mine_columns {
 /// that are over, most recent first, at most [`PAST_LIMIT`], each with the
 /// person's latest registration for it, cancelled ones included.
 pub async fn mine(db: &Database, user_id: i64, tz: Tz, now: DateTime<Utc>) -> Result<MyEvents> {
-    const UPCOMING: &str = concat!(
-        "SELECT ",
-        mine_columns!(),
-        "  FROM registrations r
-           JOIN events e ON e.id = r.event_id
-          WHERE r.user_id = $1
-            AND r.status IN ('registered', 'waitlisted', 'checked_in')
-            AND e.status IN ('published', 'cancelled')
-            AND e.ends_at > $2
-          ORDER BY e.starts_at, e.id
-          LIMIT $3"
-    );
     // Someone who cancelled and registered again has several rows for one
     // event; the latest tells how it ended. The window runs over this
     // person's rows only, found by the (user_id, status) index.
@@ -79,29 +101,18 @@ pub async fn mine(db: &Database, user_id: i64, tz: Tz, now: DateTime<Utc>) -> Re
           LIMIT $3"
     );
     let now = to_second(now);
-    let (upcoming, past): (Vec<MineRow>, Vec<MineRow>) = on_pool!(db, |pool| {
-        let upcoming = sqlx::query_as(UPCOMING)
-            .bind(user_id)
-            .bind(now)
-            .bind(UPCOMING_LIMIT)
-            .fetch_all(pool)
-            .await?;
-        let past = sqlx::query_as(PAST)
-            .bind(user_id)
-            .bind(now)
-            .bind(PAST_LIMIT)
-            .fetch_all(pool)
-            .await?;
-        (upcoming, past)
-    });
-    let rows = |rows: Vec<MineRow>| -> Result<Vec<MyEventRow>> {
-        rows.into_iter()
-            .map(|row| row.into_my_row(tz, now))
-            .collect()
-    };
+    let past: Vec<MineRow> = on_pool!(db, |pool| sqlx::query_as(PAST)
+        .bind(user_id)
+        .bind(now)
+        .bind(PAST_LIMIT)
+        .fetch_all(pool)
+        .await?);
     Ok(MyEvents {
-        upcoming: rows(upcoming)?,
-        past: rows(past)?,
+        upcoming: upcoming(db, user_id, tz, now).await?,
+        past: past
+            .into_iter()
+            .map(|row| row.into_my_row(tz, now))
+            .collect::<Result<_>>()?,
     })
 }
 

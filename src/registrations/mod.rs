@@ -37,7 +37,7 @@ pub use engine::{
 #[cfg(feature = "server")]
 pub(crate) use engine::{EventWindow, RegistrationRow, columns, set_capacity, with_position};
 #[cfg(feature = "server")]
-pub use mine::{PAST_LIMIT, UPCOMING_LIMIT, mine};
+pub use mine::{PAST_LIMIT, UPCOMING_LIMIT, mine, upcoming};
 
 /// One line of "my events".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -77,14 +77,12 @@ pub async fn my_registered_events() -> Result<Vec<(i64, RegistrationStatus)>, Ap
         return Ok(Vec::new());
     };
     let ctx = crate::server_context::server_context()?;
-    let mine =
-        tsudoi::registrations::mine(&ctx.db, viewer.id, ctx.time_zone, chrono::Utc::now()).await?;
-    Ok(mine
-        .upcoming
+    let upcoming =
+        tsudoi::registrations::upcoming(&ctx.db, viewer.id, ctx.time_zone, chrono::Utc::now())
+            .await?;
+    // Upcoming holds live registrations only.
+    Ok(upcoming
         .into_iter()
-        .filter(|row| {
-            row.status != RegistrationStatus::Cancelled && row.status != RegistrationStatus::Removed
-        })
         .map(|row| (row.event.id, row.status))
         .collect())
 }
