@@ -4,7 +4,7 @@
 //! rest are written once too, as a list of SQL pieces and named fragments;
 //! [`dialect_sql!`] spells the fragments for the backend at hand:
 //!
-//! ```ignore
+//! ```text
 //! let sql = dialect_sql!(db.backend(), "SELECT ", json_object, "('id', id) FROM events");
 //! ```
 //!
