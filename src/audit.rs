@@ -34,10 +34,13 @@ pub enum AuditAction {
     EventPublished,
     EventCancelled,
     TicketCodesThrottled,
+    InvitationsSent,
+    PasswordResetRequested,
+    PasswordSetWithLink,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 20] = [
+    pub const ALL: [AuditAction; 23] = [
         AuditAction::LoginFailed,
         AuditAction::LoginThrottled,
         AuditAction::LoggedIn,
@@ -58,6 +61,9 @@ impl AuditAction {
         AuditAction::EventPublished,
         AuditAction::EventCancelled,
         AuditAction::TicketCodesThrottled,
+        AuditAction::InvitationsSent,
+        AuditAction::PasswordResetRequested,
+        AuditAction::PasswordSetWithLink,
     ];
 
     pub fn code(self) -> &'static str {
@@ -82,6 +88,9 @@ impl AuditAction {
             AuditAction::EventPublished => "event_published",
             AuditAction::EventCancelled => "event_cancelled",
             AuditAction::TicketCodesThrottled => "ticket_codes_throttled",
+            AuditAction::InvitationsSent => "invitations_sent",
+            AuditAction::PasswordResetRequested => "password_reset_requested",
+            AuditAction::PasswordSetWithLink => "password_set_with_link",
         }
     }
 

@@ -139,6 +139,14 @@ pub enum Reason {
     LastActiveAdmin,
     #[error("You cannot deactivate your own account.")]
     CannotDeactivateSelf,
+    #[error(
+        "This link has expired or has been used already. Ask for a new one with “Forgot your password?” on the sign-in page."
+    )]
+    PasswordLinkInvalid,
+    #[error("Choose at least one person to invite.")]
+    NobodyChosen,
+    #[error("Invite at most {max} people at a time, or invite everyone without a password.")]
+    TooManyChosen { max: u32 },
 
     // ---- Importing people -----------------------------------------------------
     #[error(

@@ -1297,3 +1297,273 @@ async fn a_shift_jis_file_with_japanese_headers_imports_like_a_utf8_one() {
         assert_eq!((again.created, again.unchanged), (0, 3), "{backend}");
     }
 }
+
+// ---- Invitations and password resets ------------------------------------------
+
+mod password_links {
+    use super::*;
+    use tsudoi::mail::MailKind;
+    use tsudoi::mail::compose::{self, Composition, MailSite};
+    use tsudoi::mail::outbox;
+    use tsudoi::users::password_links::{self, Invitees};
+
+    fn site() -> MailSite {
+        MailSite {
+            public_url: url::Url::parse("https://tsudoi.example.co.jp/").unwrap(),
+            time_zone: chrono_tz::Asia::Tokyo,
+        }
+    }
+
+    /// Someone imported: no password, so no way to sign in yet.
+    async fn imported(db: &Database, email: &str) -> i64 {
+        users::upsert(db, &person(email, Role::Employee), None)
+            .await
+            .unwrap()
+    }
+
+    /// Every mail due now, composed as the delivery worker would, with the
+    /// link it carries (the token at the end of its button's address).
+    async fn mailed_links(db: &Database, now: DateTime<Utc>) -> Vec<(MailKind, String, String)> {
+        let claimed = outbox::claim_due(db, now, now + Duration::minutes(5), 100)
+            .await
+            .unwrap();
+        let mut links = Vec::new();
+        for mail in claimed {
+            let composition = compose::compose(db, &site(), &mail, now).await.unwrap();
+            let Composition::Send(composed) = composition else {
+                panic!("{:?} to {}: {composition:?}", mail.kind, mail.to_address);
+            };
+            let (_, url) = composed
+                .letter
+                .button
+                .clone()
+                .expect("a button with the link");
+            let token = url
+                .strip_prefix("https://tsudoi.example.co.jp/password/")
+                .unwrap_or_else(|| panic!("{url}"))
+                .to_string();
+            // What the outbox keeps is the link's id, never its secret.
+            assert!(!mail.payload.to_string().contains(&token));
+            links.push((mail.kind, mail.to_address.clone(), token));
+        }
+        // Delivered: a later look finds only what was queued since.
+        execute(
+            db,
+            "UPDATE mail_outbox SET status = 'sent' WHERE status = 'sending'",
+        )
+        .await
+        .unwrap();
+        links
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_invitation_sets_a_first_password_once_and_signs_in() {
+        for t in test_support::backends().await {
+            let db = &t.db;
+            let backend = db.backend().name();
+            let admin = with_password(db, "admin@example.co.jp", Role::Admin).await;
+            let hana = imported(db, "hana@example.co.jp").await;
+            let ken = imported(db, "ken@example.co.jp").await;
+            with_password(db, "has-one@example.co.jp", Role::Employee).await;
+            let now = Utc::now();
+
+            // Everyone without a password: Hana and Ken, not the two who have one.
+            let invited = password_links::invite(db, admin, Invitees::EveryoneWithoutPassword, now)
+                .await
+                .unwrap();
+            assert_eq!(invited, 2, "{backend}");
+            let links = mailed_links(db, now).await;
+            assert_eq!(links.len(), 2, "{backend}");
+            assert!(links.iter().all(|(kind, ..)| *kind == MailKind::Invitation));
+            let (_, _, hana_token) = links
+                .iter()
+                .find(|(_, to, _)| to == "hana@example.co.jp")
+                .unwrap()
+                .clone();
+
+            // A second "invite everyone" right away sends nothing twice.
+            let again = password_links::invite(db, admin, Invitees::EveryoneWithoutPassword, now)
+                .await
+                .unwrap();
+            assert_eq!(again, 0, "{backend}");
+
+            let link = password_links::usable(db, &hana_token, now).await.unwrap();
+            assert_eq!(
+                (link.user_id, link.email.as_str()),
+                (hana, "hana@example.co.jp")
+            );
+
+            // A refused password leaves the link usable.
+            assert_eq!(
+                password_links::set_password(db, &hana_token, "short".into(), now).await,
+                Err(Error::Invalid(Reason::PasswordTooShort { min_chars: 10 })),
+                "{backend}"
+            );
+            let me =
+                password_links::set_password(db, &hana_token, "a brand new secret".into(), now)
+                    .await
+                    .unwrap();
+            assert_eq!(me.id, hana, "{backend}");
+            assert!(
+                users::authenticate(db, "hana@example.co.jp", "a brand new secret".into())
+                    .await
+                    .is_ok(),
+                "{backend}"
+            );
+            // Used once: refused after, whatever is typed.
+            assert_eq!(
+                password_links::set_password(db, &hana_token, "another new secret".into(), now)
+                    .await,
+                Err(Error::Invalid(Reason::PasswordLinkInvalid)),
+                "{backend}"
+            );
+            assert_eq!(
+                count_actions(db, AuditAction::PasswordSetWithLink).await,
+                1,
+                "{backend}"
+            );
+            assert_eq!(count_actions(db, AuditAction::InvitationsSent).await, 1);
+
+            // Ken's link expires after seven days.
+            let (_, _, ken_token) = links
+                .iter()
+                .find(|(_, to, _)| to == "ken@example.co.jp")
+                .unwrap()
+                .clone();
+            let later = now + password_links::INVITATION_VALID + Duration::seconds(1);
+            assert_eq!(
+                password_links::set_password(db, &ken_token, "too late for this".into(), later)
+                    .await,
+                Err(Error::Invalid(Reason::PasswordLinkInvalid)),
+                "{backend}"
+            );
+            // A made-up or altered token is refused the same way.
+            let mut forged = ken_token.clone();
+            forged.replace_range(0..1, if forged.starts_with('A') { "B" } else { "A" });
+            for token in [forged.as_str(), "", "<script>", &"x".repeat(5000)] {
+                assert_eq!(
+                    password_links::usable(db, token, now).await,
+                    Err(Error::Invalid(Reason::PasswordLinkInvalid)),
+                    "{backend}: {token}"
+                );
+            }
+
+            // Inviting him again later replaces the old link: only the newest works.
+            let after_a_while = now + password_links::REINVITE_AFTER + Duration::seconds(1);
+            let chosen =
+                password_links::invite(db, admin, Invitees::Chosen(vec![ken, hana]), after_a_while)
+                    .await
+                    .unwrap();
+            assert_eq!(chosen, 1, "{backend}: Hana has a password now");
+            let newer = mailed_links(db, after_a_while).await;
+            assert_eq!(newer.len(), 1, "{backend}");
+            assert_eq!(
+                password_links::usable(db, &ken_token, after_a_while).await,
+                Err(Error::Invalid(Reason::PasswordLinkInvalid)),
+                "{backend}"
+            );
+            assert!(
+                password_links::usable(db, &newer[0].2, after_a_while)
+                    .await
+                    .is_ok()
+            );
+            assert_eq!(
+                password_links::invite(db, admin, Invitees::Chosen(vec![]), now).await,
+                Err(Error::Invalid(Reason::NobodyChosen))
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn forgot_password_answers_alike_for_anyone_and_is_limited() {
+        for t in test_support::backends().await {
+            let db = &t.db;
+            let backend = db.backend().name();
+            let limits = LoginLimits::default();
+            let aki = with_password(db, "aki@example.co.jp", Role::Employee).await;
+            let now = Utc::now();
+
+            // Unknown address: the same answer, no mail.
+            password_links::request_reset(db, &limits, "nobody@example.co.jp", "10.0.0.1", now)
+                .await
+                .unwrap();
+            assert!(mailed_links(db, now).await.is_empty(), "{backend}");
+
+            password_links::request_reset(db, &limits, " AKI@example.co.jp ", "10.0.0.1", now)
+                .await
+                .unwrap();
+            let links = mailed_links(db, now).await;
+            assert_eq!(links.len(), 1, "{backend}");
+            assert_eq!(links[0].0, MailKind::PasswordReset);
+            let token = links[0].2.clone();
+
+            // The old password keeps working until the new one is set.
+            assert!(
+                users::authenticate(db, "aki@example.co.jp", PASSWORD.into())
+                    .await
+                    .is_ok()
+            );
+            // A reset link works for an hour.
+            let late = now + password_links::RESET_VALID + Duration::seconds(1);
+            assert_eq!(
+                password_links::usable(db, &token, late).await,
+                Err(Error::Invalid(Reason::PasswordLinkInvalid)),
+                "{backend}"
+            );
+            let me = password_links::set_password(db, &token, "my new password!".into(), now)
+                .await
+                .unwrap();
+            assert_eq!(me.id, aki);
+            assert_eq!(
+                users::authenticate(db, "aki@example.co.jp", PASSWORD.into()).await,
+                Err(Error::Unauthenticated),
+                "{backend}: the old password is gone"
+            );
+
+            // Three asks per address in the window, known or not; then a pause.
+            for _ in 0..2 {
+                password_links::request_reset(db, &limits, "aki@example.co.jp", "10.0.0.2", now)
+                    .await
+                    .unwrap();
+            }
+            assert!(matches!(
+                password_links::request_reset(db, &limits, "aki@example.co.jp", "10.0.0.3", now)
+                    .await,
+                Err(Error::TooManyAttempts { .. })
+            ));
+            for _ in 0..3 {
+                password_links::request_reset(db, &limits, "ghost@example.co.jp", "10.0.0.4", now)
+                    .await
+                    .unwrap();
+            }
+            assert!(
+                matches!(
+                    password_links::request_reset(
+                        db,
+                        &limits,
+                        "ghost@example.co.jp",
+                        "10.0.0.4",
+                        now
+                    )
+                    .await,
+                    Err(Error::TooManyAttempts { .. })
+                ),
+                "{backend}: an unknown address is limited like a known one"
+            );
+            // Of aki's several links only the newest is usable.
+            let usable: i64 = scalar(
+                db,
+                &format!(
+                    "SELECT COUNT(*) FROM password_links WHERE user_id = {aki} AND spent_at IS NULL"
+                ),
+            )
+            .await;
+            assert_eq!(usable, 1, "{backend}");
+            assert_eq!(
+                count_actions(db, AuditAction::PasswordResetRequested).await,
+                7,
+                "{backend}"
+            );
+        }
+    }
+}

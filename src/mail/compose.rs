@@ -63,6 +63,22 @@ pub async fn compose(
     now: DateTime<Utc>,
 ) -> Result<Composition> {
     let lang = Lang::parse(&mail.lang).unwrap_or(Lang::Ja);
+    match mail.kind {
+        MailKind::Invitation | MailKind::PasswordReset => {
+            password_link(db, site, mail, lang, now).await
+        }
+        _ => event_mail(db, site, mail, lang, now).await,
+    }
+}
+
+/// A mail about a registration for an event.
+async fn event_mail(
+    db: &Database,
+    site: &MailSite,
+    mail: &ClaimedMail,
+    lang: Lang,
+    now: DateTime<Utc>,
+) -> Result<Composition> {
     let Some((event_id, registration_id)) = ids(&mail.payload) else {
         tracing::error!(mail = mail.id, "a mail without event and registration ids");
         return Ok(Composition::Obsolete(
@@ -164,6 +180,9 @@ pub async fn compose(
         MailKind::SurveyInvitation => {
             ((words.survey)(&title), words.survey_text.to_string(), false)
         }
+        MailKind::Invitation | MailKind::PasswordReset => {
+            return Ok(Composition::Obsolete("Not a mail about an event.".into()));
+        }
     };
     let button = match mail.kind {
         MailKind::SurveyInvitation => mail
@@ -213,6 +232,66 @@ pub async fn compose(
     Ok(Composition::Send(Box::new(Composed {
         letter,
         attachments,
+    })))
+}
+
+/// An invitation or a reset: the link to set a password, and until when it
+/// works. A link used or replaced before its mail goes out is not sent.
+async fn password_link(
+    db: &Database,
+    site: &MailSite,
+    mail: &ClaimedMail,
+    lang: Lang,
+    now: DateTime<Utc>,
+) -> Result<Composition> {
+    let Some(link_id) = mail.payload.get("link_id").and_then(Value::as_i64) else {
+        tracing::error!(mail = mail.id, "a password mail without its link id");
+        return Ok(Composition::Obsolete("The mail names no link.".into()));
+    };
+    let Some((token, link)) = crate::users::password_links::for_mail(db, link_id, now).await?
+    else {
+        return Ok(Composition::Obsolete(
+            "Not sent: the link was used, replaced by a newer one, or has expired.".into(),
+        ));
+    };
+    let words = Words::of(lang);
+    let url = site
+        .public_url
+        .join(&format!("password/{token}"))
+        .map_err(|_| Error::Internal)?;
+    let valid_until = link
+        .expires_at
+        .with_timezone(&site.time_zone)
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    let invitation = mail.kind == MailKind::Invitation;
+    let (subject, paragraph, button) = if invitation {
+        (
+            words.invitation,
+            words.invitation_text,
+            words.set_first_password,
+        )
+    } else {
+        (words.reset, words.reset_text, words.set_new_password)
+    };
+    let letter = Letter {
+        lang: lang.code(),
+        subject: subject.to_string(),
+        greeting: (words.greeting)(&link.display_name),
+        paragraphs: vec![paragraph.to_string(), (words.link_valid)(&valid_until)],
+        facts: vec![(words.sign_in_as.to_string(), link.email.clone())],
+        button: Some((button.to_string(), url.to_string())),
+        ticket: None,
+        footer: if invitation {
+            words.invitation_footer
+        } else {
+            words.reset_footer
+        }
+        .to_string(),
+    };
+    Ok(Composition::Send(Box::new(Composed {
+        letter,
+        attachments: Vec::new(),
     })))
 }
 
@@ -340,6 +419,16 @@ struct Words {
     reminder_text: &'static str,
     survey: fn(&str) -> String,
     survey_text: &'static str,
+    invitation: &'static str,
+    invitation_text: &'static str,
+    invitation_footer: &'static str,
+    set_first_password: &'static str,
+    reset: &'static str,
+    reset_text: &'static str,
+    reset_footer: &'static str,
+    set_new_password: &'static str,
+    link_valid: fn(&str) -> String,
+    sign_in_as: &'static str,
 }
 
 impl Words {
@@ -383,6 +472,16 @@ const EN: Words = Words {
     reminder_text: "A reminder that you are registered for this event tomorrow. Show the QR code below at the entrance; the event is attached for your calendar.",
     survey: |title| format!("How was {title}?"),
     survey_text: "Thank you for coming. Please tell us what you thought; it takes two minutes.",
+    invitation: "Your account on Tsudoi, the company's event site",
+    invitation_text: "You can now browse and register for company events on Tsudoi. Set your password with the button below to sign in.",
+    invitation_footer: "You receive this mail because an administrator added you to Tsudoi, your company's event site.",
+    set_first_password: "Set your password",
+    reset: "Set a new password for Tsudoi",
+    reset_text: "Someone — hopefully you — asked to set a new password for your account. Use the button below; if it was not you, ignore this mail and your password stays as it is.",
+    reset_footer: "You receive this mail because a new password was asked for on Tsudoi's sign-in page.",
+    set_new_password: "Set a new password",
+    link_valid: |until| format!("The link works once, until {until}."),
+    sign_in_as: "Sign in with",
 };
 
 const JA: Words = Words {
@@ -417,4 +516,14 @@ const JA: Words = Words {
     reminder_text: "明日のイベントのご案内です。当日は受付で下のQRコードをご提示ください。カレンダー用のファイルを添付しています。",
     survey: |title| format!("【アンケートのお願い】{title}"),
     survey_text: "ご参加ありがとうございました。ご感想をお聞かせください（2分ほどで終わります）。",
+    invitation: "【Tsudoi】社内イベントサイトのアカウントのご案内",
+    invitation_text: "社内イベントサイト Tsudoi で、社内イベントの閲覧と参加登録ができるようになりました。下のボタンからパスワードを設定してサインインしてください。",
+    invitation_footer: "このメールは、管理者が社内イベントサイト Tsudoi にあなたを登録したためお送りしています。",
+    set_first_password: "パスワードを設定する",
+    reset: "【Tsudoi】パスワード再設定のご案内",
+    reset_text: "パスワードの再設定が依頼されました。下のボタンから新しいパスワードを設定してください。お心当たりがない場合はこのメールを破棄してください。パスワードは変わりません。",
+    reset_footer: "このメールは、Tsudoi のサインイン画面でパスワードの再設定が依頼されたためお送りしています。",
+    set_new_password: "新しいパスワードを設定する",
+    link_valid: |until| format!("このリンクは {until} まで、1回だけ使えます。"),
+    sign_in_as: "サインインに使うメールアドレス",
 };

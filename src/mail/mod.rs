@@ -42,10 +42,14 @@ pub enum MailKind {
     EventCancelled,
     Reminder,
     SurveyInvitation,
+    /// A link to set a first password, for someone an administrator added.
+    Invitation,
+    /// A link to set a new password, asked for on the login page.
+    PasswordReset,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 8] = [
+    pub const ALL: [MailKind; 10] = [
         MailKind::RegistrationConfirmed,
         MailKind::Waitlisted,
         MailKind::Promoted,
@@ -54,6 +58,8 @@ impl MailKind {
         MailKind::EventCancelled,
         MailKind::Reminder,
         MailKind::SurveyInvitation,
+        MailKind::Invitation,
+        MailKind::PasswordReset,
     ];
 
     pub fn code(self) -> &'static str {
@@ -66,6 +72,8 @@ impl MailKind {
             MailKind::EventCancelled => "event_cancelled",
             MailKind::Reminder => "reminder",
             MailKind::SurveyInvitation => "survey_invitation",
+            MailKind::Invitation => "invitation",
+            MailKind::PasswordReset => "password_reset",
         }
     }
 

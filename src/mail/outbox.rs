@@ -104,6 +104,33 @@ pub(crate) async fn notify_attendees(
         .map(|done| done.rows_affected()))
 }
 
+/// Queues a mail of `kind` (an invitation or a password reset) for every
+/// password link made in `batch`, as a step of `uow`. The payload names the
+/// link only; the link's secret is computed when the mail is composed, so the
+/// outbox never holds it. Returns how many were queued.
+pub(crate) async fn queue_password_links(
+    uow: &mut UnitOfWork<'_>,
+    batch: &str,
+    kind: MailKind,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    let sql = queue_mails_sql!(
+        uow.backend(),
+        kind("$2"),
+        payload(json_object, "('link_id', l.id)"),
+        key("'password-link:' || l.id"),
+        at "$3",
+        "FROM password_links l JOIN users u ON u.id = l.user_id WHERE l.batch = $1"
+    );
+    on_tx!(uow, |conn| sqlx::query(sql)
+        .bind(batch)
+        .bind(kind.code())
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map(|done| done.rows_affected()))
+}
+
 /// The dedupe keys of the mail that answers a new registration: a seat, or a
 /// place on the waitlist.
 const SEATED_KEY: &str = "confirmed:";

@@ -108,9 +108,30 @@ pub async fn list(
     after: Option<&str>,
     page_size: u32,
 ) -> Result<UserPage> {
+    list_filtered(db, search, &UserFilter::default(), after, page_size).await
+}
+
+/// Narrows the people list beyond the search.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    pub role: Option<Role>,
+    /// Only those who cannot sign in yet: active, without a password.
+    pub without_password: bool,
+}
+
+/// [`list`], narrowed by `filter`.
+pub async fn list_filtered(
+    db: &Database,
+    search: Option<&str>,
+    filter: &UserFilter,
+    after: Option<&str>,
+    page_size: u32,
+) -> Result<UserPage> {
     const LIST: &str = select_summary!(
         r"WHERE lower(u.email) > $1
             AND ($2 IS NULL OR lower(u.email) LIKE $2 ESCAPE '\' OR lower(u.display_name) LIKE $2 ESCAPE '\')
+            AND ($4 IS NULL OR u.role = $4)
+            AND (NOT $5 OR (u.active AND u.password_hash IS NULL))
           ORDER BY lower(u.email)
           LIMIT $3"
     );
@@ -129,6 +150,8 @@ pub async fn list(
             .bind(&after)
             .bind(&pattern)
             .bind(i64::from(page_size) + 1)
+            .bind(filter.role.map(Role::code))
+            .bind(filter.without_password)
             .fetch_all(pool)
             .await?
     });

@@ -2,11 +2,12 @@
 
 mod admin;
 pub mod import;
+pub mod password_links;
 pub mod throttle;
 
 pub use admin::{
-    change_password, create, current, find, find_by_email, list, set_active, set_lang,
-    set_password_from_command_line, set_role,
+    UserFilter, change_password, create, current, find, find_by_email, list, list_filtered,
+    set_active, set_lang, set_password_from_command_line, set_role,
 };
 // The shapes live in `model` so the browser build can use them too.
 pub use crate::model::{AuthenticatedUser, NewUser};

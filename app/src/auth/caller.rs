@@ -181,6 +181,31 @@ pub async fn change_password(viewer: &Viewer, current: String, new: String) -> R
     start_session(viewer.id, generation, since).await
 }
 
+/// "Forgot your password?": the core mails a link if the address is
+/// someone's, counted against the limits by the peer address.
+pub async fn request_password_reset(email: &str) -> Result<(), Error> {
+    let ctx = server_context().map_err(|_| Error::Internal)?;
+    let address = client_address().await;
+    users::password_links::request_reset(
+        &ctx.db,
+        &ctx.auth.login_limits,
+        email,
+        &address,
+        Utc::now(),
+    )
+    .await
+}
+
+/// Sets the password a mailed link is for and signs its person in, in a
+/// fresh session on the new generation (every older session has ended).
+pub async fn set_password_with_link(token: &str, new: String) -> Result<Viewer, Error> {
+    let ctx = server_context().map_err(|_| Error::Internal)?;
+    let now = Utc::now();
+    let user = users::password_links::set_password(&ctx.db, token, new, now).await?;
+    start_session(user.id, user.session_generation, now.timestamp()).await?;
+    Ok(to_viewer(user))
+}
+
 /// Deletes the session on the server, so a copied cookie is useless afterwards.
 pub async fn log_out() -> Result<(), Error> {
     let session = session().await?;

@@ -150,6 +150,60 @@ pub async fn change_password(current: String, new: String, repeat: String) -> Re
     Ok(())
 }
 
+/// "Forgot your password?". The answer is the same whether the address
+/// belongs to someone or not; only the limits can refuse.
+#[server(endpoint = "auth/forgot-password")]
+pub async fn request_password_reset(email: String) -> Result<(), AppError> {
+    caller::request_password_reset(&email).await?;
+    if crate::error::is_plain_form_post() {
+        leptos_axum::redirect("/forgot-password?sent=1");
+    }
+    Ok(())
+}
+
+/// Whose a mailed password link is and until when it works, for its page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordLinkView {
+    pub display_name: String,
+    pub email: String,
+    /// An invitation (a first password) rather than a reset.
+    pub invitation: bool,
+    /// In the company's time zone.
+    pub expires_at: chrono::DateTime<chrono::FixedOffset>,
+}
+
+#[server(endpoint = "auth/password-link", input = leptos::server_fn::codec::GetUrl)]
+pub async fn password_link(token: String) -> Result<PasswordLinkView, AppError> {
+    let ctx = crate::server_context::server_context()?;
+    let link = tsudoi::users::password_links::usable(&ctx.db, &token, chrono::Utc::now()).await?;
+    Ok(PasswordLinkView {
+        display_name: link.display_name,
+        email: link.email,
+        invitation: link.purpose == tsudoi::users::password_links::LinkPurpose::Invitation,
+        expires_at: link.expires_at.with_timezone(&ctx.time_zone).fixed_offset(),
+    })
+}
+
+/// Sets the password from a mailed link and signs the person in; answers
+/// the page to open (the start page, loaded in full for their language).
+#[server(endpoint = "auth/password-link/use")]
+pub async fn use_password_link(
+    token: String,
+    new: String,
+    repeat: String,
+) -> Result<String, AppError> {
+    if new != repeat {
+        return Err(tsudoi::Error::Invalid(tsudoi::Reason::PasswordsDiffer).into());
+    }
+    let viewer = caller::set_password_with_link(&token, new).await?;
+    tracing::info!(user = viewer.id, "password set from a mailed link");
+    crate::i18n::remember_lang_cookie(viewer.lang);
+    if crate::error::is_plain_form_post() {
+        leptos_axum::redirect("/");
+    }
+    Ok("/".to_string())
+}
+
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::safe_next;

@@ -136,6 +136,8 @@ pub struct Texts {
     pub door: DoorTexts,
     /// The organizer's pages.
     pub organize: OrganizeTexts,
+    /// Setting a password from a mailed link, and asking for one.
+    pub password_links: PasswordLinkTexts,
 
     /// "Thu 3 Dec 2026, 14:00" / "2026年12月3日(木) 14:00"
     pub date_time: fn(DateTime<FixedOffset>) -> String,
@@ -250,8 +252,37 @@ pub struct DoorTexts {
     pub admitted: fn(&str) -> String,
 }
 
+pub struct PasswordLinkTexts {
+    pub forgot_link: &'static str,
+    pub forgot_title: &'static str,
+    pub forgot_text: &'static str,
+    pub send_link: &'static str,
+    pub sending: &'static str,
+    pub sent: &'static str,
+    pub invitation_title: &'static str,
+    pub reset_title: &'static str,
+    pub for_whom: fn(&str, &str) -> String,
+    pub valid_until: fn(&str) -> String,
+    pub set_and_sign_in: &'static str,
+    pub unusable_title: &'static str,
+    pub ask_again: &'static str,
+    pub back_to_login: &'static str,
+}
+
 pub struct AdminTexts {
     pub users_title: &'static str,
+    pub sign_in: &'static str,
+    pub can_sign_in: &'static str,
+    pub no_password_yet: &'static str,
+    pub invite: &'static str,
+    pub invite_selected: &'static str,
+    pub invite_everyone: &'static str,
+    pub confirm_invite_everyone: &'static str,
+    pub invited: fn(u64) -> String,
+    pub choose_person: fn(&str) -> String,
+    pub any_role: &'static str,
+    pub only_without_password: &'static str,
+    pub filter: &'static str,
     pub search_users: &'static str,
     pub search_users_placeholder: &'static str,
     pub search: &'static str,
@@ -614,7 +645,41 @@ pub static EN: Texts = Texts {
         admitted: |name| format!("{name} is checked in"),
     },
 
+    password_links: PasswordLinkTexts {
+        forgot_link: "Forgot your password?",
+        forgot_title: "Set a new password",
+        forgot_text: "Enter the e-mail address you sign in with. If it belongs to an account, we mail you a link to set a new password; the link works for one hour. New here? The same link sets your first password.",
+        send_link: "Send the link",
+        sending: "Sending…",
+        sent: "If the address belongs to an account, a mail with the link is on its way. Check your inbox, and the spam folder if it is not there within a few minutes.",
+        invitation_title: "Welcome to Tsudoi: set your password",
+        reset_title: "Set a new password",
+        for_whom: |name, email| format!("For {name} ({email})"),
+        valid_until: |until| format!("This link works once, until {until}."),
+        set_and_sign_in: "Set password and sign in",
+        unusable_title: "This link no longer works",
+        ask_again: "Ask for a new link",
+        back_to_login: "Back to sign-in",
+    },
     admin: AdminTexts {
+        sign_in: "Sign-in",
+        can_sign_in: "Can sign in",
+        no_password_yet: "No password yet",
+        invite: "Invite",
+        invite_selected: "Invite the chosen",
+        invite_everyone: "Invite everyone without a password",
+        confirm_invite_everyone: "Send an invitation mail to every active person who has no password yet? People invited in the last 10 minutes are skipped.",
+        invited: |n| {
+            match n {
+            0 => "Nobody was invited: the people chosen can sign in already, or were invited in the last 10 minutes.".to_string(),
+            1 => "1 invitation is on its way. The link works for 7 days.".to_string(),
+            n => format!("{n} invitations are on their way. The links work for 7 days."),
+        }
+        },
+        choose_person: |email| format!("Choose {email}"),
+        any_role: "Any role",
+        only_without_password: "Only without a password",
+        filter: "Filter",
         users_title: "Users",
         search_users: "Search by name or e-mail",
         search_users_placeholder: "Name or e-mail",
@@ -698,6 +763,9 @@ pub static EN: Texts = Texts {
             AuditAction::EventPublished => "Event published",
             AuditAction::EventCancelled => "Event cancelled",
             AuditAction::TicketCodesThrottled => "Ticket codes paused after wrong ones",
+            AuditAction::InvitationsSent => "Invitations sent",
+            AuditAction::PasswordResetRequested => "New password asked for",
+            AuditAction::PasswordSetWithLink => "Password set from a mailed link",
         },
         mail_kind: |kind| match kind {
             MailKind::RegistrationConfirmed => "Registration confirmed",
@@ -708,6 +776,8 @@ pub static EN: Texts = Texts {
             MailKind::EventCancelled => "Event cancelled",
             MailKind::Reminder => "Reminder",
             MailKind::SurveyInvitation => "Survey",
+            MailKind::Invitation => "Invitation",
+            MailKind::PasswordReset => "Password reset",
         },
         who: "Who",
         what: "What",
@@ -979,7 +1049,41 @@ pub static JA: Texts = Texts {
         admitted: |name| format!("{name} さんを受付しました"),
     },
 
+    password_links: PasswordLinkTexts {
+        forgot_link: "パスワードをお忘れの方",
+        forgot_title: "パスワードの再設定",
+        forgot_text: "サインインに使うメールアドレスを入力してください。登録されているアドレスであれば、新しいパスワードを設定するためのリンクをメールでお送りします（有効期限は1時間）。初めての方も、このリンクで最初のパスワードを設定できます。",
+        send_link: "リンクを送信",
+        sending: "送信中…",
+        sent: "登録されているアドレスであれば、リンクを記載したメールをお送りしました。数分たっても届かない場合は、迷惑メールフォルダもご確認ください。",
+        invitation_title: "Tsudoi へようこそ：パスワードの設定",
+        reset_title: "新しいパスワードの設定",
+        for_whom: |name, email| format!("{name} 様（{email}）"),
+        valid_until: |until| format!("このリンクは {until} まで、1回だけ使えます。"),
+        set_and_sign_in: "パスワードを設定してサインイン",
+        unusable_title: "このリンクは使えません",
+        ask_again: "新しいリンクを受け取る",
+        back_to_login: "サインイン画面に戻る",
+    },
     admin: AdminTexts {
+        sign_in: "サインイン",
+        can_sign_in: "設定済み",
+        no_password_yet: "パスワード未設定",
+        invite: "招待",
+        invite_selected: "選択した人を招待",
+        invite_everyone: "パスワード未設定の全員を招待",
+        confirm_invite_everyone: "パスワード未設定の有効なユーザー全員に招待メールを送信しますか？ 10分以内に招待した人には送りません。",
+        invited: |n| match n {
+            0 => {
+                "招待した人はいません。選んだ人はすでにサインインできるか、10分以内に招待済みです。"
+                    .to_string()
+            }
+            n => format!("{n}人に招待メールを送信しました。リンクの有効期限は7日間です。"),
+        },
+        choose_person: |email| format!("{email} を選択"),
+        any_role: "すべての役割",
+        only_without_password: "パスワード未設定のみ",
+        filter: "絞り込む",
         users_title: "ユーザー管理",
         search_users: "氏名またはメールアドレスで検索",
         search_users_placeholder: "氏名・メールアドレス",
@@ -1063,6 +1167,9 @@ pub static JA: Texts = Texts {
             AuditAction::EventPublished => "イベント公開",
             AuditAction::EventCancelled => "イベント中止",
             AuditAction::TicketCodesThrottled => "チケットコード入力の一時停止",
+            AuditAction::InvitationsSent => "招待メールの送信",
+            AuditAction::PasswordResetRequested => "パスワード再設定の依頼",
+            AuditAction::PasswordSetWithLink => "メールのリンクでパスワード設定",
         },
         mail_kind: |kind| match kind {
             MailKind::RegistrationConfirmed => "参加登録の確認",
@@ -1073,6 +1180,8 @@ pub static JA: Texts = Texts {
             MailKind::EventCancelled => "開催中止",
             MailKind::Reminder => "前日のお知らせ",
             MailKind::SurveyInvitation => "アンケート",
+            MailKind::Invitation => "アカウントのご案内",
+            MailKind::PasswordReset => "パスワード再設定",
         },
         who: "実行者",
         what: "操作",

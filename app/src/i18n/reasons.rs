@@ -71,6 +71,9 @@ pub fn japanese(reason: &Reason) -> String {
             "最後の有効な管理者です。先に別の人を管理者にしてください。".into()
         }
         CannotDeactivateSelf => "自分のアカウントは無効にできません。".into(),
+        PasswordLinkInvalid => "このリンクは有効期限が切れたか、すでに使われています。サインイン画面の「パスワードをお忘れの方」から新しいリンクを受け取ってください。".into(),
+        NobodyChosen => "招待する人を1人以上選んでください。".into(),
+        TooManyChosen { max } => format!("一度に招待できるのは{max}人までです。パスワード未設定の全員を招待することもできます。"),
 
         ImportHeaderMissing { found } => format!(
             "1行目に少なくとも「メールアドレス」と「氏名」（または email と name）の列名が必要です（任意：「部署」「権限」）。見つかった列名：{found}"
@@ -190,6 +193,9 @@ mod tests {
             EmailTaken,
             LastActiveAdmin,
             CannotDeactivateSelf,
+            PasswordLinkInvalid,
+            NobodyChosen,
+            TooManyChosen { max: 200 },
             ImportHeaderMissing { found: "a".into() },
             ImportNotUtf8,
             ImportUnclosedQuote { line: 3 },
@@ -249,6 +255,9 @@ mod tests {
                 | EmailTaken
                 | LastActiveAdmin
                 | CannotDeactivateSelf
+                | PasswordLinkInvalid
+                | NobodyChosen
+                | TooManyChosen { .. }
                 | ImportHeaderMissing { .. }
                 | ImportNotUtf8
                 | ImportUnclosedQuote { .. }
@@ -293,7 +302,7 @@ mod tests {
     #[test]
     fn every_reason_has_a_text_in_both_languages() {
         let all = every_reason();
-        assert_eq!(all.len(), 55);
+        assert_eq!(all.len(), 58);
         for reason in all {
             let japanese = japanese(&reason);
             let english = reason.to_string();

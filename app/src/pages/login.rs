@@ -109,6 +109,7 @@ pub fn LoginPage() -> impl IntoView {
                     {move || if log_in.pending().get() { t.logging_in } else { t.log_in }}
                 </button>
             </ActionForm>
+            <p class="form-aside"><a href="/forgot-password" data-testid="forgot-password">{t.password_links.forgot_link}</a></p>
             <DemoAccountsHint />
         </section>
     }

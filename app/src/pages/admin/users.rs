@@ -29,12 +29,51 @@ fn parse_role(code: &str) -> Result<Role, tsudoi::Error> {
 }
 
 #[server(endpoint = "admin/users/list", input = GetUrl)]
-pub async fn list_users(q: Option<String>, after: Option<String>) -> Result<UserPage, AppError> {
+pub async fn list_users(
+    q: Option<String>,
+    role: Option<String>,
+    without_password: Option<String>,
+    after: Option<String>,
+) -> Result<UserPage, AppError> {
     require_admin().await?;
     let ctx = crate::server_context::server_context()?;
     let search = q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let after = after.as_deref().filter(|a| !a.is_empty());
-    Ok(tsudoi::users::list(&ctx.db, search, after, tsudoi::model::page_size(Some(50))).await?)
+    let filter = tsudoi::users::UserFilter {
+        role: role
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .map(parse_role)
+            .transpose()?,
+        without_password: without_password.is_some_and(|v| !v.is_empty()),
+    };
+    Ok(tsudoi::users::list_filtered(
+        &ctx.db,
+        search,
+        &filter,
+        after,
+        tsudoi::model::page_size(Some(50)),
+    )
+    .await?)
+}
+
+/// Invitation mail with a link to set a first password: for the people
+/// chosen (`user_ids`), or for everyone without a password (`everyone`).
+/// Answers how many were invited.
+#[server(endpoint = "admin/users/invite")]
+pub async fn invite_users(
+    user_ids: Option<Vec<i64>>,
+    everyone: Option<bool>,
+) -> Result<u64, AppError> {
+    use tsudoi::users::password_links::{Invitees, invite};
+    let admin = require_admin().await?;
+    let ctx = crate::server_context::server_context()?;
+    let invitees = if everyone == Some(true) {
+        Invitees::EveryoneWithoutPassword
+    } else {
+        Invitees::Chosen(user_ids.unwrap_or_default())
+    };
+    Ok(invite(&ctx.db, admin.id, invitees, chrono::Utc::now()).await?)
 }
 
 #[server(endpoint = "admin/users/create")]
@@ -124,47 +163,98 @@ pub fn UsersPage() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     let set_role = ServerAction::<SetUserRole>::new();
     let set_active = ServerAction::<SetUserActive>::new();
+    let invite = ServerAction::<InviteUsers>::new();
     let users = Resource::new(
         move || {
+            let query = query.read();
             (
-                query.read().get("q"),
-                query.read().get("after"),
+                query.get("q"),
+                query.get("role"),
+                query.get("without_password"),
+                query.get("after"),
                 create.version().get(),
                 set_role.version().get(),
                 set_active.version().get(),
+                invite.version().get(),
             )
         },
-        |(q, after, ..)| list_users(q, after),
+        |(q, role, without_password, after, ..)| list_users(q, role, without_password, after),
     );
     let search = move || query.read().get("q").unwrap_or_default();
+    let chosen_role = move || query.read().get("role").unwrap_or_default();
+    let only_without_password = move || query.read().get("without_password").is_some();
     let t = use_texts();
     let a = &t.admin;
+    let invited = move || {
+        invite.value().get().map(|result| match result {
+            Ok(n) => view! { <p class="notice" role="status" data-testid="invited">{(a.invited)(n)}</p> }.into_any(),
+            Err(err) => view! { <p class="error" role="alert" data-testid="invite-error">{t.error(&err)}</p> }.into_any(),
+        })
+    };
     view! {
         <Title text=a.users_title />
         <div class="page-head">
             <h1>{a.users_title}</h1>
-            <form method="get" action="/admin/users" class="search-form" role="search">
-                <label>
-                    <span class="visually-hidden">{a.search_users}</span>
-                    <input type="search" name="q" value=search placeholder=a.search_users_placeholder />
-                </label>
-                <button class="button small" type="submit">{a.search}</button>
-            </form>
         </div>
+        <div class="disclosures">
+            <details class="form-card">
+                <summary>{a.create_title}</summary>
+                <CreateUserForm create />
+            </details>
+            <details class="form-card">
+                <summary>{a.import_title}</summary>
+                <ImportForm />
+            </details>
+        </div>
+        <form method="get" action="/admin/users" class="filter-form" role="search">
+            <label>
+                <span class="visually-hidden">{a.search_users}</span>
+                <input type="search" name="q" value=search placeholder=a.search_users_placeholder />
+            </label>
+            <label>
+                <span class="visually-hidden">{t.role_label}</span>
+                <select name="role">
+                    <option value="" selected=move || chosen_role().is_empty()>{a.any_role}</option>
+                    {[Role::Employee, Role::Staff, Role::Organizer, Role::Admin].into_iter().map(|role| view! {
+                        <option value=role.code() selected=move || chosen_role() == role.code()>{(t.role)(role)}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="check">
+                <input type="checkbox" name="without_password" value="1" checked=only_without_password />
+                {a.only_without_password}
+            </label>
+            <button class="button small" type="submit">{a.filter}</button>
+        </form>
+        <div class="bulk-actions">
+            <ActionForm action=invite attr:id="invite-chosen" attr:class="inline-form">
+                <button class="button small" type="submit" data-testid="invite-chosen">{a.invite_selected}</button>
+            </ActionForm>
+            <ActionForm action=invite attr:class="inline-form">
+                <input type="hidden" name="everyone" value="true" />
+                <button
+                    class="button small secondary"
+                    type="submit"
+                    data-testid="invite-everyone"
+                    on:click=move |ev| {
+                        if !window().confirm_with_message(a.confirm_invite_everyone).unwrap_or(false) {
+                            ev.prevent_default();
+                        }
+                    }
+                >{a.invite_everyone}</button>
+            </ActionForm>
+        </div>
+        {invited}
         {move || failure(a.role_change, set_role.value().get())}
         {move || failure(a.account_change, set_active.value().get())}
         <Suspense fallback=move || view! { <p class="loading" aria-busy="true">{t.loading}</p> }>
             {move || Suspend::new(async move {
                 match users.await {
-                    Ok(page) => view! { <UserTable page set_role set_active /> }.into_any(),
+                    Ok(page) => view! { <UserTable page set_role set_active invite /> }.into_any(),
                     Err(error) => view! { <LoginNeeded error here="/admin/users".to_string() /> }.into_any(),
                 }
             })}
         </Suspense>
-        <div class="two-columns">
-            <CreateUserForm create />
-            <ImportForm />
-        </div>
     }
 }
 
@@ -186,6 +276,7 @@ fn UserTable(
     page: UserPage,
     set_role: ServerAction<SetUserRole>,
     set_active: ServerAction<SetUserActive>,
+    invite: ServerAction<InviteUsers>,
 ) -> impl IntoView {
     let t = use_texts();
     let a = &t.admin;
@@ -198,17 +289,29 @@ fn UserTable(
         }
         .into_any();
     }
-    let next = page
-        .next
-        .map(|cursor| format!("/admin/users?after={cursor}"));
+    // The next page keeps the search and the filters.
+    let query = use_query_map();
+    let next = page.next.map(|cursor| {
+        let query = query.read_untracked();
+        let mut href = format!("/admin/users?after={cursor}");
+        for key in ["q", "role", "without_password"] {
+            if let Some(value) = query.get(key).filter(|v| !v.is_empty()) {
+                href.push_str(&format!(
+                    "&{key}={}",
+                    leptos_router::location::Url::escape(&value)
+                ));
+            }
+        }
+        href
+    });
     view! {
         <div class="table-wrap">
             <table class="data-table" data-testid="users-table">
                 <thead>
-                    <tr><th scope="col">{t.name}</th><th scope="col">{t.email}</th><th scope="col">{a.department}</th><th scope="col">{t.role_label}</th><th scope="col">{a.status}</th></tr>
+                    <tr><th scope="col"><span class="visually-hidden">{a.invite}</span></th><th scope="col">{t.name}</th><th scope="col">{t.email}</th><th scope="col">{a.department}</th><th scope="col">{t.role_label}</th><th scope="col">{a.sign_in}</th><th scope="col">{a.status}</th></tr>
                 </thead>
                 <tbody>
-                    {page.items.into_iter().map(|user| view! { <UserRow user set_role set_active /> }).collect_view()}
+                    {page.items.into_iter().map(|user| view! { <UserRow user set_role set_active invite /> }).collect_view()}
                 </tbody>
             </table>
         </div>
@@ -222,6 +325,7 @@ fn UserRow(
     user: UserSummary,
     set_role: ServerAction<SetUserRole>,
     set_active: ServerAction<SetUserActive>,
+    invite: ServerAction<InviteUsers>,
 ) -> impl IntoView {
     let t = use_texts();
     let a = &t.admin;
@@ -238,13 +342,21 @@ fn UserRow(
         department,
         role: current_role,
         active,
+        has_password,
         ..
     } = user;
+    let invitable = active && !has_password;
+    let choose_label = (a.choose_person)(&email);
     let confirm_text = (a.confirm_deactivate)(&email);
     let role_label = (a.role_of)(&email);
     let row_key = email.clone();
     view! {
         <tr data-user=row_key class:inactive=!active>
+            <td>
+                {invitable.then(|| view! {
+                    <input type="checkbox" name="user_ids[]" value=id form="invite-chosen" aria-label=choose_label.clone() />
+                })}
+            </td>
             <td>{display_name}</td>
             <td>{email}</td>
             <td>{department.unwrap_or_default()}</td>
@@ -261,6 +373,21 @@ fn UserRow(
                     </label>
                     <button class="button small" type="submit">{a.save}</button>
                 </ActionForm>
+            </td>
+            <td data-testid="sign-in">
+                {if has_password {
+                    view! { <span class="status">{a.can_sign_in}</span> }.into_any()
+                } else {
+                    view! {
+                        <span class="status muted">{a.no_password_yet}</span>
+                        {invitable.then(|| view! {
+                            <ActionForm action=invite attr:class="inline-form">
+                                <input type="hidden" name="user_ids[]" value=id />
+                                <button class="button small secondary" type="submit" data-testid="invite-one">{a.invite}</button>
+                            </ActionForm>
+                        })}
+                    }.into_any()
+                }}
             </td>
             <td>
                 <span class="status">{status}</span>
@@ -293,8 +420,7 @@ fn CreateUserForm(create: ServerAction<CreateUser>) -> impl IntoView {
         })
     };
     view! {
-        <section class="form-card">
-            <h2>{a.create_title}</h2>
+        <section>
             <ActionForm action=create attr:class="stacked-form">
                 <label>{t.email} <input type="email" name="email" required /></label>
                 <label>{t.name} <input type="text" name="display_name" required /></label>
@@ -338,8 +464,7 @@ fn ImportForm() -> impl IntoView {
     // Without JavaScript a failed upload comes back as an error in the URL.
     let failed = crate::layout::form_error_in_url(ImportUsers::PATH).map(|err| view! { <p class="error" role="alert" data-testid="import-error">{t.error(&err)}</p> });
     view! {
-        <section class="form-card">
-            <h2>{a.import_title}</h2>
+        <section>
             <p class="hint">{a.import_hint}</p>
             <form method="post" action=ImportUsers::PATH enctype="multipart/form-data" class="stacked-form">
                 <label>{a.csv_file} <input type="file" name="file" accept=".csv,text/csv" required /></label>
