@@ -8,6 +8,7 @@ mod common;
 use chrono::{Duration, NaiveDate, Utc};
 use chrono_tz::Asia::Tokyo;
 use common::{draft, event, execute, tokyo};
+use tsudoi::events::manage::Period;
 use tsudoi::events::{self, DayCount, DepartmentCount, manage};
 use tsudoi::model::{EventStatus, Lang, Role};
 use tsudoi::registrations::{self, Ending};
@@ -417,7 +418,15 @@ async fn organizers_create_publish_edit_duplicate_and_cancel_their_events() {
             (EventStatus::Draft, Some(other), 0)
         );
         assert_eq!(copied.draft.place, "Hall B");
-        assert_eq!(copied.draft.title_en.as_deref(), Some("Hands-on workshop"));
+        // Marked as a copy, so the two are told apart in every list.
+        assert_eq!(
+            copied.draft.title_en.as_deref(),
+            Some("Hands-on workshop (copy)")
+        );
+        assert_eq!(
+            copied.draft.title_ja.as_deref(),
+            Some("Workshop（日本語）（コピー）")
+        );
 
         // An event that is over cannot be called off (the copy, published, once it has ended).
         manage::publish(db, other, copy, now).await.unwrap();
@@ -531,7 +540,7 @@ async fn an_edit_whose_capacity_is_refused_leaves_the_event_exactly_as_before() 
 }
 
 #[tokio::test]
-async fn an_organizer_pages_through_their_own_events_latest_first() {
+async fn an_organizer_pages_through_upcoming_and_past_events_and_finds_them_by_title() {
     for t in test_support::backends().await {
         let db = &t.db;
         let now = tokyo(2026, 12, 1, 10, 0);
@@ -557,33 +566,101 @@ async fn an_organizer_pages_through_their_own_events_latest_first() {
         )
         .await
         .unwrap();
-        let first = manage::list(db, Tokyo, Some(organizer), None, Some(2))
-            .await
-            .unwrap();
+        // Upcoming soonest first, a page at a time.
+        let mine = |period, search: Option<&'static str>, from, size| {
+            manage::list(
+                db,
+                Tokyo,
+                Some(organizer),
+                period,
+                search,
+                from,
+                Some(size),
+                now,
+            )
+        };
+        let first = mine(Period::Upcoming, None, None, 2).await.unwrap();
         let titles = |page: &tsudoi::events::ManagedPage| {
             page.items
                 .iter()
                 .map(|e| e.draft.title_en.clone().unwrap())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(titles(&first), ["Mine 4", "Mine 3"]);
-        let second = manage::list(db, Tokyo, Some(organizer), first.next, Some(2))
-            .await
-            .unwrap();
-        assert_eq!(titles(&second), ["Mine 2", "Mine 1"]);
-        let third = manage::list(db, Tokyo, Some(organizer), second.next, Some(2))
-            .await
-            .unwrap();
+        assert_eq!(titles(&first), ["Mine 0", "Mine 1"]);
+        let second = mine(Period::Upcoming, None, first.next, 2).await.unwrap();
+        assert_eq!(titles(&second), ["Mine 2", "Mine 3"]);
+        let third = mine(Period::Upcoming, None, second.next, 2).await.unwrap();
         assert_eq!(
             (titles(&third), third.next),
-            (vec!["Mine 0".to_string()], None)
+            (vec!["Mine 4".to_string()], None)
         );
-        assert_eq!(
-            manage::list(db, Tokyo, None, None, Some(100))
+        assert!(
+            mine(Period::Past, None, None, 10)
                 .await
                 .unwrap()
                 .items
-                .len(),
+                .is_empty()
+        );
+        // Once two of them are over, they are the past, latest first.
+        let later = tokyo(2026, 12, 12, 0, 0);
+        let past = manage::list(
+            db,
+            Tokyo,
+            Some(organizer),
+            Period::Past,
+            None,
+            None,
+            None,
+            later,
+        )
+        .await
+        .unwrap();
+        assert_eq!(titles(&past), ["Mine 1", "Mine 0"]);
+        let upcoming = manage::list(
+            db,
+            Tokyo,
+            Some(organizer),
+            Period::Upcoming,
+            None,
+            None,
+            None,
+            later,
+        )
+        .await
+        .unwrap();
+        assert_eq!(titles(&upcoming), ["Mine 2", "Mine 3", "Mine 4"]);
+        // Found by a word of the title, in either language.
+        assert_eq!(
+            titles(
+                &mine(Period::Upcoming, Some("mine 3"), None, 10)
+                    .await
+                    .unwrap()
+            ),
+            ["Mine 3"]
+        );
+        assert_eq!(
+            titles(
+                &mine(Period::Upcoming, Some("3（日本語"), None, 10)
+                    .await
+                    .unwrap()
+            ),
+            ["Mine 3"]
+        );
+        assert_eq!(
+            manage::list(
+                db,
+                Tokyo,
+                None,
+                Period::Upcoming,
+                None,
+                None,
+                Some(100),
+                now
+            )
+            .await
+            .unwrap()
+            .items
+            .len(),
             6,
             "admins see all"
         );
@@ -931,9 +1008,18 @@ async fn the_organizers_list_shows_the_company_day_of_an_early_morning_event() {
         manage::create(db, organizer, &draft("Breakfast", early, 10), true, now)
             .await
             .unwrap();
-        let page = manage::list(db, Tokyo, Some(organizer), None, None)
-            .await
-            .unwrap();
+        let page = manage::list(
+            db,
+            Tokyo,
+            Some(organizer),
+            manage::Period::Upcoming,
+            None,
+            None,
+            None,
+            now,
+        )
+        .await
+        .unwrap();
         let listed = &page.items[0];
         assert_eq!(
             listed.draft.starts_at.date_naive(),
@@ -945,5 +1031,78 @@ async fn the_organizers_list_shows_the_company_day_of_an_early_morning_event() {
             "{:?}",
             db.backend()
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attendees_are_listed_by_the_reading_of_their_names_where_one_is_known() {
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let now = tokyo(2026, 12, 1, 10, 0);
+        let organizer = member(db, "org@example.co.jp", None).await;
+        let id = manage::create(
+            db,
+            organizer,
+            &draft("Order", tokyo(2026, 12, 20, 18, 0), 10),
+            true,
+            now,
+        )
+        .await
+        .unwrap();
+        // By code point 中 (U+4E2D) sorts before 井 (U+4E95) and 渡 (U+6E21)
+        // after both; read as なかむら, いのうえ, わたなべ the order is 井上,
+        // 中村, 渡辺. Ann has no reading and sorts by her name.
+        let csv = "メールアドレス,氏名,フリガナ\n\
+                   nakamura@example.co.jp,中村 健,なかむら けん\n\
+                   inoue@example.co.jp,井上 陽子,いのうえ ようこ\n\
+                   watanabe@example.co.jp,渡辺 翔,わたなべ しょう\n\
+                   ann@example.co.jp,Ann Smith,\n";
+        let report = users::import::import_csv(db, None, csv.as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(report.created, 4, "{backend}: {report:?}");
+        // Importing again changes nothing: the reading is part of the comparison.
+        let again = users::import::import_csv(db, None, csv.as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(again.unchanged, 4, "{backend}: {again:?}");
+        for email in [
+            "nakamura@example.co.jp",
+            "inoue@example.co.jp",
+            "watanabe@example.co.jp",
+            "ann@example.co.jp",
+        ] {
+            let (person, _) = users::find_by_email(db, email).await.unwrap().unwrap();
+            registrations::register(db, id, person, now).await.unwrap();
+        }
+        let names = |page: tsudoi::events::AttendeePage| {
+            page.items.into_iter().map(|a| a.name).collect::<Vec<_>>()
+        };
+        let all = events::attendees::list(db, id, &Default::default(), None, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            names(all),
+            ["Ann Smith", "井上 陽子", "中村 健", "渡辺 翔"],
+            "{backend}"
+        );
+        // Paging follows the same order, and the reading can be searched.
+        let first = events::attendees::list(db, id, &Default::default(), None, Some(2))
+            .await
+            .unwrap();
+        let second =
+            events::attendees::list(db, id, &Default::default(), first.next.clone(), Some(2))
+                .await
+                .unwrap();
+        assert_eq!(names(second), ["中村 健", "渡辺 翔"], "{backend}");
+        let by_reading = tsudoi::events::AttendeeFilter {
+            status: None,
+            search: Some("なかむら".into()),
+        };
+        let found = events::attendees::list(db, id, &by_reading, None, None)
+            .await
+            .unwrap();
+        assert_eq!(names(found), ["中村 健"], "{backend}");
     }
 }

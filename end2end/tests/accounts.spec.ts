@@ -109,6 +109,7 @@ test('an administrator uploads employees and sees every rejected line', async ({
     'jiro@example.co.jp,鈴木 次郎,開発部,wizard',
     'taro@example.co.jp,山田 太郎,開発部,staff',
   ].join('\n');
+  await page.getByText('Import employees').click();
   await page.getByLabel('CSV file').setInputFiles({ name: 'people.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
   await page.getByRole('button', { name: 'Import' }).click();
   const report = page.getByTestId('import-report');

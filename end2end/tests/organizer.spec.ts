@@ -72,7 +72,7 @@ test('an organizer creates and publishes an event; a registration shows on the d
   await expect(org.getByTestId('stat-registered')).toHaveText('1 / 40');
   const departments = org.getByTestId('chart-departments');
   await expect(departments.locator('[data-label="開発部"]')).toHaveAttribute('data-value', '1');
-  await expect(org.getByTestId('chart-days').locator('g.bar-row')).toHaveCount(1);
+  await expect(org.getByTestId('chart-days').locator('.bar-row')).toHaveCount(1);
 
   // A new place reaches the person registered.
   await org.goto(`${world.server.baseUrl}/organize/${id}/edit`);
@@ -98,5 +98,5 @@ test('an organizer creates and publishes an event; a registration shows on the d
   const admin = await loggedIn(browser, ADMIN);
   await admin.goto(`${world.server.baseUrl}/admin/overview`);
   await expect(admin.getByTestId('months')).toContainText('1 / 40');
-  await expect(admin.getByTestId('chart-months').locator('g.bar-row').first()).toBeVisible();
+  await expect(admin.getByTestId('chart-months').locator('.bar-row').first()).toBeVisible();
 });

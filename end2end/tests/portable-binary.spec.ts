@@ -46,20 +46,9 @@ for (const backend of backends) {
       await page.goto(server.baseUrl);
       await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
 
-      const cards = page.locator('.event-card:visible');
-      const before = await cards.count();
-      expect(before).toBeGreaterThan(5);
-      await expect(page.getByTestId('shown-count')).toHaveText(`Showing ${before} of ${before} on this page`);
-
-      // The quick filter only works once the wasm bundle has hydrated the page.
-      const firstTitle = (await page.locator('.event-title').first().textContent())!.trim();
-      await page.getByTestId('quick-filter').fill(firstTitle);
-      const after = await cards.count();
-      expect(after).toBeGreaterThan(0);
-      expect(after).toBeLessThan(before);
-      await expect(page.getByTestId('shown-count')).toHaveText(`Showing ${after} of ${before} on this page`);
-      await page.getByTestId('quick-filter').fill('no event is called this');
-      await expect(cards).toHaveCount(0);
+      const cards = page.locator('.event-card');
+      expect(await cards.count()).toBeGreaterThan(5);
+      await expect(page.getByTestId('first-page')).toHaveCount(0);
 
       // Keyset pagination: the next page shows other events.
       const firstIds = await page.locator('.event-card').evaluateAll((els) => els.map((e) => e.getAttribute('data-event-id')));
@@ -68,6 +57,9 @@ for (const backend of backends) {
       await expect(page.locator('.event-card').first()).not.toHaveAttribute('data-event-id', firstIds[0]!);
       const nextIds = await page.locator('.event-card').evaluateAll((els) => els.map((e) => e.getAttribute('data-event-id')));
       expect(nextIds.filter((id) => firstIds.includes(id))).toEqual([]);
+      // And back to the first.
+      await page.getByTestId('first-page').click();
+      await expect(page.locator('.event-card').first()).toHaveAttribute('data-event-id', firstIds[0]!);
 
       expect(errors).toEqual([]);
       expect(await server.stop()).toBe(0);

@@ -171,6 +171,13 @@ fn actions(targets: Targets, tag: &str) -> Vec<Action> {
             rule: Rule::AdminOnly,
         },
         Action {
+            name: "invite people",
+            method: Method::POST,
+            path: "/api/admin/users/invite".into(),
+            body: form(&[("user_ids[]", &target)]),
+            rule: Rule::AdminOnly,
+        },
+        Action {
             name: "change role",
             method: Method::POST,
             path: "/api/admin/users/role".into(),

@@ -671,7 +671,7 @@ mod store {
                AND (LOWER(u.display_name) LIKE LOWER($2) ESCAPE '\\'
                     OR LOWER(u.email) LIKE LOWER($2) ESCAPE '\\'
                     OR r.ticket_code LIKE $3 ESCAPE '\\')
-             ORDER BY u.display_name, r.id
+             ORDER BY COALESCE(u.name_reading, u.display_name), r.id
              LIMIT $4"
         );
         let records: Vec<RowRecord> = on_pool!(db, |pool| sqlx::query_as(SELECT)
@@ -695,7 +695,7 @@ mod store {
         let public_key = tickets::event_public_key(db, event_id).await?;
         const SELECT: &str = select_rows!(
             "WHERE r.event_id = $1 AND r.status IN ('registered', 'checked_in')
-             ORDER BY u.display_name, r.id
+             ORDER BY COALESCE(u.name_reading, u.display_name), r.id
              LIMIT $2"
         );
         let records: Vec<RowRecord> = on_pool!(db, |pool| sqlx::query_as(SELECT)

@@ -23,9 +23,19 @@ struct AttendeeRow {
     registered_at: DateTime<Utc>,
     checked_in_at: Option<DateTime<Utc>>,
     ticket_code: Option<String>,
+    /// How the name is read where known, else the name: Japanese readers
+    /// expect 井上 (いのうえ) before 中村 (なかむら), which code points reverse.
+    sort_name: String,
 }
 
 impl AttendeeRow {
+    fn cursor(&self) -> AttendeeCursor {
+        AttendeeCursor {
+            name: self.sort_name.clone(),
+            registration_id: self.registration_id,
+        }
+    }
+
     fn into_attendee(self) -> Result<Attendee> {
         let status = RegistrationStatus::parse(&self.status).ok_or_else(|| {
             tracing::error!(
@@ -49,15 +59,18 @@ impl AttendeeRow {
 }
 
 const SELECT: &str = "SELECT r.id AS registration_id, u.id AS user_id, u.display_name AS name,
-            u.email, d.name AS department, r.status, r.registered_at, r.checked_in_at, r.ticket_code
+            u.email, d.name AS department, r.status, r.registered_at, r.checked_in_at, r.ticket_code,
+            COALESCE(u.name_reading, u.display_name) AS sort_name
      FROM registrations r
      JOIN users u ON u.id = r.user_id
      LEFT JOIN departments d ON d.id = u.department_id
      WHERE r.event_id = $1
        AND ($2 IS NULL OR r.status = $2)
-       AND ($3 IS NULL OR LOWER(u.display_name) LIKE LOWER($3) ESCAPE '\\' OR LOWER(u.email) LIKE LOWER($3) ESCAPE '\\')
-       AND (u.display_name > $4 OR (u.display_name = $4 AND r.id > $5))
-     ORDER BY u.display_name, r.id
+       AND ($3 IS NULL OR LOWER(u.display_name) LIKE LOWER($3) ESCAPE '\\' OR LOWER(u.email) LIKE LOWER($3) ESCAPE '\\'
+                       OR LOWER(u.name_reading) LIKE LOWER($3) ESCAPE '\\')
+       AND (COALESCE(u.name_reading, u.display_name) > $4
+            OR (COALESCE(u.name_reading, u.display_name) = $4 AND r.id > $5))
+     ORDER BY COALESCE(u.name_reading, u.display_name), r.id
      LIMIT $6";
 
 async fn fetch(
@@ -95,19 +108,16 @@ pub async fn list(
     let size = page_size(requested);
     let rows = fetch(db, event_id, filter, after.as_ref(), i64::from(size) + 1).await?;
     let has_more = rows.len() > size as usize;
+    let next = if has_more {
+        rows.get(size as usize - 1).map(AttendeeRow::cursor)
+    } else {
+        None
+    };
     let items: Vec<Attendee> = rows
         .into_iter()
         .take(size as usize)
         .map(AttendeeRow::into_attendee)
         .collect::<Result<_>>()?;
-    let next = if has_more {
-        items.last().map(|a| AttendeeCursor {
-            name: a.name.clone(),
-            registration_id: a.registration_id,
-        })
-    } else {
-        None
-    };
     Ok(AttendeePage { items, next })
 }
 
@@ -148,10 +158,7 @@ pub fn export_csv(
                     if rows.is_empty() {
                         return None;
                     }
-                    let last = rows.last().map(|r| AttendeeCursor {
-                        name: r.name.clone(),
-                        registration_id: r.registration_id,
-                    });
+                    let last = rows.last().map(AttendeeRow::cursor);
                     let full = rows.len() as i64 == EXPORT_PAGE;
                     let mut chunk = Vec::new();
                     for row in rows {

@@ -407,36 +407,90 @@ pub async fn duplicate(
     now: DateTime<Utc>,
 ) -> Result<i64> {
     let source = get(db, UTC, event_id).await?;
-    create(db, actor, &source.draft, false, now).await
+    let mut draft = source.draft;
+    // Marked, so the copy is not mistaken for the original in lists.
+    draft.title_ja = draft.title_ja.map(|title| copy_title(&title, "（コピー）"));
+    draft.title_en = draft.title_en.map(|title| copy_title(&title, " (copy)"));
+    create(db, actor, &draft, false, now).await
 }
 
-/// The events `organizer_id` organizes (every event for `None`), latest
-/// start first, one keyset page at a time.
+/// `title` with `suffix`, shortened to stay within the title's length limit.
+fn copy_title(title: &str, suffix: &str) -> String {
+    let room = super::store::MAX_TITLE_CHARS - suffix.chars().count();
+    let kept: String = title.trim().chars().take(room).collect();
+    format!("{kept}{suffix}")
+}
+
+/// Which events of the organizer's list: those not over yet, or those that are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Period {
+    #[default]
+    Upcoming,
+    Past,
+}
+
+/// One statement of the organizer's list: `$1` organizer (when `mine`),
+/// `$2` now, `$3`/`$4` the cursor, `$5` the search pattern, `$6` the limit.
+/// "Mine" and "all" are separate statements so that "mine" can use the
+/// organizer's index on SQLite, which `($1 IS NULL OR …)` would defeat.
+macro_rules! managed_list_sql {
+    (mine: $mine:literal, period: $period:literal, order: $order:literal) => {
+        concat!(
+            "SELECT ",
+            managed_columns!(),
+            " FROM events WHERE ",
+            $mine,
+            $period,
+            r" AND ($5 IS NULL OR LOWER(COALESCE(title_ja, '')) LIKE $5 ESCAPE '\'
+                                OR LOWER(COALESCE(title_en, '')) LIKE $5 ESCAPE '\')
+             ORDER BY ",
+            $order,
+            " LIMIT $6"
+        )
+    };
+}
+
+/// The events `organizer_id` organizes (every event for `None`) in `period`,
+/// optionally only those whose title contains `search`, one keyset page at a
+/// time: upcoming ones soonest first, past ones latest first.
+#[allow(clippy::too_many_arguments)]
 pub async fn list(
     db: &Database,
     tz: Tz,
     organizer_id: Option<i64>,
-    before: Option<EventCursor>,
+    period: Period,
+    search: Option<&str>,
+    from: Option<EventCursor>,
     requested: Option<u32>,
+    now: DateTime<Utc>,
 ) -> Result<ManagedPage> {
-    const SELECT: &str = concat!(
-        "SELECT ",
-        managed_columns!(),
-        " FROM events
-         WHERE ($1 IS NULL OR organizer_id = $1)
-           AND (starts_at < $2 OR (starts_at = $2 AND id < $3))
-         ORDER BY starts_at DESC, id DESC
-         LIMIT $4"
-    );
-    let size = page_size(requested);
-    let (at, id) = match before {
-        Some(cursor) => (cursor.starts_at, cursor.id),
-        None => (super::latest_instant(), i64::MAX),
+    let sql: &str = match (organizer_id.is_some(), period) {
+        (true, Period::Upcoming) => managed_list_sql!(mine: "organizer_id = $1 AND ",
+            period: "ends_at >= $2 AND (starts_at > $3 OR (starts_at = $3 AND id > $4))",
+            order: "starts_at, id"),
+        (false, Period::Upcoming) => managed_list_sql!(mine: "$1 IS NULL AND ",
+            period: "ends_at >= $2 AND (starts_at > $3 OR (starts_at = $3 AND id > $4))",
+            order: "starts_at, id"),
+        (true, Period::Past) => managed_list_sql!(mine: "organizer_id = $1 AND ",
+            period: "ends_at < $2 AND (starts_at < $3 OR (starts_at = $3 AND id < $4))",
+            order: "starts_at DESC, id DESC"),
+        (false, Period::Past) => managed_list_sql!(mine: "$1 IS NULL AND ",
+            period: "ends_at < $2 AND (starts_at < $3 OR (starts_at = $3 AND id < $4))",
+            order: "starts_at DESC, id DESC"),
     };
-    let rows: Vec<ManagedRow> = on_pool!(db, |pool| sqlx::query_as(SELECT)
+    let search = super::search_pattern(search)?;
+    let size = page_size(requested);
+    let (at, id) = match (from, period) {
+        (Some(cursor), _) => (cursor.starts_at, cursor.id),
+        (None, Period::Upcoming) => (super::earliest_instant(), i64::MIN),
+        (None, Period::Past) => (super::latest_instant(), i64::MAX),
+    };
+    let rows: Vec<ManagedRow> = on_pool!(db, |pool| sqlx::query_as(sql)
         .bind(organizer_id)
+        .bind(now)
         .bind(at)
         .bind(id)
+        .bind(search.as_deref())
         .bind(i64::from(size) + 1)
         .fetch_all(pool)
         .await?);

@@ -29,8 +29,8 @@ pub use stats::{event_stats, statements as stats_statements};
 pub use store::{MAX_CAPACITY, NewEvent, create, detail, list_upcoming};
 #[cfg(feature = "server")]
 pub(crate) use store::{
-    SummaryRow, check_event, latest_instant, parse_event_status, search_pattern, summary_columns,
-    to_second, trimmed, utc_offset_at,
+    SummaryRow, check_event, earliest_instant, latest_instant, parse_event_status, search_pattern,
+    summary_columns, to_second, trimmed, utc_offset_at,
 };
 
 /// Longest keyword search accepted, in characters.

@@ -154,6 +154,11 @@ pub(crate) fn parse_event_status(id: i64, code: &str) -> Result<EventStatus> {
 
 /// Bounds beyond any real event. SQLite keeps timestamps as text, which
 /// sorts like time only for four-digit years, so no bound may pass this.
+/// Before any event: the start of year 1, which both backends store.
+pub(crate) fn earliest_instant() -> DateTime<Utc> {
+    DateTime::from_timestamp(-62_135_596_800, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 pub(crate) fn latest_instant() -> DateTime<Utc> {
     DateTime::from_timestamp(253_402_214_400, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }

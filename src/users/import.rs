@@ -3,7 +3,9 @@
 //! Columns, in any order, header names case-insensitive, in English or
 //! Japanese: `email`/メールアドレス, `name`/氏名 (required),
 //! `department`/部署, `role`/権限 (employee, staff, organizer, admin, or
-//! 社員, 受付スタッフ, 主催者, 管理者; empty means employee). The file may be
+//! 社員, 受付スタッフ, 主催者, 管理者; empty means employee), and
+//! `reading`/フリガナ (how the name is read, for Japanese name order; a file
+//! without the column leaves readings as they are). The file may be
 //! UTF-8 (with or without a byte order mark) or Shift_JIS, which Excel on a
 //! Japanese Windows writes by default. A person is found by e-mail: new people are
 //! created, changed ones updated, unchanged ones left alone — so importing
@@ -30,6 +32,7 @@ struct Columns {
     name: usize,
     department: Option<usize>,
     role: Option<usize>,
+    reading: Option<usize>,
 }
 
 fn columns(headers: &csv::StringRecord) -> Result<Columns> {
@@ -48,6 +51,16 @@ fn columns(headers: &csv::StringRecord) -> Result<Columns> {
             name,
             department: find(&["department", "部署", "所属"]),
             role: find(&["role", "権限", "役割"]),
+            reading: find(&[
+                "reading",
+                "furigana",
+                "kana",
+                "フリガナ",
+                "ふりがな",
+                "よみがな",
+                "ヨミガナ",
+                "読み",
+            ]),
         }),
         _ => Err(Error::Invalid(Reason::ImportHeaderMissing {
             // Quoted back, bounded: the header line can be anything.
@@ -86,6 +99,7 @@ struct Current {
     display_name: String,
     department: Option<String>,
     role: String,
+    name_reading: Option<String>,
 }
 
 /// A line that passed the checks that need no database.
@@ -95,6 +109,8 @@ struct Row {
     name: String,
     department: Option<String>,
     role: Role,
+    /// `None` when the file has no reading column: the stored one stays.
+    reading: Option<Option<String>>,
 }
 
 /// The file as UTF-8 bytes. UTF-8 when it is; Shift_JIS — what Excel
@@ -191,10 +207,18 @@ fn read_rows(mut file: impl Read, report: &mut ImportReport) -> Result<Vec<Row>>
             }
         };
         let department = Some(field(columns.department)).filter(|d| !d.is_empty());
-        let checked =
-            text_rules::check(Field::Name, name, MAX_NAME_CHARS, Lines::One).and_then(|()| {
+        let reading = columns
+            .reading
+            .map(|_| Some(field(columns.reading).trim()).filter(|r| !r.is_empty()));
+        let checked = text_rules::check(Field::Name, name, MAX_NAME_CHARS, Lines::One)
+            .and_then(|()| {
                 department.map_or(Ok(()), |d| {
                     text_rules::check(Field::Department, d, MAX_NAME_CHARS, Lines::One)
+                })
+            })
+            .and_then(|()| {
+                reading.flatten().map_or(Ok(()), |r| {
+                    text_rules::check(Field::Name, r, MAX_NAME_CHARS, Lines::One)
                 })
             });
         if let Err(Error::Invalid(reason)) = checked {
@@ -207,6 +231,7 @@ fn read_rows(mut file: impl Read, report: &mut ImportReport) -> Result<Vec<Row>>
             name: name.to_string(),
             department: department.map(str::to_string),
             role,
+            reading: reading.map(|r| r.map(str::to_string)),
         });
     }
     Ok(rows)
@@ -231,7 +256,7 @@ pub async fn import_csv(
         };
         let current: Option<Current> = on_pool!(db, |pool| {
             sqlx::query_as(
-                "SELECT u.id, u.display_name, d.name AS department, u.role
+                "SELECT u.id, u.display_name, d.name AS department, u.role, u.name_reading
                    FROM users u LEFT JOIN departments d ON d.id = u.department_id
                   WHERE lower(u.email) = $1",
             )
@@ -243,6 +268,7 @@ pub async fn import_csv(
             c.display_name == row.name
                 && c.department == row.department
                 && c.role == row.role.code()
+                && row.reading.as_ref().is_none_or(|r| *r == c.name_reading)
         });
         if unchanged {
             report.unchanged += 1;
@@ -265,7 +291,14 @@ pub async fn import_csv(
             role: row.role,
             lang: Lang::Ja,
         };
-        match upsert(db, &user, None).await {
+        let upserted = match upsert(db, &user, None).await {
+            Ok(id) => match &row.reading {
+                Some(reading) => set_reading(db, id, reading.as_deref()).await.map(|()| id),
+                None => Ok(id),
+            },
+            Err(err) => Err(err),
+        };
+        match upserted {
             Ok(_) if current.is_some() => report.updated += 1,
             Ok(_) => report.created += 1,
             Err(Error::Invalid(reason)) => report.rejected.push(reject(reason.to_string())),
@@ -273,6 +306,19 @@ pub async fn import_csv(
         }
     }
     Ok(report)
+}
+
+/// Stores how `user_id`'s name is read (`None`: not known).
+async fn set_reading(db: &Database, user_id: i64, reading: Option<&str>) -> Result<()> {
+    on_pool!(db, |pool| {
+        sqlx::query("UPDATE users SET name_reading = $2 WHERE id = $1")
+            .bind(user_id)
+            .bind(reading)
+            .execute(pool)
+            .await
+            .map(|_| ())?
+    });
+    Ok(())
 }
 
 /// [`import_csv`] on behalf of `actor` (None: the command line), recorded in

@@ -27,8 +27,9 @@ pub struct Texts {
 
     // Event list
     pub events_title: &'static str,
-    pub filter_this_page: &'static str,
-    pub quick_filter_placeholder: &'static str,
+    pub first_page: &'static str,
+    pub nav_pages: &'static str,
+    pub more_filters: &'static str,
     pub all_categories: &'static str,
     pub search_label: &'static str,
     pub search_placeholder: &'static str,
@@ -42,7 +43,6 @@ pub struct Texts {
     pub no_events_filtered_title: &'static str,
     pub no_events_filtered_text: &'static str,
     pub show_all_events: &'static str,
-    pub showing: fn(usize, usize) -> String,
     pub seats_left: fn(i32, i32) -> String,
     pub full_with_waitlist: fn(i32) -> String,
     pub full_waitlist_open: &'static str,
@@ -147,6 +147,11 @@ pub struct Texts {
 }
 
 pub struct OrganizeTexts {
+    pub actions: &'static str,
+    pub undo_check_in: &'static str,
+    pub upcoming: &'static str,
+    pub past: &'static str,
+    pub search_events: &'static str,
     pub nav: &'static str,
     pub list_title: &'static str,
     pub new_event: &'static str,
@@ -407,8 +412,9 @@ pub static EN: Texts = Texts {
     log_out: "Log out",
 
     events_title: "Upcoming events",
-    filter_this_page: "Filter this page",
-    quick_filter_placeholder: "Filter this page…",
+    first_page: "← First page",
+    nav_pages: "Pages",
+    more_filters: "Dates and free seats",
     all_categories: "All",
     search_label: "Keyword",
     search_placeholder: "Title, place, description",
@@ -422,7 +428,6 @@ pub static EN: Texts = Texts {
     no_events_filtered_title: "No events match these filters",
     no_events_filtered_text: "No event matches these filters. Try fewer words, a wider date range, or clear the filters.",
     show_all_events: "Show all events",
-    showing: |shown, total| format!("Showing {shown} of {total} on this page"),
     seats_left: |left, capacity| format!("{left} of {capacity} seats left"),
     full_with_waitlist: |waiting| format!("Full · {waiting} on the waitlist"),
     full_waitlist_open: "Full · waitlist open",
@@ -533,6 +538,11 @@ pub static EN: Texts = Texts {
     not_found_title: "This page does not exist",
 
     organize: OrganizeTexts {
+        actions: "Actions",
+        undo_check_in: "Undo check-in",
+        upcoming: "Upcoming",
+        past: "Past",
+        search_events: "Search by title",
         nav: "Organize",
         list_title: "Events you organize",
         new_event: "New event",
@@ -824,8 +834,9 @@ pub static JA: Texts = Texts {
     log_out: "ログアウト",
 
     events_title: "今後のイベント",
-    filter_this_page: "このページを絞り込む",
-    quick_filter_placeholder: "このページを絞り込む…",
+    first_page: "← 最初のページ",
+    nav_pages: "ページ",
+    more_filters: "日付・空席で絞り込む",
     all_categories: "すべて",
     search_label: "キーワード",
     search_placeholder: "タイトル・場所・説明",
@@ -839,7 +850,6 @@ pub static JA: Texts = Texts {
     no_events_filtered_title: "条件に合うイベントはありません",
     no_events_filtered_text: "条件に合うイベントがありません。キーワードを減らすか、期間を広げるか、条件をクリアしてください。",
     show_all_events: "すべてのイベントを表示",
-    showing: |shown, total| format!("このページの{total}件中{shown}件を表示"),
     seats_left: |left, capacity| format!("残り{left}席(定員{capacity})"),
     full_with_waitlist: |waiting| format!("満席・キャンセル待ち{waiting}人"),
     full_waitlist_open: "満席・キャンセル待ち受付中",
@@ -939,6 +949,11 @@ pub static JA: Texts = Texts {
     not_found_title: "ページが見つかりません",
 
     organize: OrganizeTexts {
+        actions: "操作",
+        undo_check_in: "受付を取り消す",
+        upcoming: "これから",
+        past: "終了したもの",
+        search_events: "タイトルで検索",
         nav: "主催",
         list_title: "主催するイベント",
         new_event: "イベントを作成",

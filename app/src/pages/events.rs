@@ -170,7 +170,6 @@ pub fn EventsPage() -> impl IntoView {
         move || (filters.get(), after()),
         |(f, after)| list_events(f.category, f.q, f.from, f.to, f.seats, after),
     );
-    let (needle, set_needle) = signal(String::new());
     let category = Signal::derive(move || filters.get().category);
     // Fetched in the browser only, after the page is there: the list itself
     // is the same for everyone (and cached so), the marks are the viewer's.
@@ -190,16 +189,6 @@ pub fn EventsPage() -> impl IntoView {
         <Title text=t.events_title />
         <div class="page-head">
             <h1>{t.events_title}</h1>
-            <label class="quick-filter">
-                <span class="visually-hidden">{t.filter_this_page}</span>
-                <input
-                    type="search"
-                    placeholder=t.quick_filter_placeholder
-                    prop:value=needle
-                    on:input=move |ev| set_needle.set(event_target_value(&ev))
-                    data-testid="quick-filter"
-                />
-            </label>
         </div>
         <FilterForm filters />
         <nav class="chips" aria-label=t.nav_categories>
@@ -212,7 +201,7 @@ pub fn EventsPage() -> impl IntoView {
         <Suspense fallback=move || view! { <p class="loading" aria-busy="true">{t.loading}</p> }>
             {move || Suspend::new(async move {
                 match events.await {
-                    Ok(page) => view! { <EventList page needle filters=filters.get_untracked() /> }.into_any(),
+                    Ok(page) => view! { <EventList page filters=filters.get_untracked() paged=after().is_some() /> }.into_any(),
                     Err(err) => view! { <p class="error" role="alert">{t.error(&err)}</p> }.into_any(),
                 }
             })}
@@ -232,19 +221,25 @@ fn FilterForm(filters: Memo<ListFilters>) -> impl IntoView {
                 <span>{t.search_label}</span>
                 <input type="search" name="q" placeholder=t.search_placeholder value=move || current().q.unwrap_or_default() />
             </label>
-            <label>
-                <span>{t.from_label}</span>
-                <input type="date" name="from" value=move || current().from.unwrap_or_default() />
-            </label>
-            <label>
-                <span>{t.to_label}</span>
-                <input type="date" name="to" value=move || current().to.unwrap_or_default() />
-            </label>
-            <label class="checkbox">
-                <input type="checkbox" name="seats" value="1" checked=move || current().seats.is_some() />
-                <span>{t.seats_left_only}</span>
-            </label>
             <button class="button small" type="submit">{t.apply_filters}</button>
+            // Folded until wanted, so on a phone the first event stays on the first screen.
+            <details class="more-filters" open=move || { let f = current(); f.from.is_some() || f.to.is_some() || f.seats.is_some() }>
+                <summary>{t.more_filters}</summary>
+                <div class="more-filters-fields">
+                    <label>
+                        <span>{t.from_label}</span>
+                        <input type="date" name="from" value=move || current().from.unwrap_or_default() />
+                    </label>
+                    <label>
+                        <span>{t.to_label}</span>
+                        <input type="date" name="to" value=move || current().to.unwrap_or_default() />
+                    </label>
+                    <label class="checkbox">
+                        <input type="checkbox" name="seats" value="1" checked=move || current().seats.is_some() />
+                        <span>{t.seats_left_only}</span>
+                    </label>
+                </div>
+            </details>
             <Show when=move || current().is_narrowed()>
                 <a class="clear-link" href=move || ListFilters { category: current().category, ..Default::default() }.href(current().category.as_deref(), None)>
                     {t.clear_filters}
@@ -270,24 +265,12 @@ fn CategoryChip(
     }
 }
 
-fn matches(event: &EventSummary, needle: &str) -> bool {
-    let needle = needle.trim().to_lowercase();
-    needle.is_empty()
-        || [
-            event.title_ja.as_deref(),
-            event.title_en.as_deref(),
-            Some(event.place.as_str()),
-        ]
-        .into_iter()
-        .flatten()
-        .any(|text| text.to_lowercase().contains(&needle))
-}
-
 #[component]
 fn EventList(
     page: Page<EventSummary>,
-    needle: ReadSignal<String>,
     filters: ListFilters,
+    /// Not the first page: offer the way back to it.
+    paged: bool,
 ) -> impl IntoView {
     let t = use_texts();
     if page.items.is_empty() {
@@ -305,30 +288,22 @@ fn EventList(
         }
         .into_any();
     }
-    let total = page.items.len();
-    let items = StoredValue::new(page.items.clone());
-    let shown = move || {
-        items.with_value(|items| items.iter().filter(|e| matches(e, &needle.get())).count())
-    };
     let next = page
         .next
         .map(|cursor| filters.href(filters.category.as_deref(), Some(&cursor.encode())));
+    let first = paged.then(|| filters.href(filters.category.as_deref(), None));
     view! {
-        <p class="count" data-testid="shown-count" aria-live="polite">
-            {move || (t.showing)(shown(), total)}
-        </p>
         <ul class="event-list">
             {page
                 .items
                 .into_iter()
-                .map(|event| {
-                    let haystack = event.clone();
-                    let hidden = move || !matches(&haystack, &needle.get());
-                    view! { <EventCard event hidden=Signal::derive(hidden) /> }
-                })
+                .map(|event| view! { <EventCard event /> })
                 .collect_view()}
         </ul>
-        {next.map(|href| view! { <a class="button next-page" href=href>{t.next_page}</a> })}
+        <nav class="pager" aria-label=t.nav_pages>
+            {first.map(|href| view! { <a class="button secondary" href=href data-testid="first-page">{t.first_page}</a> })}
+            {next.map(|href| view! { <a class="button next-page" href=href>{t.next_page}</a> })}
+        </nav>
     }
     .into_any()
 }
@@ -353,7 +328,7 @@ pub fn titles(event: &EventSummary, lang: Lang) -> (String, Option<String>) {
 }
 
 #[component]
-fn EventCard(event: EventSummary, hidden: Signal<bool>) -> impl IntoView {
+fn EventCard(event: EventSummary) -> impl IntoView {
     let t = use_texts();
     let lang = use_lang();
     let start = event.local_start();
@@ -374,7 +349,7 @@ fn EventCard(event: EventSummary, hidden: Signal<bool>) -> impl IntoView {
         })
     };
     view! {
-        <li class="event-card" class:hidden=hidden data-event-id=event.id>
+        <li class="event-card" data-event-id=event.id>
             <div class="event-date" aria-hidden="true">
                 <span class="month">{month}</span>
                 <span class="day">{day}</span>

@@ -70,7 +70,7 @@ fn OverviewView(overview: Overview) -> impl IntoView {
         <p class="hint">{o.overview_intro}</p>
         <section class="chart-section">
             <h2>{o.events_per_month}</h2>
-            <BarChart title=o.events_per_month.to_string() rows=per_month testid="chart-months" />
+            <BarChart rows=per_month testid="chart-months" />
         </section>
         <div class="table-wrap">
             <table class="data-table" data-testid="months">

@@ -142,7 +142,13 @@ pub async fn import_users(data: MultipartData) -> Result<ImportReport, AppError>
     if file.is_empty() {
         return Err(tsudoi::Error::Invalid(tsudoi::Reason::UploadMissing).into());
     }
-    Ok(tsudoi::users::import::import_csv_as(&ctx.db, Some(admin.id), file.as_slice()).await?)
+    let report =
+        tsudoi::users::import::import_csv_as(&ctx.db, Some(admin.id), file.as_slice()).await?;
+    // Back to the list with the import's report open.
+    if crate::error::is_plain_form_post() {
+        leptos_axum::redirect("/admin/users?imported=1");
+    }
+    Ok(report)
 }
 
 #[server(endpoint = "admin/users/last-import", input = GetUrl)]
@@ -185,6 +191,9 @@ pub fn UsersPage() -> impl IntoView {
     let only_without_password = move || query.read().get("without_password").is_some();
     let t = use_texts();
     let a = &t.admin;
+    let import_failed =
+        crate::layout::form_error_in_url(<ImportUsers as leptos::server_fn::ServerFn>::PATH)
+            .is_some();
     let invited = move || {
         invite.value().get().map(|result| match result {
             Ok(n) => view! { <p class="notice" role="status" data-testid="invited">{(a.invited)(n)}</p> }.into_any(),
@@ -201,7 +210,7 @@ pub fn UsersPage() -> impl IntoView {
                 <summary>{a.create_title}</summary>
                 <CreateUserForm create />
             </details>
-            <details class="form-card">
+            <details class="form-card" open=move || query.read().get("imported").is_some() || import_failed>
                 <summary>{a.import_title}</summary>
                 <ImportForm />
             </details>
@@ -220,7 +229,7 @@ pub fn UsersPage() -> impl IntoView {
                     }).collect_view()}
                 </select>
             </label>
-            <label class="check">
+            <label class="checkbox">
                 <input type="checkbox" name="without_password" value="1" checked=only_without_password />
                 {a.only_without_password}
             </label>
@@ -306,7 +315,7 @@ fn UserTable(
     });
     view! {
         <div class="table-wrap">
-            <table class="data-table" data-testid="users-table">
+            <table class="data-table stack-on-phone" data-testid="users-table">
                 <thead>
                     <tr><th scope="col"><span class="visually-hidden">{a.invite}</span></th><th scope="col">{t.name}</th><th scope="col">{t.email}</th><th scope="col">{a.department}</th><th scope="col">{t.role_label}</th><th scope="col">{a.sign_in}</th><th scope="col">{a.status}</th></tr>
                 </thead>
@@ -358,9 +367,9 @@ fn UserRow(
                 })}
             </td>
             <td>{display_name}</td>
-            <td>{email}</td>
-            <td>{department.unwrap_or_default()}</td>
-            <td>
+            <td data-label=t.email>{email}</td>
+            <td data-label=a.department>{department.unwrap_or_default()}</td>
+            <td data-label=t.role_label>
                 <ActionForm action=set_role attr:class="inline-form">
                     <input type="hidden" name="user_id" value=id />
                     <label>
@@ -374,7 +383,7 @@ fn UserRow(
                     <button class="button small" type="submit">{a.save}</button>
                 </ActionForm>
             </td>
-            <td data-testid="sign-in">
+            <td data-testid="sign-in" data-label=a.sign_in>
                 {if has_password {
                     view! { <span class="status">{a.can_sign_in}</span> }.into_any()
                 } else {
@@ -389,7 +398,7 @@ fn UserRow(
                     }.into_any()
                 }}
             </td>
-            <td>
+            <td data-label=a.status>
                 <span class="status">{status}</span>
                 <ActionForm action=set_active attr:class="inline-form">
                     <input type="hidden" name="user_id" value=id />

@@ -51,6 +51,38 @@ pub async fn check_in_attendee(
     .await?)
 }
 
+/// Takes back a check-in made by mistake (audited like one at the door).
+#[server(endpoint = "organize/undo-check-in")]
+pub async fn undo_attendee_check_in(event_id: i64, registration_id: i64) -> Result<(), AppError> {
+    let viewer = super::manager_of(event_id).await?;
+    let ctx = crate::server_context::server_context()?;
+    Ok(tsudoi::checkin::undo(
+        &ctx.db,
+        event_id,
+        registration_id,
+        viewer.id,
+        chrono::Utc::now(),
+    )
+    .await?)
+}
+
+/// The event whose people the page lists, so its title can head the page.
+#[server(endpoint = "organize/attendees-event", input = GetUrl)]
+pub async fn attendees_event(event_id: i64) -> Result<tsudoi::model::EventSummary, AppError> {
+    super::manager_of(event_id).await?;
+    let ctx = crate::server_context::server_context()?;
+    let detail = tsudoi::events::detail(
+        &ctx.db,
+        ctx.time_zone,
+        event_id,
+        None,
+        true,
+        chrono::Utc::now(),
+    )
+    .await?;
+    Ok(detail.event)
+}
+
 /// Takes a registration off the event: the person is told, and the first
 /// one waiting moves up.
 #[server(endpoint = "organize/remove")]
@@ -111,7 +143,9 @@ pub fn AttendeesPage() -> impl IntoView {
     let route_id = crate::pages::route_id();
     let id = move || route_id().unwrap_or_default();
     let check_in = ServerAction::<CheckInAttendee>::new();
+    let undo = ServerAction::<UndoAttendeeCheckIn>::new();
     let remove = ServerAction::<RemoveAttendee>::new();
+    let event = Resource::new(id, attendees_event);
     let page = Resource::new(
         move || {
             let q = query.read();
@@ -121,16 +155,29 @@ pub fn AttendeesPage() -> impl IntoView {
                 q.get("q"),
                 q.get("after"),
                 check_in.version().get(),
+                undo.version().get(),
                 remove.version().get(),
             )
         },
         |(id, status, q, after, ..)| list_attendees(id, status, q, after),
     );
     let o = &t.organize;
+    let lang = crate::i18n::use_lang();
+    let title = move || {
+        event
+            .get()
+            .and_then(Result::ok)
+            .map(|event| event.title(lang).to_string())
+    };
     view! {
-        <Title text=o.attendees />
+        <Title text=move || title().map_or_else(|| o.attendees.to_string(), |title| format!("{} · {title}", o.attendees)) />
         <div class="page-head">
-            <h1>{o.attendees}</h1>
+            <h1>
+                {o.attendees}
+                <Suspense fallback=|| ()>
+                    {move || title().map(|title| view! { <span class="subtitle" data-testid="event-title">{title}</span> })}
+                </Suspense>
+            </h1>
             <a class="button small secondary" href=move || format!("/organize/{}", id())>{o.dashboard}</a>
             <a class="button small secondary" href=move || format!("/api/organize/attendees.csv?event_id={}", id()) download="" data-testid="export-csv">{o.export_csv}</a>
         </div>
@@ -151,13 +198,16 @@ pub fn AttendeesPage() -> impl IntoView {
             </label>
             <button class="button small" type="submit">{t.apply_filters}</button>
         </form>
-        {move || check_in.value().get().and_then(Result::err).or_else(|| remove.value().get().and_then(Result::err)).map(|err| view! {
+        {move || check_in.value().get().and_then(Result::err)
+            .or_else(|| undo.value().get().and_then(Result::err))
+            .or_else(|| remove.value().get().and_then(Result::err))
+            .map(|err| view! {
             <p class="error" role="alert">{t.error(&err)}</p>
         })}
         <Suspense fallback=move || view! { <p class="loading" aria-busy="true">{t.loading}</p> }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok(page) => view! { <AttendeeTable page event_id=id() check_in remove /> }.into_any(),
+                    Ok(page) => view! { <AttendeeTable page event_id=id() check_in undo remove /> }.into_any(),
                     Err(error) => view! { <LoginNeeded error here=format!("/organize/{}/attendees", id()) /> }.into_any(),
                 }
             })}
@@ -170,6 +220,7 @@ fn AttendeeTable(
     page: AttendeePage,
     event_id: i64,
     check_in: ServerAction<CheckInAttendee>,
+    undo: ServerAction<UndoAttendeeCheckIn>,
     remove: ServerAction<RemoveAttendee>,
 ) -> impl IntoView {
     let t = use_texts();
@@ -191,31 +242,39 @@ fn AttendeeTable(
     });
     view! {
         <div class="table-wrap">
-            <table class="data-table" data-testid="attendees">
+            <table class="data-table stack-on-phone" data-testid="attendees">
                 <thead>
                     <tr>
                         <th scope="col">{t.name}</th>
                         <th scope="col">{o.department}</th>
                         <th scope="col">{t.admin.status}</th>
-                        <th scope="col"></th>
+                        <th scope="col"><span class="visually-hidden">{o.actions}</span></th>
                     </tr>
                 </thead>
                 <tbody>
                     {page.items.into_iter().map(|a| {
                         let holds_seat = a.status == RegistrationStatus::Registered;
+                        let checked_in = a.status == RegistrationStatus::CheckedIn;
                         let live = matches!(a.status, RegistrationStatus::Registered | RegistrationStatus::Waitlisted);
                         let registration_id = a.registration_id;
                         view! {
                             <tr data-registration=registration_id data-status=a.status.code()>
                                 <td><strong>{a.name}</strong><br /><span class="hint">{a.email}</span></td>
-                                <td>{a.department.unwrap_or_default()}</td>
-                                <td>{(t.status)(a.status)}</td>
-                                <td class="row-actions">
+                                <td data-label=o.department>{a.department.unwrap_or_default()}</td>
+                                <td data-label=t.admin.status>{(t.status)(a.status)}</td>
+                                <td><div class="row-actions">
                                     {holds_seat.then(|| view! {
                                         <ActionForm action=check_in attr:class="inline-form">
                                             <input type="hidden" name="event_id" value=event_id />
                                             <input type="hidden" name="registration_id" value=registration_id />
                                             <button class="button small" type="submit">{o.check_in}</button>
+                                        </ActionForm>
+                                    })}
+                                    {checked_in.then(|| view! {
+                                        <ActionForm action=undo attr:class="inline-form">
+                                            <input type="hidden" name="event_id" value=event_id />
+                                            <input type="hidden" name="registration_id" value=registration_id />
+                                            <button class="button small secondary" type="submit" data-testid="undo-check-in">{o.undo_check_in}</button>
                                         </ActionForm>
                                     })}
                                     {live.then(|| view! {
@@ -231,7 +290,7 @@ fn AttendeeTable(
                                             >{o.remove}</button>
                                         </ActionForm>
                                     })}
-                                </td>
+                                </div></td>
                             </tr>
                         }
                     }).collect_view()}

@@ -166,11 +166,11 @@ fn DashboardView(
         </dl>
         <section class="chart-section">
             <h2>{o.by_department}</h2>
-            <BarChart title=o.by_department.to_string() rows=departments testid="chart-departments" />
+            <BarChart rows=departments testid="chart-departments" />
         </section>
         <section class="chart-section">
             <h2>{o.by_day}</h2>
-            <BarChart title=o.by_day.to_string() rows=days testid="chart-days" />
+            <BarChart rows=days testid="chart-days" />
         </section>
     }
 }

@@ -38,15 +38,39 @@ pub(crate) async fn manager_of(event_id: i64) -> Result<crate::auth::Viewer, App
 }
 
 #[server(endpoint = "organize/list", input = GetUrl)]
-pub async fn my_managed_events(before: Option<String>) -> Result<ManagedPage, AppError> {
+pub async fn my_managed_events(
+    past: Option<String>,
+    q: Option<String>,
+    from: Option<String>,
+) -> Result<ManagedPage, AppError> {
+    use tsudoi::events::manage::Period;
     let viewer = organizer().await?;
     let ctx = crate::server_context::server_context()?;
-    let before = before
-        .as_deref()
-        .and_then(tsudoi::model::EventCursor::decode);
+    let from = match from.as_deref().filter(|f| !f.is_empty()) {
+        Some(text) => Some(
+            tsudoi::model::EventCursor::decode(text)
+                .ok_or(tsudoi::Error::Invalid(tsudoi::Reason::BrokenLink))?,
+        ),
+        None => None,
+    };
+    let period = if past.is_some() {
+        Period::Past
+    } else {
+        Period::Upcoming
+    };
     // Admins see every event; organizers their own.
     let whose = (!viewer.may(tsudoi::access::Permission::ManageAllEvents)).then_some(viewer.id);
-    Ok(tsudoi::events::manage::list(&ctx.db, ctx.time_zone, whose, before, Some(30)).await?)
+    Ok(tsudoi::events::manage::list(
+        &ctx.db,
+        ctx.time_zone,
+        whose,
+        period,
+        q.as_deref(),
+        from,
+        Some(30),
+        chrono::Utc::now(),
+    )
+    .await?)
 }
 
 #[server(endpoint = "organize/publish")]
@@ -78,13 +102,47 @@ pub async fn duplicate_event(event_id: i64) -> Result<i64, AppError> {
 pub fn OrganizePage() -> impl IntoView {
     let t = use_texts();
     let query = use_query_map();
-    let page = Resource::new(move || query.read().get("before"), my_managed_events);
+    let page = Resource::new(
+        move || {
+            let query = query.read();
+            (query.get("past"), query.get("q"), query.get("from"))
+        },
+        |(past, q, from)| my_managed_events(past, q, from),
+    );
+    let o = &t.organize;
+    let past = move || query.read().get("past").is_some();
+    let search = move || query.read().get("q").unwrap_or_default();
+    let tab = move |to_past: bool| {
+        let q = search();
+        let mut href = if to_past {
+            "/organize?past=1".to_string()
+        } else {
+            "/organize".to_string()
+        };
+        if !q.is_empty() {
+            href.push_str(if to_past { "&q=" } else { "?q=" });
+            href.push_str(&leptos_router::location::Url::escape(&q));
+        }
+        href
+    };
     view! {
-        <Title text=t.organize.list_title />
+        <Title text=o.list_title />
         <div class="page-head">
-            <h1>{t.organize.list_title}</h1>
-            <a class="button" href="/organize/new" data-testid="new-event">{t.organize.new_event}</a>
+            <h1>{o.list_title}</h1>
+            <a class="button" href="/organize/new" data-testid="new-event">{o.new_event}</a>
         </div>
+        <nav class="tabs" aria-label=o.list_title>
+            <a class="tab" class:current=move || !past() href=move || tab(false) aria-current=move || (!past()).then_some("page") data-testid="upcoming-tab">{o.upcoming}</a>
+            <a class="tab" class:current=past href=move || tab(true) aria-current=move || past().then_some("page") data-testid="past-tab">{o.past}</a>
+        </nav>
+        <form method="get" action="/organize" class="search-form" role="search">
+            {move || past().then(|| view! { <input type="hidden" name="past" value="1" /> })}
+            <label>
+                <span class="visually-hidden">{o.search_events}</span>
+                <input type="search" name="q" value=search placeholder=o.search_events maxlength="100" />
+            </label>
+            <button class="button small" type="submit">{t.admin.search}</button>
+        </form>
         <Suspense fallback=move || view! { <p class="loading" aria-busy="true">{t.loading}</p> }>
             {move || Suspend::new(async move {
                 match page.await {
@@ -110,9 +168,18 @@ fn ManagedList(page: ManagedPage) -> impl IntoView {
         }
         .into_any();
     }
-    let next = page
-        .next
-        .map(|cursor| format!("/organize?before={}", cursor.encode()));
+    let query = use_query_map();
+    let next = page.next.map(|cursor| {
+        let query = query.read_untracked();
+        let mut href = format!("/organize?from={}", cursor.encode());
+        if query.get("past").is_some() {
+            href.push_str("&past=1");
+        }
+        if let Some(q) = query.get("q").filter(|q| !q.is_empty()) {
+            href.push_str(&format!("&q={}", leptos_router::location::Url::escape(&q)));
+        }
+        href
+    });
     view! {
         <ul class="my-list" data-testid="managed-events">
             {page.items.into_iter().map(|event| {

@@ -1,0 +1,212 @@
+// Imported people get in by mail: an administrator uploads the employee file
+// as Excel writes it on a Japanese Windows (Shift_JIS, Japanese headers),
+// invites everyone without a password, and an employee opens the mail as a
+// real SMTP server (aiosmtpd) received it, sets a password, is signed in and
+// registers. The link works once. "Forgot your password?" works the same
+// way and answers alike for an address nobody has.
+
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { World, freePort, logInOn } from './support';
+
+const ADMIN = 'admin@example.co.jp';
+const PASSWORD = 'correct horse battery';
+
+/** aiosmtpd writing every mail it accepts into a Maildir. */
+class MailServer {
+  private constructor(readonly port: number, readonly maildir: string, private readonly child: ChildProcess) {}
+
+  static async start(): Promise<MailServer> {
+    const port = await freePort();
+    const folder = mkdtempSync(join(tmpdir(), 'tsudoi-smtp-'));
+    const maildir = join(folder, 'maildir');
+    const child = spawn('python3', ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'aiosmtpd.handlers.Mailbox', maildir], {
+      stdio: 'ignore',
+    });
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const open = await new Promise<boolean>((ok) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.end();
+          ok(true);
+        });
+        socket.on('error', () => ok(false));
+      });
+      if (open) break;
+      if (Date.now() > deadline) throw new Error('aiosmtpd did not start (is python3-aiosmtpd installed?)');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return new MailServer(port, maildir, child);
+  }
+
+  async received(): Promise<ParsedMail[]> {
+    let files: string[] = [];
+    try {
+      files = readdirSync(join(this.maildir, 'new'));
+    } catch {
+      return [];
+    }
+    return Promise.all(files.map((name) => simpleParser(readFileSync(join(this.maildir, 'new', name)))));
+  }
+
+  /** The newest mail to `to` whose subject starts with `subject`, once it has arrived. */
+  async mailTo(to: string, subject: string, count = 1): Promise<ParsedMail> {
+    let found: ParsedMail[] = [];
+    await expect
+      .poll(async () => {
+        found = (await this.received()).filter((mail) => addressOf(mail) === to && mail.subject?.startsWith(subject));
+        return found.length;
+      }, { timeout: 30_000 })
+      .toBeGreaterThanOrEqual(count);
+    found.sort((a, b) => (a.date?.getTime() ?? 0) - (b.date?.getTime() ?? 0));
+    return found[found.length - 1];
+  }
+
+  stop(): void {
+    this.child.kill();
+    rmSync(join(this.maildir, '..'), { recursive: true, force: true });
+  }
+}
+
+function addressOf(mail: ParsedMail): string {
+  const to = mail.to && !Array.isArray(mail.to) ? mail.to.value[0]?.address : undefined;
+  return to ?? '';
+}
+
+/** The password link in a mail's text and its HTML button alike. */
+function passwordLink(mail: ParsedMail): string {
+  const inText = String(mail.text).match(/https?:\/\/\S+\/password\/[A-Za-z0-9_-]+/)?.[0];
+  expect(inText, 'a link in the text part').toBeTruthy();
+  expect(String(mail.html)).toContain(`href="${inText}"`);
+  return inText!;
+}
+
+/** The employee file as Excel saves "CSV" on a Japanese Windows: Shift_JIS. */
+function shiftJis(text: string): Buffer {
+  return execFileSync('python3', ['-c', 'import sys; sys.stdout.buffer.write(sys.stdin.read().encode("cp932"))'], { input: text });
+}
+
+let smtp: MailServer;
+let world: World;
+
+test.beforeAll(async () => {
+  smtp = await MailServer.start();
+  world = await World.start(ADMIN, PASSWORD);
+  await world.restart({ TSUDOI_SMTP_URL: `smtp://127.0.0.1:${smtp.port}` });
+});
+
+test.afterAll(async () => {
+  await world.stop();
+  smtp.stop();
+});
+
+async function setPassword(browser: Browser, link: string, password: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 }, locale: 'ja-JP' });
+  await page.goto(link);
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+  await page.getByLabel('新しいパスワード(10文字以上)').fill(password);
+  await page.getByLabel('新しいパスワード(確認)').fill(password);
+  await page.getByRole('button', { name: 'パスワードを設定してサインイン' }).click();
+  await expect(page.getByTestId('viewer-name')).toBeVisible();
+  return page;
+}
+
+test('imported from Shift_JIS, invited, signed in from the mail, registered; the link works once', async ({ page, browser }) => {
+  const eventId = world.event('Onboarding lunch', '新入社員ランチ会', 20);
+
+  await logInOn(page, world.server.baseUrl, ADMIN, PASSWORD);
+  await page.goto(`${world.server.baseUrl}/admin/users`);
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+  const csv = [
+    'メールアドレス,氏名,フリガナ,部署,権限',
+    'miki@example.co.jp,山田 美紀,やまだ みき,営業部,社員',
+    'sho@example.co.jp,渡辺 翔,わたなべ しょう,開発部,社員',
+    'ren@example.co.jp,井上 蓮,いのうえ れん,総務部,受付スタッフ',
+  ].join('\r\n');
+  await page.getByText('Import employees').click();
+  await page.getByLabel('CSV file').setInputFiles({ name: '社員一覧.csv', mimeType: 'text/csv', buffer: shiftJis(csv) });
+  await page.getByRole('button', { name: 'Import' }).click();
+  await expect(page.getByTestId('import-report')).toContainText('3 created');
+
+  // Nobody imported can sign in yet, and the list says so.
+  await page.goto(`${world.server.baseUrl}/admin/users?without_password=1`);
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+  const table = page.getByTestId('users-table');
+  await expect(table.locator('tbody tr')).toHaveCount(3);
+  await expect(table.locator('tr[data-user="miki@example.co.jp"] [data-testid="sign-in"]')).toContainText('No password yet');
+
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.getByTestId('invite-everyone').click();
+  await expect(page.getByTestId('invited')).toContainText('3 invitations are on their way');
+
+  // The mail, in Japanese (imported people start in Japanese), as the SMTP server got it.
+  const invitation = await smtp.mailTo('miki@example.co.jp', '【Tsudoi】社内イベントサイトのアカウントのご案内');
+  expect(invitation.text).toContain('山田 美紀 様');
+  const link = passwordLink(invitation);
+  expect(link.startsWith(world.server.baseUrl)).toBe(true);
+
+  const miki = await setPassword(browser, link, 'miki-no-himitsu');
+  await expect(miki).toHaveURL(`${world.server.baseUrl}/`);
+  await expect(miki.getByTestId('viewer-name')).toHaveText('山田 美紀');
+  await miki.goto(`${world.server.baseUrl}/events/${eventId}`);
+  await expect(miki.locator('body[data-hydrated]')).toHaveCount(1);
+  await miki.getByTestId('register').click();
+  await expect(miki.getByTestId('action-done')).toBeVisible();
+  await miki.close();
+
+  // The same link a second time: refused, with the way to a new one.
+  const again = await browser.newPage({ locale: 'ja-JP' });
+  await again.goto(link);
+  await expect(again.getByTestId('link-unusable')).toContainText('すでに使われています');
+  await expect(again.getByRole('link', { name: '新しいリンクを受け取る' })).toHaveAttribute('href', '/forgot-password');
+  await again.close();
+
+  // The list now shows her as able to sign in; the others still wait.
+  await page.goto(`${world.server.baseUrl}/admin/users`);
+  await expect(page.getByTestId('users-table').locator('tr[data-user="miki@example.co.jp"] [data-testid="sign-in"]')).toContainText('Can sign in');
+  await expect(page.getByTestId('users-table').locator('tr[data-user="sho@example.co.jp"] [data-testid="sign-in"]')).toContainText('No password yet');
+});
+
+test('forgot password: a link by mail for a known address, the same answer for an unknown one', async ({ browser }) => {
+  await world.user(ADMIN, PASSWORD, 'aya@example.co.jp', '佐藤 彩', 'the old password');
+  world.sql(`UPDATE users SET lang = 'ja' WHERE email = 'aya@example.co.jp'`);
+
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 }, locale: 'ja-JP' });
+  await page.goto(`${world.server.baseUrl}/login`);
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+  await page.getByTestId('forgot-password').click();
+  await expect(page).toHaveURL(`${world.server.baseUrl}/forgot-password`);
+
+  await page.getByLabel('メールアドレス').fill('nobody@example.co.jp');
+  await page.getByRole('button', { name: 'リンクを送信' }).click();
+  const unknownAnswer = await page.getByTestId('reset-sent').textContent();
+
+  await page.goto(`${world.server.baseUrl}/forgot-password`);
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+  await page.getByLabel('メールアドレス').fill('AYA@example.co.jp');
+  await page.getByRole('button', { name: 'リンクを送信' }).click();
+  await expect(page.getByTestId('reset-sent')).toHaveText(unknownAnswer!);
+  await page.close();
+
+  const reset = await smtp.mailTo('aya@example.co.jp', '【Tsudoi】パスワード再設定のご案内');
+  expect(reset.text).toContain('佐藤 彩 様');
+  const aya = await setPassword(browser, passwordLink(reset), 'a brand new secret');
+  await expect(aya.getByTestId('viewer-name')).toHaveText('佐藤 彩');
+  await aya.close();
+  // Nothing was sent for the unknown address.
+  expect((await smtp.received()).filter((mail) => addressOf(mail) === 'nobody@example.co.jp')).toHaveLength(0);
+  // The old password no longer works; the new one does.
+  const check = await browser.newPage();
+  await check.goto(`${world.server.baseUrl}/login`);
+  await check.locator('input[name="email"]').fill('aya@example.co.jp');
+  await check.locator('input[name="password"]').fill('the old password');
+  await check.locator('form button[type="submit"]').last().click();
+  await expect(check.getByTestId('login-error')).toBeVisible();
+  await logInOn(check, world.server.baseUrl, 'aya@example.co.jp', 'a brand new secret');
+  await check.close();
+});
