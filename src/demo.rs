@@ -155,6 +155,36 @@ const PLACES: [&str; 6] = [
 ];
 
 /// Company events happen on working days: a weekend date moves to Monday.
+/// When `count` people registered for an event starting at `starts_at`, in
+/// order: as in a real company, about half in the first days after the
+/// announcement four weeks before, the rest spread out until the start —
+/// never later than `now`, so the dashboard's "registrations per day" shows
+/// a rush and a tail rather than one bar.
+fn registration_times(
+    rng: &mut impl Rng,
+    count: usize,
+    starts_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Vec<DateTime<Utc>> {
+    let announced = starts_at - Duration::days(28);
+    let until = starts_at.min(now);
+    let from = if announced < until {
+        announced
+    } else {
+        until - Duration::days(2)
+    };
+    let span = (until - from).num_minutes().max(60) as f64;
+    let mut times: Vec<DateTime<Utc>> = (0..count)
+        .map(|_| {
+            let share: f64 = rng.r#gen();
+            let share = if rng.gen_bool(0.5) { share * 0.12 } else { share };
+            from + Duration::minutes((share * span) as i64)
+        })
+        .collect();
+    times.sort();
+    times
+}
+
 fn weekday_on_or_after(day: NaiveDate) -> NaiveDate {
     match day.weekday() {
         Weekday::Sat => day + Duration::days(2),
@@ -370,7 +400,7 @@ pub async fn seed(db: &Database, tz: Tz, now: DateTime<Utc>, seed: u64) -> Resul
         people.truncate(wanted);
         let seated = people.len().min(capacity as usize);
         let past = starts_at < now;
-        let registered_at = starts_at - Duration::days(10);
+        let times = registration_times(&mut rng, people.len(), starts_at, now);
         let mut uow = db.begin_write().await?;
         on_tx!(&mut uow, |tx| {
             for (position, user_id) in people.iter().enumerate() {
@@ -386,7 +416,7 @@ pub async fn seed(db: &Database, tz: Tz, now: DateTime<Utc>, seed: u64) -> Resul
                 } else {
                     ("waitlisted", Some(position as i64))
                 };
-                let at = registered_at + Duration::minutes(position as i64);
+                let at = times[position];
                 sqlx::query(
                     "INSERT INTO registrations (event_id, user_id, status, waitlist_seq, registered_at, updated_at, checked_in_at)
                      VALUES ($1, $2, $3, $4, $5, $5, $6)",

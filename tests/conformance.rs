@@ -397,6 +397,25 @@ async fn demo_seed_builds_a_consistent_company_once() {
             "{:?}: only {full_with_waitlist} full events",
             db.backend()
         );
+        // People registered over days, as they do: a rush after the
+        // announcement and a tail, never after the moment of seeding.
+        let mut spread_events = 0;
+        for event_id in 1..=60 {
+            let stats = events::event_stats(db, Tokyo, event_id, now).await.unwrap();
+            let total: i64 = stats.by_day.iter().map(|d| d.registrations).sum();
+            assert!(
+                stats
+                    .by_day
+                    .iter()
+                    .all(|d| d.day <= now.with_timezone(&Tokyo).date_naive()),
+                "{:?}: event {event_id} has registrations after now",
+                db.backend()
+            );
+            if total >= 30 && stats.by_day.len() >= 5 {
+                spread_events += 1;
+            }
+        }
+        assert!(spread_events >= 10, "{:?}: {spread_events}", db.backend());
         let upcoming = events::list_upcoming(db, Tokyo, now, &UpcomingFilter::default(), None, 100)
             .await
             .unwrap();
