@@ -177,7 +177,11 @@ fn registration_times(
     let mut times: Vec<DateTime<Utc>> = (0..count)
         .map(|_| {
             let share: f64 = rng.r#gen();
-            let share = if rng.gen_bool(0.5) { share * 0.12 } else { share };
+            let share = if rng.gen_bool(0.5) {
+                share * 0.12
+            } else {
+                share
+            };
             from + Duration::minutes((share * span) as i64)
         })
         .collect();

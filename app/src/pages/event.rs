@@ -188,12 +188,22 @@ fn ActionPanel(
     let full = detail.event.seats_left() <= 0;
     let returned_error = form_error_in_url(<RegisterForEvent as leptos::server_fn::ServerFn>::PATH)
         .or_else(|| form_error_in_url(<CancelRegistration as leptos::server_fn::ServerFn>::PATH));
+    // The button pressed is replaced by the next one that fits, which would
+    // drop keyboard focus to the page's start: it moves to the answer instead.
+    let answer = NodeRef::<leptos::html::P>::new();
+    Effect::new(move |_| {
+        if let Some(answer) = answer.get()
+            && register.version().get_untracked() + cancel.version().get_untracked() > 0
+        {
+            let _ = answer.focus();
+        }
+    });
     let message = move || {
         match (register.value().get(), cancel.value().get()) {
-        (Some(Err(err)), _) | (_, Some(Err(err))) => Some(view! { <p class="error" role="alert" data-testid="action-error">{t.error(&err)}</p> }.into_any()),
-        (Some(Ok(Registered::Seat)), _) if cancel.value().get().is_none() => Some(view! { <p class="notice" role="status" data-testid="action-done">{t.registration_done}</p> }.into_any()),
-        (Some(Ok(Registered::Waitlist { .. })), _) if cancel.value().get().is_none() => Some(view! { <p class="notice" role="status" data-testid="action-done">{t.waitlist_done}</p> }.into_any()),
-        (_, Some(Ok(()))) => Some(view! { <p class="notice" role="status" data-testid="action-done">{t.cancel_done}</p> }.into_any()),
+        (Some(Err(err)), _) | (_, Some(Err(err))) => Some(view! { <p node_ref=answer tabindex="-1" class="error" role="alert" data-testid="action-error">{t.error(&err)}</p> }.into_any()),
+        (Some(Ok(Registered::Seat)), _) if cancel.value().get().is_none() => Some(view! { <p node_ref=answer tabindex="-1" class="notice" role="status" data-testid="action-done">{t.registration_done}</p> }.into_any()),
+        (Some(Ok(Registered::Waitlist { .. })), _) if cancel.value().get().is_none() => Some(view! { <p node_ref=answer tabindex="-1" class="notice" role="status" data-testid="action-done">{t.waitlist_done}</p> }.into_any()),
+        (_, Some(Ok(()))) => Some(view! { <p node_ref=answer tabindex="-1" class="notice" role="status" data-testid="action-done">{t.cancel_done}</p> }.into_any()),
         _ => returned_error.as_ref().map(|err| view! { <p class="error" role="alert" data-testid="action-error">{t.error(err)}</p> }.into_any()),
     }
     };

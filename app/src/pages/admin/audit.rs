@@ -86,7 +86,7 @@ fn AuditTable(page: AuditPage, offsets: Vec<i32>) -> impl IntoView {
         .map(|cursor| format!("/admin/audit?before={}", cursor.encode()));
     view! {
         <div class="table-wrap">
-            <table class="data-table" data-testid="audit-table">
+            <table class="data-table stack-on-phone" data-testid="audit-table">
                 <thead>
                     <tr><th scope="col">{a.when_utc}</th><th scope="col">{a.who}</th><th scope="col">{a.what}</th><th scope="col">{a.target}</th><th scope="col">{a.details}</th></tr>
                 </thead>
@@ -110,18 +110,63 @@ fn AuditRow(entry: AuditEntry, offset: i32) -> impl IntoView {
     let t = crate::i18n::use_texts();
     let local = tsudoi::model::to_local(entry.at, offset);
     let who = entry.actor_name.clone().unwrap_or_else(|| "—".to_string());
-    let detail = if entry.detail == "{}" {
-        String::new()
-    } else {
-        entry.detail.clone()
-    };
+    let a = &t.admin;
+    let detail = detail_pairs(&entry.detail);
     view! {
         <tr data-action=entry.action.code()>
             <td><time datetime=local.to_rfc3339()>{(t.date_time)(local)}{local.format(":%S").to_string()}</time></td>
-            <td>{who}</td>
-            <td>{(t.admin.audit_action)(entry.action)}</td>
-            <td>{entry.target}</td>
-            <td class="detail">{detail}</td>
+            <td data-label=a.who>{who}</td>
+            <td data-label=a.what>{(t.admin.audit_action)(entry.action)}</td>
+            <td data-label=a.target>{entry.target}</td>
+            <td data-label=a.details>
+                {(!detail.is_empty()).then(|| view! {
+                    <dl class="detail-list">
+                        {detail.into_iter().map(|(key, value)| view! { <div><dt>{key}</dt><dd>{value}</dd></div> }).collect_view()}
+                    </dl>
+                })}
+            </td>
         </tr>
+    }
+}
+
+/// An entry's particulars as "name: value" pairs to read, rather than JSON:
+/// nested values stay compact JSON, text loses its quotes.
+fn detail_pairs(detail: &str) -> Vec<(String, String)> {
+    match serde_json::from_str::<serde_json::Value>(detail) {
+        Ok(serde_json::Value::Object(fields)) => fields
+            .into_iter()
+            .map(|(key, value)| {
+                let value = match value {
+                    serde_json::Value::String(text) => text,
+                    other => other.to_string(),
+                };
+                (key.replace('_', " "), value)
+            })
+            .collect(),
+        Ok(serde_json::Value::Null) | Err(_) if detail.trim().is_empty() => Vec::new(),
+        _ => vec![(String::new(), detail.to_string())],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::detail_pairs;
+
+    #[test]
+    fn details_read_as_pairs() {
+        assert_eq!(
+            detail_pairs(r#"{"address":"10.0.0.1","known":true,"user_id":7}"#),
+            [
+                ("address".to_string(), "10.0.0.1".to_string()),
+                ("known".to_string(), "true".to_string()),
+                ("user id".to_string(), "7".to_string()),
+            ]
+        );
+        assert!(detail_pairs("{}").is_empty());
+        assert!(detail_pairs("").is_empty());
+        assert_eq!(
+            detail_pairs("[1,2]"),
+            [(String::new(), "[1,2]".to_string())]
+        );
     }
 }

@@ -140,7 +140,7 @@ fn Outbox(
         } else {
             view! {
                 <div class="table-wrap">
-                    <table class="data-table" data-testid="outbox-table">
+                    <table class="data-table stack-on-phone" data-testid="outbox-table">
                         <thead>
                             <tr>
                                 <th scope="col">{a.when_utc}</th>
@@ -180,12 +180,12 @@ fn OutboxRow(entry: OutboxEntry, retry: ServerAction<RetryMail>, offset: i32) ->
     view! {
         <tr data-status=entry.status.code() data-mail=entry.id>
             <td><time datetime=tsudoi::model::to_local(entry.created_at, offset).to_rfc3339()>{local_time(entry.created_at)}</time></td>
-            <td>{entry.to_address}</td>
-            <td data-kind=entry.kind.code()>{(a.mail_kind)(entry.kind)}</td>
-            <td>{(a.outbox_status)(entry.status)}</td>
-            <td>{entry.attempts}</td>
-            <td>{when}</td>
-            <td class="detail">
+            <td data-label=a.outbox_to>{entry.to_address}</td>
+            <td data-kind=entry.kind.code() data-label=a.outbox_kind>{(a.mail_kind)(entry.kind)}</td>
+            <td data-label=a.status>{(a.outbox_status)(entry.status)}</td>
+            <td data-label=a.outbox_attempts>{entry.attempts}</td>
+            <td data-label=a.outbox_next>{when}</td>
+            <td class="detail" data-label=a.outbox_error>
                 {entry.last_error}
                 {dead.then(|| view! {
                     <ActionForm action=retry attr:class="inline-form">
