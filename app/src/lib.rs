@@ -108,6 +108,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users") view=pages::admin::users::UsersPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=pages::admin::audit::AuditPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/outbox") view=pages::admin::outbox::OutboxPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/outbox/:id") view=pages::admin::outbox::MailPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/overview") view=pages::admin::overview::OverviewPage ssr=SsrMode::Async />
                     <Route path=path!("/organize") view=pages::organize::OrganizePage ssr=SsrMode::Async />
                     <Route path=path!("/organize/new") view=pages::organize::NewEventPage ssr=SsrMode::Async />

@@ -22,6 +22,20 @@ pub struct MailSite {
     pub time_zone: Tz,
 }
 
+impl MailSite {
+    /// The site at `public_url` (as configured) in `time_zone`.
+    pub fn parse(public_url: &str, time_zone: Tz) -> Result<MailSite> {
+        let public_url = Url::parse(public_url).map_err(|err| {
+            tracing::error!(public_url, error = %err, "the public address is not a URL");
+            Error::Internal
+        })?;
+        Ok(MailSite {
+            public_url,
+            time_zone,
+        })
+    }
+}
+
 /// A file sent with the mail.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attachment {

@@ -24,6 +24,8 @@ pub mod letter;
 #[cfg(feature = "server")]
 pub mod outbox;
 #[cfg(feature = "server")]
+pub mod preview;
+#[cfg(feature = "server")]
 pub mod reminders;
 #[cfg(feature = "test-support")]
 pub mod test_support;
@@ -145,4 +147,16 @@ pub struct OutboxCounts {
 pub struct OutboxPage {
     pub entries: Vec<OutboxEntry>,
     pub next_before: Option<i64>,
+}
+
+/// A mail as an administrator reads it on the outbox page (see `preview`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailPreview {
+    pub id: i64,
+    pub kind: MailKind,
+    pub to_address: String,
+    /// `None` when the mail would no longer be sent; `reason` says why.
+    pub subject: Option<String>,
+    pub text: Option<String>,
+    pub reason: Option<String>,
 }

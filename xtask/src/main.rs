@@ -66,6 +66,13 @@ fn dispatch() -> Result<()> {
 
 /// The first README command: Tsudoi on the embedded database with demo data.
 fn demo(root: &Path) -> Result<()> {
+    // Say up front what a first build costs, so a quiet minute is not taken for a hang.
+    if !root.join("target/release/tsudoi").exists() {
+        eprintln!(
+            "xtask: first build: the browser bundle, then the server — about 20 minutes on a \
+             2-core machine (cargo names each crate as it compiles it); later builds take a minute or two"
+        );
+    }
     build_site(root, true)?;
     let binary = build_server(root, true)?;
     if !binary.with_file_name("tsudoi.db").exists() {

@@ -275,6 +275,9 @@ pub struct PasswordLinkTexts {
 }
 
 pub struct AdminTexts {
+    pub mail_title: &'static str,
+    pub back_to_outbox: &'static str,
+    pub mail_not_sent: fn(&str) -> String,
     pub users_title: &'static str,
     pub sign_in: &'static str,
     pub can_sign_in: &'static str,
@@ -672,6 +675,9 @@ pub static EN: Texts = Texts {
         back_to_login: "Back to sign-in",
     },
     admin: AdminTexts {
+        mail_title: "Mail",
+        back_to_outbox: "← Back to the outbox",
+        mail_not_sent: |why| format!("This mail would not be sent now: {why}"),
         sign_in: "Sign-in",
         can_sign_in: "Can sign in",
         no_password_yet: "No password yet",
@@ -1081,6 +1087,9 @@ pub static JA: Texts = Texts {
         back_to_login: "サインイン画面に戻る",
     },
     admin: AdminTexts {
+        mail_title: "メール",
+        back_to_outbox: "← 送信キューに戻る",
+        mail_not_sent: |why| format!("このメールは今は送信されません：{why}"),
         sign_in: "サインイン",
         can_sign_in: "設定済み",
         no_password_yet: "パスワード未設定",

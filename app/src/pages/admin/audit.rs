@@ -123,10 +123,11 @@ fn AuditRow(entry: AuditEntry, offset: i32) -> impl IntoView {
                     <dl class="detail-list">
                         {detail.into_iter().map(|(key, value)| view! { <div><dt>{key}</dt><dd>{value}</dd></div> }).collect_view()}
                     </dl>
-                })}
+                }.into_any())}
             </td>
         </tr>
     }
+    .into_any()
 }
 
 /// An entry's particulars as "name: value" pairs to read, rather than JSON:

@@ -7,7 +7,7 @@ use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
-use tsudoi::mail::{MailStatus, OutboxCounts, OutboxEntry, OutboxPage};
+use tsudoi::mail::{MailPreview, MailStatus, OutboxCounts, OutboxEntry, OutboxPage};
 
 use crate::AppError;
 use crate::i18n::use_texts;
@@ -54,6 +54,47 @@ pub async fn retry_mail(id: i64) -> Result<(), AppError> {
     let admin = crate::auth::caller::require(Permission::ManageMail).await?;
     let ctx = crate::server_context::server_context()?;
     Ok(tsudoi::mail::outbox::retry_dead(&ctx.db, admin.id, id, chrono::Utc::now()).await?)
+}
+
+/// One mail as it reads (composed now, nothing sent or changed).
+#[server(endpoint = "admin/outbox/mail", input = GetUrl)]
+pub async fn read_mail(id: i64) -> Result<MailPreview, AppError> {
+    use tsudoi::access::Permission;
+    crate::auth::caller::require(Permission::ManageMail).await?;
+    let ctx = crate::server_context::server_context()?;
+    let site = tsudoi::mail::compose::MailSite::parse(&ctx.public_url, ctx.time_zone)?;
+    Ok(tsudoi::mail::preview::preview(&ctx.db, &site, id, chrono::Utc::now()).await?)
+}
+
+/// `/admin/outbox/{id}`: a mail's subject and text.
+#[component]
+pub fn MailPage() -> impl IntoView {
+    let t = use_texts();
+    let a = &t.admin;
+    let route_id = crate::pages::route_id();
+    let mail = Resource::new(move || route_id().unwrap_or_default(), read_mail);
+    view! {
+        <Title text=a.mail_title />
+        <p><a href="/admin/outbox">{a.back_to_outbox}</a></p>
+        <Suspense fallback=move || view! { <p class="loading" aria-busy="true">{t.loading}</p> }>
+            {move || Suspend::new(async move {
+                match mail.await {
+                    Ok(mail) => view! {
+                        <article class="form-card mail-preview" data-testid="mail-preview">
+                            <h1>{mail.subject.clone().unwrap_or_else(|| a.mail_title.to_string())}</h1>
+                            <dl class="facts">
+                                <dt>{a.outbox_to}</dt><dd>{mail.to_address}</dd>
+                                <dt>{a.outbox_kind}</dt><dd>{(a.mail_kind)(mail.kind)}</dd>
+                            </dl>
+                            {mail.reason.map(|reason| view! { <p class="notice">{(a.mail_not_sent)(&reason)}</p> })}
+                            {mail.text.map(|text| view! { <pre class="mail-text">{text}</pre> })}
+                        </article>
+                    }.into_any(),
+                    Err(error) => view! { <LoginNeeded error here="/admin/outbox".to_string() /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
 }
 
 #[component]
@@ -180,7 +221,7 @@ fn OutboxRow(entry: OutboxEntry, retry: ServerAction<RetryMail>, offset: i32) ->
     view! {
         <tr data-status=entry.status.code() data-mail=entry.id>
             <td><time datetime=tsudoi::model::to_local(entry.created_at, offset).to_rfc3339()>{local_time(entry.created_at)}</time></td>
-            <td data-label=a.outbox_to>{entry.to_address}</td>
+            <td data-label=a.outbox_to><a href=format!("/admin/outbox/{}", entry.id) data-testid="read-mail">{entry.to_address}</a></td>
             <td data-kind=entry.kind.code() data-label=a.outbox_kind>{(a.mail_kind)(entry.kind)}</td>
             <td data-label=a.status>{(a.outbox_status)(entry.status)}</td>
             <td data-label=a.outbox_attempts>{entry.attempts}</td>
