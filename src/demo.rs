@@ -28,45 +28,46 @@ const DEPARTMENTS: [&str; 10] = [
     "経営企画部 Corporate Planning",
 ];
 
-const FAMILY_NAMES: [(&str, &str); 20] = [
-    ("佐藤", "sato"),
-    ("鈴木", "suzuki"),
-    ("高橋", "takahashi"),
-    ("田中", "tanaka"),
-    ("伊藤", "ito"),
-    ("渡辺", "watanabe"),
-    ("山本", "yamamoto"),
-    ("中村", "nakamura"),
-    ("小林", "kobayashi"),
-    ("加藤", "kato"),
-    ("吉田", "yoshida"),
-    ("山田", "yamada"),
-    ("佐々木", "sasaki"),
-    ("山口", "yamaguchi"),
-    ("松本", "matsumoto"),
-    ("井上", "inoue"),
-    ("木村", "kimura"),
-    ("林", "hayashi"),
-    ("清水", "shimizu"),
-    ("森", "mori"),
+/// (name, romanized for the address, reading in hiragana)
+const FAMILY_NAMES: [(&str, &str, &str); 20] = [
+    ("佐藤", "sato", "さとう"),
+    ("鈴木", "suzuki", "すずき"),
+    ("高橋", "takahashi", "たかはし"),
+    ("田中", "tanaka", "たなか"),
+    ("伊藤", "ito", "いとう"),
+    ("渡辺", "watanabe", "わたなべ"),
+    ("山本", "yamamoto", "やまもと"),
+    ("中村", "nakamura", "なかむら"),
+    ("小林", "kobayashi", "こばやし"),
+    ("加藤", "kato", "かとう"),
+    ("吉田", "yoshida", "よしだ"),
+    ("山田", "yamada", "やまだ"),
+    ("佐々木", "sasaki", "ささき"),
+    ("山口", "yamaguchi", "やまぐち"),
+    ("松本", "matsumoto", "まつもと"),
+    ("井上", "inoue", "いのうえ"),
+    ("木村", "kimura", "きむら"),
+    ("林", "hayashi", "はやし"),
+    ("清水", "shimizu", "しみず"),
+    ("森", "mori", "もり"),
 ];
 
-const GIVEN_NAMES: [(&str, &str); 15] = [
-    ("翔", "sho"),
-    ("陽菜", "hina"),
-    ("蓮", "ren"),
-    ("結衣", "yui"),
-    ("大翔", "hiroto"),
-    ("葵", "aoi"),
-    ("悠真", "yuma"),
-    ("さくら", "sakura"),
-    ("湊", "minato"),
-    ("美咲", "misaki"),
-    ("健太", "kenta"),
-    ("由美", "yumi"),
-    ("拓海", "takumi"),
-    ("恵", "megumi"),
-    ("直樹", "naoki"),
+const GIVEN_NAMES: [(&str, &str, &str); 15] = [
+    ("翔", "sho", "しょう"),
+    ("陽菜", "hina", "ひな"),
+    ("蓮", "ren", "れん"),
+    ("結衣", "yui", "ゆい"),
+    ("大翔", "hiroto", "ひろと"),
+    ("葵", "aoi", "あおい"),
+    ("悠真", "yuma", "ゆうま"),
+    ("さくら", "sakura", "さくら"),
+    ("湊", "minato", "みなと"),
+    ("美咲", "misaki", "みさき"),
+    ("健太", "kenta", "けんた"),
+    ("由美", "yumi", "ゆみ"),
+    ("拓海", "takumi", "たくみ"),
+    ("恵", "megumi", "めぐみ"),
+    ("直樹", "naoki", "なおき"),
 ];
 
 /// (Japanese title, English title, category, typical capacity)
@@ -291,8 +292,9 @@ pub async fn seed(db: &Database, tz: Tz, now: DateTime<Utc>, seed: u64) -> Resul
 
     let mut user_ids = Vec::with_capacity(300);
     for n in 0..300 {
-        let (family_ja, family) = FAMILY_NAMES[n % FAMILY_NAMES.len()];
-        let (given_ja, given) = GIVEN_NAMES[(n / FAMILY_NAMES.len()) % GIVEN_NAMES.len()];
+        let (family_ja, family, family_kana) = FAMILY_NAMES[n % FAMILY_NAMES.len()];
+        let (given_ja, given, given_kana) =
+            GIVEN_NAMES[(n / FAMILY_NAMES.len()) % GIVEN_NAMES.len()];
         let role = match n {
             0..=4 => Role::Organizer,
             5..=9 => Role::Staff,
@@ -305,7 +307,17 @@ pub async fn seed(db: &Database, tz: Tz, now: DateTime<Utc>, seed: u64) -> Resul
             role,
             lang: if n % 5 == 0 { Lang::En } else { Lang::Ja },
         };
-        user_ids.push(users::upsert(db, &user, None).await?);
+        let id = users::upsert(db, &user, None).await?;
+        // As an import with a reading column gives it: lists sort by it.
+        on_pool!(db, |pool| sqlx::query(
+            "UPDATE users SET name_reading = $2 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(format!("{family_kana} {given_kana}"))
+        .execute(pool)
+        .await
+        .map(|_| ())?);
+        user_ids.push(id);
     }
     let password = new_demo_password();
     let hash = users::password::hash(password.clone()).await?;

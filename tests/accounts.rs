@@ -1387,6 +1387,22 @@ mod password_links {
                 .unwrap();
             assert_eq!(again, 0, "{backend}");
 
+            // An administrator reading the queued mail sees the link without its secret.
+            let mail_id = scalar(
+                db,
+                "SELECT id FROM mail_outbox WHERE to_address = 'hana@example.co.jp'",
+            )
+            .await;
+            let read = tsudoi::mail::preview::preview(db, &site(), mail_id, now)
+                .await
+                .unwrap();
+            let text = read.text.unwrap();
+            assert!(
+                text.contains("https://tsudoi.example.co.jp/password/…"),
+                "{text}"
+            );
+            assert!(!text.contains(&hana_token), "{backend}: {text}");
+
             let link = password_links::usable(db, &hana_token, now).await.unwrap();
             assert_eq!(
                 (link.user_id, link.email.as_str()),

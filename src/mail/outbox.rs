@@ -210,6 +210,34 @@ struct ClaimedRow {
     created_at: DateTime<Utc>,
 }
 
+impl ClaimedRow {
+    /// `None` for a kind this version does not know.
+    fn into_mail(self) -> Option<ClaimedMail> {
+        Some(ClaimedMail {
+            kind: MailKind::parse(&self.kind)?,
+            id: self.id,
+            recipient_user_id: self.recipient_user_id,
+            to_address: self.to_address,
+            lang: self.lang,
+            payload: self.payload.0,
+            attempts: self.attempts,
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// Mail `id` as a worker would see it, without claiming it (to read it).
+pub(crate) async fn find(db: &Database, id: i64) -> Result<Option<ClaimedMail>> {
+    let row: Option<ClaimedRow> = on_pool!(db, |pool| sqlx::query_as(
+        "SELECT id, kind, recipient_user_id, to_address, lang, payload, attempts, created_at
+           FROM mail_outbox WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?);
+    Ok(row.and_then(ClaimedRow::into_mail))
+}
+
 /// Claims up to `limit` due mails (queued and due, or sending with a lapsed
 /// lease) until `lease_until`, counting the attempt. Oldest due first.
 pub async fn claim_due(
@@ -236,21 +264,13 @@ pub async fn claim_due(
         .await?);
     let mut claimed = Vec::with_capacity(rows.len());
     for row in rows {
-        let Some(kind) = MailKind::parse(&row.kind) else {
-            tracing::error!(mail = row.id, kind = %row.kind, "unknown mail kind in the outbox");
-            give_up(db, row.id, &format!("unknown mail kind {}", row.kind)).await?;
+        let (id, kind) = (row.id, row.kind.clone());
+        let Some(mail) = row.into_mail() else {
+            tracing::error!(mail = id, kind = %kind, "unknown mail kind in the outbox");
+            give_up(db, id, &format!("unknown mail kind {kind}")).await?;
             continue;
         };
-        claimed.push(ClaimedMail {
-            id: row.id,
-            kind,
-            recipient_user_id: row.recipient_user_id,
-            to_address: row.to_address,
-            lang: row.lang,
-            payload: row.payload.0,
-            attempts: row.attempts,
-            created_at: row.created_at,
-        });
+        claimed.push(mail);
     }
     // RETURNING gives no order; attempts go out oldest first.
     claimed.sort_by_key(|mail| mail.id);

@@ -5,26 +5,11 @@
 //! be a way into another person's account.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
-use sqlx::types::Json;
 
 use super::compose::{Composition, MailSite, compose};
-use super::outbox::ClaimedMail;
 use super::{MailKind, MailPreview};
-use crate::storage::{Database, on_pool};
+use crate::storage::Database;
 use crate::{Error, Result};
-
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: i64,
-    kind: String,
-    recipient_user_id: Option<i64>,
-    to_address: String,
-    lang: String,
-    payload: Json<Value>,
-    attempts: i32,
-    created_at: DateTime<Utc>,
-}
 
 /// Mail `id` as it would be composed now.
 pub async fn preview(
@@ -33,25 +18,8 @@ pub async fn preview(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<MailPreview> {
-    let row: Row = on_pool!(db, |pool| sqlx::query_as(
-        "SELECT id, kind, recipient_user_id, to_address, lang, payload, attempts, created_at
-           FROM mail_outbox WHERE id = $1"
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?)
-    .ok_or(Error::NotFound)?;
-    let kind = MailKind::parse(&row.kind).ok_or(Error::NotFound)?;
-    let mail = ClaimedMail {
-        id: row.id,
-        kind,
-        recipient_user_id: row.recipient_user_id,
-        to_address: row.to_address.clone(),
-        lang: row.lang,
-        payload: row.payload.0,
-        attempts: row.attempts,
-        created_at: row.created_at,
-    };
+    let mail = super::outbox::find(db, id).await?.ok_or(Error::NotFound)?;
+    let kind = mail.kind;
     let (subject, text, reason) = match compose(db, site, &mail, now).await? {
         Composition::Send(composed) => {
             let text = composed.letter.text().map_err(|err| {
@@ -70,7 +38,7 @@ pub async fn preview(
     Ok(MailPreview {
         id,
         kind,
-        to_address: row.to_address,
+        to_address: mail.to_address,
         subject,
         text,
         reason,

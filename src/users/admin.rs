@@ -13,7 +13,7 @@ use super::{CheckedUser, LoginLimits, check_new_user, password, throttle};
 use crate::audit::{self, AuditAction};
 use crate::model::{AuthenticatedUser, Lang, NewUser, Role, UserPage, UserSummary};
 use crate::reason::Reason;
-use crate::storage::{Database, dialect_sql, is_unique_violation, on_pool, on_tx};
+use crate::storage::{Database, UnitOfWork, dialect_sql, is_unique_violation, on_pool, on_tx};
 use crate::{Error, Result, model};
 
 #[derive(sqlx::FromRow)]
@@ -548,17 +548,7 @@ pub async fn set_password_from_command_line(
     let hash = password::hash(new).await?;
     let now = Utc::now();
     let mut uow = db.begin_write().await?;
-    on_tx!(&mut uow, |tx| sqlx::query(
-        "UPDATE users SET password_hash = $2, updated_at = $3,
-                session_generation = session_generation + 1
-          WHERE id = $1"
-    )
-    .bind(user_id)
-    .bind(&hash)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map(|_| ()))?;
+    replace_password(&mut uow, user_id, &hash, now).await?;
     audit::insert(
         &mut uow,
         None,
@@ -570,6 +560,28 @@ pub async fn set_password_from_command_line(
     .await?;
     uow.commit().await?;
     Ok(user_id)
+}
+
+/// Sets `user_id`'s password hash as a step of `uow` and moves their session
+/// generation on, which ends every session they have. Answers whether the
+/// person exists.
+pub(super) async fn replace_password(
+    uow: &mut UnitOfWork<'_>,
+    user_id: i64,
+    hash: &str,
+    now: chrono::DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    on_tx!(uow, |tx| sqlx::query(
+        "UPDATE users SET password_hash = $2, updated_at = $3,
+                session_generation = session_generation + 1
+          WHERE id = $1"
+    )
+    .bind(user_id)
+    .bind(hash)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map(|done| done.rows_affected() == 1))
 }
 
 #[cfg(test)]

@@ -399,18 +399,8 @@ pub async fn set_password(
     .execute(&mut *tx)
     .await
     .map(|done| done.rows_affected()))?;
-    let updated = on_tx!(&mut uow, |tx| sqlx::query(
-        "UPDATE users SET password_hash = $2, updated_at = $3,
-                session_generation = session_generation + 1
-          WHERE id = $1 AND active"
-    )
-    .bind(link.user_id)
-    .bind(&hash)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map(|done| done.rows_affected()))?;
-    if spent != 1 || updated != 1 {
+    let updated = super::admin::replace_password(&mut uow, link.user_id, &hash, now).await?;
+    if spent != 1 || !updated {
         return Err(invalid_link());
     }
     on_tx!(&mut uow, |tx| sqlx::query(

@@ -22,3 +22,22 @@ pub(crate) fn route_id() -> impl Fn() -> Option<i64> + Copy + Send + Sync + 'sta
             .and_then(|id| id.parse::<i64>().ok())
     }
 }
+
+/// The event's summary as the list shows it (drafts included), for pages
+/// that name their event; the caller has checked who may see it.
+#[cfg(feature = "ssr")]
+pub(crate) async fn event_summary(
+    event_id: i64,
+) -> Result<tsudoi::model::EventSummary, crate::AppError> {
+    let ctx = crate::server_context::server_context()?;
+    let detail = tsudoi::events::detail(
+        &ctx.db,
+        ctx.time_zone,
+        event_id,
+        None,
+        true,
+        chrono::Utc::now(),
+    )
+    .await?;
+    Ok(detail.event)
+}

@@ -361,7 +361,7 @@ fn UserRow(
     let row_key = email.clone();
     view! {
         <tr data-user=row_key class:inactive=!active>
-            <td>
+            <td class="pick">
                 {invitable.then(|| view! {
                     <input type="checkbox" name="user_ids[]" value=id form="invite-chosen" aria-label=choose_label.clone() />
                 })}

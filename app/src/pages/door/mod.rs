@@ -89,17 +89,8 @@ pub async fn door_admit(event_id: i64, registration_id: i64) -> Result<ScanAnswe
 /// The event this door belongs to, so staff know they are at the right one.
 #[server(endpoint = "door/event", input = GetUrl)]
 pub async fn door_event(event_id: i64) -> Result<EventSummary, AppError> {
-    let (_, ctx) = door_keeper(event_id).await?;
-    let detail = tsudoi::events::detail(
-        &ctx.db,
-        ctx.time_zone,
-        event_id,
-        None,
-        true,
-        chrono::Utc::now(),
-    )
-    .await?;
-    Ok(detail.event)
+    door_keeper(event_id).await?;
+    crate::pages::event_summary(event_id).await
 }
 
 #[server(endpoint = "door/counts", input = GetUrl)]

@@ -70,17 +70,7 @@ pub async fn undo_attendee_check_in(event_id: i64, registration_id: i64) -> Resu
 #[server(endpoint = "organize/attendees-event", input = GetUrl)]
 pub async fn attendees_event(event_id: i64) -> Result<tsudoi::model::EventSummary, AppError> {
     super::manager_of(event_id).await?;
-    let ctx = crate::server_context::server_context()?;
-    let detail = tsudoi::events::detail(
-        &ctx.db,
-        ctx.time_zone,
-        event_id,
-        None,
-        true,
-        chrono::Utc::now(),
-    )
-    .await?;
-    Ok(detail.event)
+    crate::pages::event_summary(event_id).await
 }
 
 /// Takes a registration off the event: the person is told, and the first
