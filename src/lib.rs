@@ -28,6 +28,8 @@ pub mod csv_export;
 #[cfg(feature = "server")]
 pub mod demo;
 #[cfg(feature = "server")]
+mod observe;
+#[cfg(feature = "server")]
 pub mod storage;
 #[cfg(feature = "server")]
 pub mod tickets;

@@ -52,6 +52,9 @@ pub struct RawConfig {
     pub mail_send_timeout_seconds: u64,
     pub mail_retry_seconds: u64,
     pub list_cache_pages: u32,
+    /// Unset: no metrics. Set: Prometheus metrics on this address only,
+    /// never on the public one.
+    pub metrics_addr: Option<String>,
     pub log: String,
 }
 
@@ -81,12 +84,13 @@ impl Default for RawConfig {
             mail_send_timeout_seconds: 60,
             mail_retry_seconds: 30,
             list_cache_pages: 2_000,
+            metrics_addr: None,
             log: "info".into(),
         }
     }
 }
 
-const KEYS: [&str; 24] = [
+const KEYS: [&str; 25] = [
     "addr",
     "database_url",
     "redis_url",
@@ -110,6 +114,7 @@ const KEYS: [&str; 24] = [
     "mail_send_timeout_seconds",
     "mail_retry_seconds",
     "list_cache_pages",
+    "metrics_addr",
     "log",
 ];
 
@@ -132,6 +137,8 @@ pub struct Settings {
     pub mail: MailSettings,
     /// Pages of the public event list kept in memory; 0 keeps none.
     pub list_cache_pages: usize,
+    /// Where `/metrics` answers; `None`: nowhere.
+    pub metrics_addr: Option<SocketAddr>,
     pub log: String,
     /// Where the configuration came from, for the start-up log line.
     pub source: Option<PathBuf>,
@@ -335,6 +342,24 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
     if raw.list_cache_pages > 100_000 {
         return Err(bad("list_cache_pages", "must be between 0 and 100000"));
     }
+    let metrics_addr = non_empty(raw.metrics_addr.clone())
+        .map(|text| {
+            text.parse::<SocketAddr>().map_err(|_| {
+                bad(
+                    "metrics_addr",
+                    format!("“{text}” is not HOST:PORT, e.g. 127.0.0.1:9464"),
+                )
+            })
+        })
+        .transpose()?;
+    if metrics_addr
+        .is_some_and(|metrics| metrics.port() == addr.port() && metrics.ip() == addr.ip())
+    {
+        return Err(bad(
+            "metrics_addr",
+            "must differ from addr: metrics are never served on the public address",
+        ));
+    }
     tracing_subscriber::EnvFilter::try_new(&raw.log)
         .map_err(|_| bad("log", "is not a log filter such as info or tsudoi=debug"))?;
     Ok(Settings {
@@ -358,6 +383,7 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
         },
         mail,
         list_cache_pages: raw.list_cache_pages as usize,
+        metrics_addr,
         log: raw.log,
         source: source.map(Path::to_path_buf),
     })
@@ -584,6 +610,11 @@ mod tests {
             ("session_idle_minutes = 1", "session_idle_minutes"),
             ("session_max_hours = 0", "session_max_hours"),
             ("list_cache_pages = 1000000", "list_cache_pages"),
+            ("metrics_addr = \"everywhere\"", "metrics_addr"),
+            (
+                "metrics_addr = \"127.0.0.1:3000\"",
+                "metrics_addr (TSUDOI_METRICS_ADDR): must differ from addr",
+            ),
             ("unknown_key = 1", "unknown_key"),
         ];
         for (line, expected) in cases {

@@ -94,7 +94,7 @@ pub fn router(state: AppState, sessions: Store, settings: &Settings) -> Router {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }
     let time_limit = settings.request_timeout;
-    router
+    let router = router
         .layer(middleware::from_fn(move |request, next| {
             request_limits::answer_within(time_limit, request, next)
         }))
@@ -105,7 +105,14 @@ pub fn router(state: AppState, sessions: Store, settings: &Settings) -> Router {
             let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
         }))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+    // Outermost, so what it times is what the client waited for, the time
+    // limit's 503 and a caught panic's 500 included.
+    if settings.metrics_addr.is_some() {
+        router.layer(middleware::from_fn(crate::metrics::track))
+    } else {
+        router
+    }
 }
 
 /// Liveness: the process is up and answering.

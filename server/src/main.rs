@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod http;
 mod mail;
+mod metrics;
 mod request_limits;
 mod security;
 mod sessions;
@@ -141,6 +142,10 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
             },
         },
     };
+    if let Some(addr) = settings.metrics_addr {
+        let handle = metrics::install()?;
+        metrics::serve(addr, handle, state.context.db.clone()).await?;
+    }
     let listener = TcpListener::bind(settings.addr)
         .await
         .map_err(|err| format!("cannot listen on {}: {err}", settings.addr))?

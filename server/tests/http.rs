@@ -164,3 +164,131 @@ async fn readiness_turns_503_when_postgres_goes_away() {
         "liveness stays up"
     );
 }
+
+/// The sample line of `name` whose labels include every one of `labels`.
+fn sample<'a>(text: &'a str, name: &str, labels: &[&str]) -> Option<&'a str> {
+    text.lines().find(|line| {
+        line.starts_with(&format!("{name}{{")) && labels.iter().all(|label| line.contains(label))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_are_served_on_their_own_address_with_bounded_labels() {
+    let t = test_support::sqlite().await;
+    tsudoi::demo::seed(&t.db, Tokyo, Utc::now(), 1)
+        .await
+        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let metrics_addr = format!("127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let server = RunningServer::start_with(
+        dir.path(),
+        &t.url(),
+        &[("TSUDOI_METRICS_ADDR", metrics_addr.as_str())],
+    );
+    let http = reqwest::Client::new();
+    for path in [
+        "/",
+        "/events/1",
+        "/events/2",
+        "/no-such-page-4711",
+        "/healthz",
+    ] {
+        http.get(server.url(path)).send().await.unwrap();
+    }
+    let refused = http
+        .post(server.url("/api/auth/login"))
+        .form(&[
+            ("email", "nobody@example.co.jp"),
+            ("password", "not a password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+
+    // Never on the address everyone reaches.
+    let public = http.get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), 404);
+
+    let scrape = http
+        .get(format!("http://{metrics_addr}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scrape.status(), 200);
+    assert_eq!(
+        scrape.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = scrape.text().await.unwrap();
+    // Routes by their pattern: two event pages are one series.
+    let events = sample(
+        &text,
+        "tsudoi_http_requests_total",
+        &[
+            r#"route="/events/{id}""#,
+            r#"method="GET""#,
+            r#"status="2xx""#,
+        ],
+    )
+    .unwrap_or_else(|| panic!("no event page series in\n{text}"));
+    assert!(events.ends_with(" 2"), "{events}");
+    assert!(
+        sample(
+            &text,
+            "tsudoi_http_requests_total",
+            &[r#"route="unmatched""#, r#"status="4xx""#]
+        )
+        .is_some(),
+        "{text}"
+    );
+    assert!(
+        !text.contains("/events/1\"") && !text.contains("no-such-page"),
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            "tsudoi_http_request_duration_seconds_bucket",
+            &[r#"route="/""#, r#"le="0.2""#]
+        )
+        .is_some(),
+        "{text}"
+    );
+    // What the core counts, and what is read at the scrape.
+    for (name, labels) in [
+        ("tsudoi_logins_total", &[r#"outcome="failed""#][..]),
+        ("tsudoi_build_info", &[r#"version=""#][..]),
+        ("tsudoi_mail_outbox", &[r#"state="queued""#][..]),
+        ("tsudoi_db_pool_connections", &[r#"state="open""#][..]),
+    ] {
+        assert!(
+            sample(&text, name, labels).is_some(),
+            "{name} missing in\n{text}"
+        );
+    }
+    assert!(
+        text.lines().any(|l| l.starts_with("tsudoi_database_up 1")),
+        "{text}"
+    );
+    // Every sample is NAME{LABELS} NUMBER, as the text format requires.
+    for line in text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line}"));
+        assert!(value.parse::<f64>().is_ok(), "{line}");
+        assert!(
+            series
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_'),
+            "{line}"
+        );
+    }
+    server.terminate();
+}

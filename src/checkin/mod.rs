@@ -459,7 +459,9 @@ mod store {
         staff_id: i64,
         now: DateTime<Utc>,
     ) -> Result<ScanAnswer> {
-        answer_token(db, event_id, token, staff_id, When::Now, Via::Qr, now).await
+        let answer = answer_token(db, event_id, token, staff_id, When::Now, Via::Qr, now).await;
+        crate::observe::check_in(&answer, "qr");
+        answer
     }
 
     /// A person checked in by hand from the attendee list, with the same
@@ -473,12 +475,14 @@ mod store {
         staff_id: i64,
         now: DateTime<Utc>,
     ) -> Result<ScanAnswer> {
-        match holder_by_id(db, registration_id).await? {
+        let answer = match holder_by_id(db, registration_id).await? {
             Some(holder) if holder.event_id == event_id => {
                 admit(db, event_id, holder, staff_id, When::Now, Via::List, now).await
             }
             _ => Err(Error::NotFound),
-        }
+        };
+        crate::observe::check_in(&answer, "list");
+        answer
     }
 
     /// A typed ticket code, with the same answers as [`scan`].
@@ -490,7 +494,9 @@ mod store {
         staff_id: i64,
         now: DateTime<Utc>,
     ) -> Result<ScanAnswer> {
-        answer_code(db, event_id, code, staff_id, When::Now, Via::Code, now).await
+        let answer = answer_code(db, event_id, code, staff_id, When::Now, Via::Code, now).await;
+        crate::observe::check_in(&answer, "code");
+        answer
     }
 
     /// Takes back a check-in made by mistake: the person holds their seat

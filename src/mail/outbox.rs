@@ -397,6 +397,16 @@ pub async fn counts(db: &Database) -> Result<OutboxCounts> {
     Ok(counts)
 }
 
+/// When the oldest mail still waiting for its first send was queued: how far
+/// behind delivery is. `None` when nothing waits.
+pub async fn oldest_queued_at(db: &Database) -> Result<Option<DateTime<Utc>>> {
+    Ok(on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT MIN(created_at) FROM mail_outbox WHERE status = 'queued'"
+    )
+    .fetch_one(pool)
+    .await?))
+}
+
 #[derive(sqlx::FromRow)]
 struct EntryRow {
     id: i64,

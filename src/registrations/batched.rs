@@ -88,7 +88,9 @@ impl Registrar {
             let registrar = self.clone();
             tokio::spawn(async move { registrar.drain(event_id).await });
         }
-        answer.await.unwrap_or(Err(Error::Internal))
+        let answer = answer.await.unwrap_or(Err(Error::Internal));
+        crate::observe::registration(&answer);
+        answer
     }
 
     /// Writes groups for `event_id` until nobody is waiting.

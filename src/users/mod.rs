@@ -239,6 +239,7 @@ pub async fn log_in(
         authenticate(db, &email, password),
     )
     .await;
+    crate::observe::login(&checked);
     match checked {
         Ok(user) => {
             audit::insert_at(
