@@ -17,7 +17,9 @@ use axum::http::{Request, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use metrics::{counter, gauge, histogram};
+use metrics::{
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tsudoi::storage::{Database, Pool};
@@ -37,8 +39,53 @@ pub fn install() -> Result<PrometheusHandle, String> {
         .map_err(|err| format!("metrics: {err}"))?
         .install_recorder()
         .map_err(|err| format!("metrics: {err}"))?;
+    describe();
     gauge!("tsudoi_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
     Ok(handle)
+}
+
+/// The HELP line of every metric, those the core counts included.
+fn describe() {
+    describe_counter!(
+        "tsudoi_http_requests_total",
+        "HTTP requests answered, by route pattern, method and status class."
+    );
+    describe_histogram!(
+        REQUEST_SECONDS,
+        Unit::Seconds,
+        "Time to answer an HTTP request, by route pattern, method and status class."
+    );
+    describe_gauge!(
+        "tsudoi_http_requests_in_flight",
+        "HTTP requests being answered now."
+    );
+    describe_counter!(
+        "tsudoi_registrations_total",
+        "Registration attempts by outcome: seat, waitlist, or the kind of refusal."
+    );
+    describe_counter!(
+        "tsudoi_logins_total",
+        "Login attempts by outcome: ok, failed, throttled."
+    );
+    describe_counter!(
+        "tsudoi_check_ins_total",
+        "Check-ins at the door by answer and by how the person was found."
+    );
+    describe_gauge!("tsudoi_mail_outbox", "Mails in the outbox by state.");
+    describe_gauge!(
+        "tsudoi_mail_oldest_queued_seconds",
+        Unit::Seconds,
+        "Age of the oldest mail waiting for its first send; 0 when none waits."
+    );
+    describe_gauge!(
+        "tsudoi_db_pool_connections",
+        "Database connections of this instance: open, and idle among them."
+    );
+    describe_gauge!(
+        "tsudoi_database_up",
+        "1 when the database answered at the last scrape, else 0."
+    );
+    describe_gauge!("tsudoi_build_info", "The running version; always 1.");
 }
 
 /// Middleware: counts and times every request by route pattern, method and

@@ -275,6 +275,31 @@ async fn metrics_are_served_on_their_own_address_with_bounded_labels() {
         text.lines().any(|l| l.starts_with("tsudoi_database_up 1")),
         "{text}"
     );
+    // Prometheus's own checker (Debian's promtool, installed by `cargo xtask
+    // test`) accepts the exposition, its naming rules included.
+    let mut promtool = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package prometheus) runs");
+    {
+        use std::io::Write;
+        promtool
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    let checked = promtool.wait_with_output().unwrap();
+    assert!(
+        checked.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
     // Every sample is NAME{LABELS} NUMBER, as the text format requires.
     for line in text
         .lines()

@@ -27,6 +27,7 @@ pub fn run_all(root: &Path) -> Result<()> {
     prerequisites::redis(&redis_addr)?;
     prerequisites::chromium()?;
     prerequisites::smtp_test_server()?;
+    prerequisites::promtool()?;
     prerequisites::node_modules(&end2end)?;
 
     let mut fmt = cargo(root);

@@ -76,6 +76,15 @@ pub fn smtp_test_server() -> Result<()> {
     apt_install("python3-aiosmtpd", "the SMTP server the mail tests send to")
 }
 
+/// Prometheus's `promtool`, which checks the `/metrics` text format as
+/// Prometheus itself reads it (Debian's package; no daemon is started).
+pub fn promtool() -> Result<()> {
+    if succeeds("promtool", &["--version"]) {
+        return Ok(());
+    }
+    apt_install("prometheus", "promtool checks the /metrics text format")
+}
+
 pub fn node_modules(end2end: &Path) -> Result<()> {
     if !succeeds("npm", &["--version"]) {
         bail!(
