@@ -46,15 +46,39 @@ async fn counted<T>(counter: &AtomicUsize, work: impl Future<Output = T>) -> (us
     (counter.load(Ordering::SeqCst) - before, result)
 }
 
+/// What the process's one subscriber counts and writes: statements run, and
+/// every warning as text.
+struct Observed {
+    statements: Arc<AtomicUsize>,
+    warnings: Captured,
+}
+
+fn observed() -> &'static Observed {
+    static OBSERVED: std::sync::OnceLock<Observed> = std::sync::OnceLock::new();
+    OBSERVED.get_or_init(|| {
+        let observed = Observed {
+            statements: Arc::new(AtomicUsize::new(0)),
+            warnings: Captured::default(),
+        };
+        tracing_subscriber::registry()
+            .with(
+                CountStatements(observed.statements.clone())
+                    .with_filter(Targets::new().with_target("sqlx::query", tracing::Level::DEBUG)),
+            )
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(observed.warnings.clone())
+                    .with_ansi(false)
+                    .with_filter(tracing_subscriber::filter::LevelFilter::WARN),
+            )
+            .init();
+        observed
+    })
+}
+
 #[tokio::test]
 async fn employee_pages_run_a_constant_number_of_statements() {
-    let counter = Arc::new(AtomicUsize::new(0));
-    tracing_subscriber::registry()
-        .with(
-            CountStatements(counter.clone())
-                .with_filter(Targets::new().with_target("sqlx::query", tracing::Level::DEBUG)),
-        )
-        .init();
+    let counter = observed().statements.clone();
     let public_url = Url::parse("https://tsudoi.example.com").unwrap();
 
     for t in test_support::backends().await {
@@ -154,5 +178,58 @@ async fn employee_pages_run_a_constant_number_of_statements() {
         assert!(claims.is_ok());
         assert_eq!(statements, 1, "{backend:?}: verify");
         single.close().await;
+    }
+}
+
+/// Everything a subscriber writes, kept for the test to read.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn slow_statements_are_logged_with_their_text_and_without_their_values() {
+    let captured = &observed().warnings;
+    for t in test_support::backends().await {
+        let backend = t.db.backend();
+        // A threshold every statement passes, to see what a slow one logs.
+        let touchy = Database::open(
+            &DatabaseUrl::parse(&t.url()).unwrap(),
+            &PoolSettings {
+                slow_statement: std::time::Duration::from_nanos(1),
+                ..PoolSettings::default()
+            },
+        )
+        .await
+        .unwrap();
+        let found = tsudoi::users::find_by_email(&touchy, "secret-needle@example.co.jp")
+            .await
+            .unwrap();
+        assert_eq!(found, None);
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let line = log
+            .lines()
+            .find(|line| {
+                line.contains("slow statement") && line.contains("FROM users WHERE email = $1")
+            })
+            .unwrap_or_else(|| panic!("{backend:?}: no slow statement logged in\n{log}"));
+        assert!(!log.contains("secret-needle"), "{backend:?}: {line}");
     }
 }

@@ -38,6 +38,7 @@ pub struct RawConfig {
     pub reminder_time: String,
     pub pool_size: u32,
     pub statement_timeout_ms: u64,
+    pub slow_statement_ms: u64,
     pub acquire_timeout_ms: u64,
     pub request_timeout_ms: u64,
     pub retention_months: u32,
@@ -70,6 +71,7 @@ impl Default for RawConfig {
             reminder_time: "09:00".into(),
             pool_size: 16,
             statement_timeout_ms: 5_000,
+            slow_statement_ms: 200,
             acquire_timeout_ms: 3_000,
             request_timeout_ms: 10_000,
             retention_months: 24,
@@ -90,7 +92,7 @@ impl Default for RawConfig {
     }
 }
 
-const KEYS: [&str; 25] = [
+const KEYS: [&str; 26] = [
     "addr",
     "database_url",
     "redis_url",
@@ -100,6 +102,7 @@ const KEYS: [&str; 25] = [
     "reminder_time",
     "pool_size",
     "statement_timeout_ms",
+    "slow_statement_ms",
     "acquire_timeout_ms",
     "request_timeout_ms",
     "retention_months",
@@ -312,6 +315,12 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
             "must be between 100 and 600000 milliseconds",
         ));
     }
+    if !(1..=600_000).contains(&raw.slow_statement_ms) {
+        return Err(bad(
+            "slow_statement_ms",
+            "must be between 1 and 600000 milliseconds",
+        ));
+    }
     if !(100..=600_000).contains(&raw.acquire_timeout_ms) {
         return Err(bad(
             "acquire_timeout_ms",
@@ -374,6 +383,7 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
             max_connections: raw.pool_size,
             acquire_timeout: Duration::from_millis(raw.acquire_timeout_ms),
             statement_timeout: Duration::from_millis(raw.statement_timeout_ms),
+            slow_statement: Duration::from_millis(raw.slow_statement_ms),
         },
         request_timeout: Duration::from_millis(raw.request_timeout_ms),
         retention_months: raw.retention_months,

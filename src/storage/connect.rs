@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use log::LevelFilter;
+use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
@@ -78,6 +80,9 @@ pub struct PoolSettings {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
     pub statement_timeout: Duration,
+    /// A statement that takes longer is logged (as a warning, with its text
+    /// but never its bound values), on either backend.
+    pub slow_statement: Duration,
 }
 
 impl Default for PoolSettings {
@@ -86,6 +91,7 @@ impl Default for PoolSettings {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(3),
             statement_timeout: Duration::from_secs(5),
+            slow_statement: Duration::from_millis(200),
         }
     }
 }
@@ -116,7 +122,8 @@ async fn open_sqlite(path: &PathBuf, settings: &PoolSettings) -> Result<Database
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         // Writers queue on the file lock instead of failing; the statement timeout bounds the wait.
-        .busy_timeout(settings.statement_timeout);
+        .busy_timeout(settings.statement_timeout)
+        .log_slow_statements(LevelFilter::Warn, settings.slow_statement);
     let pool = SqlitePoolOptions::new()
         .max_connections(settings.max_connections.max(1))
         .acquire_timeout(settings.acquire_timeout)
@@ -135,7 +142,8 @@ async fn open_postgres(
     let options = options
         .clone()
         .options([("statement_timeout", timeout_ms.as_str())])
-        .application_name("tsudoi");
+        .application_name("tsudoi")
+        .log_slow_statements(LevelFilter::Warn, settings.slow_statement);
     let pool = PgPoolOptions::new()
         .max_connections(settings.max_connections.max(1))
         .min_connections(1)
