@@ -57,6 +57,8 @@ pub struct RawConfig {
     /// never on the public one.
     pub metrics_addr: Option<String>,
     pub log: String,
+    /// `text` for people, `json` (one object a line) for log shippers.
+    pub log_format: String,
 }
 
 impl Default for RawConfig {
@@ -88,11 +90,12 @@ impl Default for RawConfig {
             list_cache_pages: 2_000,
             metrics_addr: None,
             log: "info".into(),
+            log_format: "text".into(),
         }
     }
 }
 
-const KEYS: [&str; 26] = [
+const KEYS: [&str; 27] = [
     "addr",
     "database_url",
     "redis_url",
@@ -119,7 +122,17 @@ const KEYS: [&str; 26] = [
     "list_cache_pages",
     "metrics_addr",
     "log",
+    "log_format",
 ];
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// For a person: one readable line per event.
+    Text,
+    /// For a log shipper: one JSON object per line, with the request's fields.
+    Json,
+}
 
 /// Checked configuration, ready to use.
 #[derive(Debug, Clone)]
@@ -143,6 +156,7 @@ pub struct Settings {
     /// Where `/metrics` answers; `None`: nowhere.
     pub metrics_addr: Option<SocketAddr>,
     pub log: String,
+    pub log_format: LogFormat,
     /// Where the configuration came from, for the start-up log line.
     pub source: Option<PathBuf>,
 }
@@ -369,6 +383,16 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
             "must differ from addr: metrics are never served on the public address",
         ));
     }
+    let log_format = match raw.log_format.trim() {
+        "text" => LogFormat::Text,
+        "json" => LogFormat::Json,
+        other => {
+            return Err(bad(
+                "log_format",
+                format!("“{other}” is neither text nor json"),
+            ));
+        }
+    };
     tracing_subscriber::EnvFilter::try_new(&raw.log)
         .map_err(|_| bad("log", "is not a log filter such as info or tsudoi=debug"))?;
     Ok(Settings {
@@ -394,6 +418,7 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
         mail,
         list_cache_pages: raw.list_cache_pages as usize,
         metrics_addr,
+        log_format,
         log: raw.log,
         source: source.map(Path::to_path_buf),
     })
@@ -621,6 +646,7 @@ mod tests {
             ("session_max_hours = 0", "session_max_hours"),
             ("list_cache_pages = 1000000", "list_cache_pages"),
             ("metrics_addr = \"everywhere\"", "metrics_addr"),
+            ("log_format = \"xml\"", "log_format"),
             (
                 "metrics_addr = \"127.0.0.1:3000\"",
                 "metrics_addr (TSUDOI_METRICS_ADDR): must differ from addr",

@@ -101,10 +101,21 @@ pub fn router(state: AppState, sessions: Store, settings: &Settings) -> Router {
         .layer(middleware::from_fn(request_limits::allow_known_methods))
         .layer(CatchPanicLayer::custom(request_limits::panic_response))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
-            let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
-        }))
+        .layer(middleware::from_fn(remember_request_span))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_request(())
+                .on_response(
+                    |response: &Response, latency: Duration, _: &tracing::Span| {
+                        tracing::info!(
+                            status = response.status().as_u16(),
+                            duration_ms = latency.as_secs_f64() * 1000.0,
+                            "answered"
+                        );
+                    },
+                ),
+        )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
     // Outermost, so what it times is what the client waited for, the time
     // limit's 503 and a caught panic's 500 included.
@@ -113,6 +124,39 @@ pub fn router(state: AppState, sessions: Store, settings: &Settings) -> Router {
     } else {
         router
     }
+}
+
+/// The span every log line of a request carries: its id, method and route
+/// pattern — never the raw path, which can hold a password link's secret —
+/// and, once known, who is logged in.
+fn request_span(request: &Request<Body>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |matched| matched.as_str());
+    tracing::info_span!(
+        "request",
+        request_id,
+        method = %request.method(),
+        route,
+        user_id = tracing::field::Empty
+    )
+}
+
+/// Hands the request's span to the pages and server functions, so the
+/// person's id can be written into it once the session says who it is.
+async fn remember_request_span(mut request: Request<Body>, next: middleware::Next) -> Response {
+    request
+        .extensions_mut()
+        .insert(tsudoi_app::auth::caller::RequestSpan(
+            tracing::Span::current(),
+        ));
+    next.run(request).await
 }
 
 /// Liveness: the process is up and answering.

@@ -65,7 +65,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     };
     let file = config::locate(cli.config.as_deref()).map_err(|e| e.to_string())?;
     let settings = config::load(file.as_deref(), &overrides).map_err(|e| e.to_string())?;
-    init_logging(&settings.log);
+    init_logging(&settings.log, settings.log_format);
 
     let db = Database::open(&settings.database, &settings.pool)
         .await
@@ -89,14 +89,23 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     result
 }
 
-fn init_logging(filter: &str) {
+fn init_logging(filter: &str, format: config::LogFormat) {
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_string());
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_default())
-        .with_target(false)
+        .with_target(false);
+    let _ = match format {
         // Colour codes only for a person at a terminal, never in a file or the journal.
-        .with_ansi(std::io::stdout().is_terminal())
-        .try_init();
+        config::LogFormat::Text => builder
+            .with_ansi(std::io::stdout().is_terminal())
+            .try_init(),
+        // The request's span (its id, route, user) goes into every line's object.
+        config::LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
 async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {

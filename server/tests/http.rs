@@ -317,3 +317,99 @@ async fn metrics_are_served_on_their_own_address_with_bounded_labels() {
     }
     server.terminate();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_logs_give_each_request_a_line_with_its_id_route_status_and_person() {
+    let t = test_support::sqlite().await;
+    let hash = tsudoi::users::password::hash("correct horse battery".into())
+        .await
+        .unwrap();
+    let user = tsudoi::users::upsert(
+        &t.db,
+        &tsudoi::users::NewUser {
+            email: "log@example.co.jp".into(),
+            display_name: "ログ 確認".into(),
+            department: None,
+            role: tsudoi::model::Role::Employee,
+            lang: tsudoi::model::Lang::Ja,
+        },
+        Some(&hash),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = RunningServer::start_with(dir.path(), &t.url(), &[("TSUDOI_LOG_FORMAT", "json")]);
+    let http = reqwest::Client::new();
+    let login = http
+        .post(server.url("/api/auth/login"))
+        .form(&[
+            ("email", "log@example.co.jp"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = support::session_cookie(login.headers()).unwrap();
+    let page = http
+        .get(server.url("/my-events"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let request_id = page.headers()["x-request-id"].to_str().unwrap().to_string();
+    // A password link's secret is in its path; the log names the route only.
+    http.get(server.url("/password/SECRET-TOKEN-IN-PATH"))
+        .send()
+        .await
+        .unwrap();
+
+    let mut answered = None;
+    for _ in 0..100 {
+        answered = server
+            .output()
+            .into_iter()
+            .find(|line| line.contains(&request_id) && line.contains("\"answered\""));
+        if answered.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let line =
+        answered.unwrap_or_else(|| panic!("no line for {request_id}:\n{:?}", server.output()));
+    let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let span = &entry["span"];
+    assert_eq!(span["request_id"], request_id, "{line}");
+    assert_eq!(span["method"], "GET", "{line}");
+    assert_eq!(span["route"], "/my-events", "{line}");
+    assert_eq!(span["user_id"], user, "{line}");
+    assert_eq!(entry["fields"]["status"], 200, "{line}");
+    assert!(
+        entry["fields"]["duration_ms"].as_f64().unwrap() > 0.0,
+        "{line}"
+    );
+    // Every line is one JSON object, and no path with a secret is in any.
+    for _ in 0..100 {
+        if server
+            .output()
+            .iter()
+            .any(|line| line.contains("/password/{token}"))
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let output = server.output();
+    for line in &output {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok() || !line.starts_with('{'),
+            "{line}"
+        );
+        assert!(!line.contains("SECRET-TOKEN-IN-PATH"), "{line}");
+    }
+    assert!(
+        output.iter().any(|line| line.contains("/password/{token}")),
+        "{output:?}"
+    );
+    server.terminate();
+}

@@ -71,6 +71,9 @@ pub async fn viewer() -> Result<Option<Viewer>, Error> {
         return Ok(known.clone());
     }
     let found = look_up_viewer().await?;
+    if let Some(viewer) = &found {
+        record_user(viewer.id);
+    }
     if let Some(memo) = memo {
         let _ = memo.0.set(found.clone());
     }
@@ -101,6 +104,20 @@ async fn look_up_viewer() -> Result<Option<Viewer>, Error> {
         .await
         .map_err(store_down)?;
     Ok(Some(to_viewer(user)))
+}
+
+/// The request's span, put in the request by the server, so that the log
+/// lines of a request name the person making it.
+#[derive(Clone)]
+pub struct RequestSpan(pub tracing::Span);
+
+/// Writes `user_id` into the request's span (see [`RequestSpan`]).
+fn record_user(user_id: i64) {
+    if let Some(span) = leptos::prelude::use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<RequestSpan>().cloned())
+    {
+        span.0.record("user_id", user_id);
+    }
 }
 
 /// The logged-in user; otherwise the request ends with "please log in" (401)
@@ -135,6 +152,7 @@ pub async fn log_in(email: &str, password: String) -> Result<Viewer, Error> {
     )
     .await?;
     start_session(user.id, user.session_generation, Utc::now().timestamp()).await?;
+    record_user(user.id);
     Ok(to_viewer(user))
 }
 

@@ -56,6 +56,8 @@ pub fn run_with_timeout(mut command: Command, limit: Duration) -> Output {
 pub struct RunningServer {
     pub base_url: String,
     child: Child,
+    /// Every line the server wrote to its standard output so far.
+    output: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl RunningServer {
@@ -83,14 +85,21 @@ impl RunningServer {
             .expect("start tsudoi serve");
         let stdout = child.stdout.take().expect("stdout");
         let (found, address) = mpsc::channel();
+        let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let lines = output.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(mut lines) = lines.lock() {
+                    lines.push(line.clone());
+                }
                 if let Some(at) = line.find("listening on http://") {
-                    let url = line[at + "listening on ".len()..]
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default();
-                    let _ = found.send(url.to_string());
+                    // In a text or a JSON log line alike: the URL ends where
+                    // its characters do.
+                    let url: String = line[at + "listening on ".len()..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || ":/.[]".contains(*c))
+                        .collect();
+                    let _ = found.send(url);
                 }
             }
         });
@@ -100,7 +109,19 @@ impl RunningServer {
                 let _ = child.kill();
                 panic!("tsudoi serve did not report its address")
             });
-        RunningServer { base_url, child }
+        RunningServer {
+            base_url,
+            child,
+            output,
+        }
+    }
+
+    /// The lines written to standard output so far.
+    pub fn output(&self) -> Vec<String> {
+        self.output
+            .lock()
+            .map(|lines| lines.clone())
+            .unwrap_or_default()
     }
 
     pub fn url(&self, path: &str) -> String {
