@@ -413,3 +413,128 @@ async fn json_logs_give_each_request_a_line_with_its_id_route_status_and_person(
     );
     server.terminate();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_known_registrations_and_logins_exactly() {
+    let t = test_support::sqlite().await;
+    let hash = tsudoi::users::password::hash("correct horse battery".into())
+        .await
+        .unwrap();
+    let mut emails = Vec::new();
+    for n in 0..7 {
+        let email = format!("person{n}@example.co.jp");
+        tsudoi::users::upsert(
+            &t.db,
+            &tsudoi::users::NewUser {
+                email: email.clone(),
+                display_name: format!("社員 {n}"),
+                department: None,
+                role: tsudoi::model::Role::Employee,
+                lang: tsudoi::model::Lang::Ja,
+            },
+            Some(&hash),
+        )
+        .await
+        .unwrap();
+        emails.push(email);
+    }
+    let starts_at = Utc::now() + chrono::Duration::days(3);
+    let event_id = tsudoi::events::create(
+        &t.db,
+        &tsudoi::events::NewEvent {
+            title_ja: Some("計測会".into()),
+            title_en: Some("Measuring".into()),
+            description_ja: String::new(),
+            description_en: String::new(),
+            category: tsudoi::model::Category::Seminar,
+            place: "Room 1".into(),
+            starts_at,
+            ends_at: starts_at + chrono::Duration::hours(1),
+            capacity: 5,
+            status: tsudoi::model::EventStatus::Published,
+            organizer_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let metrics_addr = format!("127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let server = RunningServer::start_with(
+        dir.path(),
+        &t.url(),
+        &[("TSUDOI_METRICS_ADDR", metrics_addr.as_str())],
+    );
+    let http = reqwest::Client::new();
+    let wrong = http
+        .post(server.url("/api/auth/login"))
+        .form(&[
+            ("email", "person0@example.co.jp"),
+            ("password", "not the password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    // Seven people register for five seats: five seats, two on the waitlist.
+    for email in &emails {
+        let login = http
+            .post(server.url("/api/auth/login"))
+            .form(&[
+                ("email", email.as_str()),
+                ("password", "correct horse battery"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let cookie = support::session_cookie(login.headers()).unwrap();
+        let registered = http
+            .post(server.url("/api/events/register"))
+            .header("cookie", cookie)
+            .form(&[("event_id", event_id.to_string())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(registered.status(), 200, "{email}");
+    }
+    let text = http
+        .get(format!("http://{metrics_addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (name, labels, value) in [
+        (
+            "tsudoi_registrations_total",
+            &[r#"outcome="seat""#][..],
+            " 5",
+        ),
+        (
+            "tsudoi_registrations_total",
+            &[r#"outcome="waitlist""#][..],
+            " 2",
+        ),
+        ("tsudoi_logins_total", &[r#"outcome="ok""#][..], " 7"),
+        ("tsudoi_logins_total", &[r#"outcome="failed""#][..], " 1"),
+        (
+            "tsudoi_http_request_duration_seconds_count",
+            &[r#"route="/api/events/register""#, r#"status="2xx""#][..],
+            " 7",
+        ),
+        (
+            "tsudoi_http_requests_total",
+            &[r#"route="/api/auth/login""#, r#"status="4xx""#][..],
+            " 1",
+        ),
+    ] {
+        let line = sample(&text, name, labels)
+            .unwrap_or_else(|| panic!("{name} {labels:?} missing in\n{text}"));
+        assert!(line.ends_with(value), "{line}: expected{value}");
+    }
+    server.terminate();
+}
