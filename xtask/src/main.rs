@@ -97,6 +97,11 @@ fn workspace_root() -> PathBuf {
 pub(crate) fn cargo(root: &Path) -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command.current_dir(root);
+    // A CI run builds once from a clean clone: incremental caches would only
+    // cost time and tens of gigabytes of disk there.
+    if std::env::var_os("CI").is_some() && std::env::var_os("CARGO_INCREMENTAL").is_none() {
+        command.env("CARGO_INCREMENTAL", "0");
+    }
     command
 }
 
