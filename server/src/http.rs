@@ -135,10 +135,7 @@ fn request_span(request: &Request<Body>) -> tracing::Span {
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
-    let route = request
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map_or("unmatched", |matched| matched.as_str());
+    let route = crate::metrics::route_of(request);
     tracing::info_span!(
         "request",
         request_id,

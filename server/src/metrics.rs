@@ -91,10 +91,7 @@ fn describe() {
 /// Middleware: counts and times every request by route pattern, method and
 /// status class, and keeps the number in flight.
 pub async fn track(request: Request<Body>, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map_or_else(
-        || unmatched(request.uri().path()),
-        |m| m.as_str().to_string(),
-    );
+    let route = route_of(&request).to_string();
     let method: &'static str = match request.method().as_str() {
         "GET" => "GET",
         "POST" => "POST",
@@ -124,13 +121,14 @@ pub async fn track(request: Request<Body>, next: Next) -> Response {
     response
 }
 
-/// The label of a request no route matched: the embedded files as one
-/// route, everything else (404s, probes) as another.
-fn unmatched(path: &str) -> String {
-    if path.starts_with("/pkg/") {
-        "/pkg/{file}".to_string()
-    } else {
-        "unmatched".to_string()
+/// The route a request is counted and logged under: the pattern that
+/// matched it (`/events/{id}`), the embedded files as one route, and
+/// everything else (404s, probes) as `unmatched` — never the path as sent.
+pub fn route_of(request: &Request<Body>) -> &str {
+    match request.extensions().get::<MatchedPath>() {
+        Some(matched) => matched.as_str(),
+        None if request.uri().path().starts_with("/pkg/") => "/pkg/{file}",
+        None => "unmatched",
     }
 }
 

@@ -165,6 +165,21 @@ async fn readiness_turns_503_when_postgres_goes_away() {
     );
 }
 
+/// A server with metrics on a port of their own; answers it and that address.
+fn start_with_metrics(dir: &std::path::Path, database_url: &str) -> (RunningServer, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let metrics_addr = format!("127.0.0.1:{port}");
+    let server = RunningServer::start_with(
+        dir,
+        database_url,
+        &[("TSUDOI_METRICS_ADDR", metrics_addr.as_str())],
+    );
+    (server, metrics_addr)
+}
+
 /// The sample line of `name` whose labels include every one of `labels`.
 fn sample<'a>(text: &'a str, name: &str, labels: &[&str]) -> Option<&'a str> {
     text.lines().find(|line| {
@@ -178,17 +193,8 @@ async fn metrics_are_served_on_their_own_address_with_bounded_labels() {
     tsudoi::demo::seed(&t.db, Tokyo, Utc::now(), 1)
         .await
         .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
-    let metrics_addr = format!("127.0.0.1:{port}");
     let dir = tempfile::tempdir().unwrap();
-    let server = RunningServer::start_with(
-        dir.path(),
-        &t.url(),
-        &[("TSUDOI_METRICS_ADDR", metrics_addr.as_str())],
-    );
+    let (server, metrics_addr) = start_with_metrics(dir.path(), &t.url());
     let http = reqwest::Client::new();
     for path in [
         "/",
@@ -457,17 +463,8 @@ async fn metrics_count_known_registrations_and_logins_exactly() {
     )
     .await
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
-    let metrics_addr = format!("127.0.0.1:{port}");
     let dir = tempfile::tempdir().unwrap();
-    let server = RunningServer::start_with(
-        dir.path(),
-        &t.url(),
-        &[("TSUDOI_METRICS_ADDR", metrics_addr.as_str())],
-    );
+    let (server, metrics_addr) = start_with_metrics(dir.path(), &t.url());
     let http = reqwest::Client::new();
     let wrong = http
         .post(server.url("/api/auth/login"))
