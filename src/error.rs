@@ -74,10 +74,12 @@ impl From<sqlx::Error> for Error {
         match &err {
             sqlx::Error::RowNotFound => Error::NotFound,
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                crate::observe::statement_error();
                 tracing::warn!(error = %err, "database unavailable");
                 Error::Unavailable
             }
             _ => {
+                crate::observe::statement_error();
                 tracing::error!(error = %err, "database error");
                 Error::Internal
             }

@@ -8,7 +8,7 @@
 //! a free text — so the number of series stays bounded however big the
 //! company grows.
 
-use metrics::counter;
+use metrics::{counter, histogram};
 
 use crate::checkin::ScanAnswer;
 use crate::model::{AuthenticatedUser, Registration, RegistrationStatus};
@@ -22,6 +22,11 @@ pub(crate) fn registration(answer: &Result<Registration>) {
         Err(err) => refusal(err),
     };
     counter!("tsudoi_registrations_total", "outcome" => outcome).increment(1);
+}
+
+/// How many registrations for one event were written together.
+pub(crate) fn registration_group(people: usize) {
+    histogram!("tsudoi_registration_group_size").record(people as f64);
 }
 
 /// A login's outcome.
@@ -39,16 +44,59 @@ pub(crate) fn login(answer: &Result<AuthenticatedUser>) {
 /// `code`, `list`).
 pub(crate) fn check_in(answer: &Result<ScanAnswer>, via: &'static str) {
     let outcome = match answer {
-        Ok(ScanAnswer::CheckedIn { .. }) => "checked_in",
-        Ok(ScanAnswer::AlreadyCheckedIn { .. }) => "already_checked_in",
-        Ok(ScanAnswer::Cancelled { .. }) => "cancelled",
-        Ok(ScanAnswer::Waitlisted { .. }) => "waitlisted",
-        Ok(ScanAnswer::OtherEvent { .. }) => "other_event",
-        Ok(ScanAnswer::Invalid) => "invalid",
-        Ok(_) => "other",
+        Ok(answer) => scan_outcome(answer),
         Err(err) => refusal(err),
     };
     counter!("tsudoi_check_ins_total", "outcome" => outcome, "via" => via).increment(1);
+}
+
+/// A scan made while the door was offline, answered when it was sent.
+pub(crate) fn synced_check_in(answer: &ScanAnswer) {
+    counter!("tsudoi_check_ins_total", "outcome" => scan_outcome(answer), "via" => "sync")
+        .increment(1);
+}
+
+fn scan_outcome(answer: &ScanAnswer) -> &'static str {
+    match answer {
+        ScanAnswer::CheckedIn { .. } => "checked_in",
+        ScanAnswer::AlreadyCheckedIn { .. } => "already_checked_in",
+        ScanAnswer::Cancelled { .. } => "cancelled",
+        ScanAnswer::Waitlisted { .. } => "waitlisted",
+        ScanAnswer::OtherEvent { .. } => "other_event",
+        ScanAnswer::Invalid => "invalid",
+        ScanAnswer::NotOnDoorList { .. } => "not_on_door_list",
+    }
+}
+
+/// What became of one mail handed to the mail server: sent, failed (it
+/// will be tried again), dead (given up), obsolete (its reason went away).
+pub(crate) fn mail_delivery(outcome: Option<&crate::mail::delivery::Outcome>) {
+    use crate::mail::delivery::Outcome;
+    let outcome = match outcome {
+        Some(Outcome::Sent) => "sent",
+        Some(Outcome::Retried) | None => "failed",
+        Some(Outcome::Dead) => "dead",
+        Some(Outcome::Obsolete) => "obsolete",
+    };
+    counter!("tsudoi_mails_total", "outcome" => outcome).increment(1);
+}
+
+/// A day-before reminder batch that ran here: how long it took, how many it queued.
+pub(crate) fn reminder_batch(took: std::time::Duration, queued: u64) {
+    histogram!("tsudoi_reminder_batch_duration_seconds").record(took.as_secs_f64());
+    counter!("tsudoi_reminders_queued_total").increment(queued);
+}
+
+/// A read answered from a cache (`event_list`, `dashboard`) or not.
+pub(crate) fn cache(cache: &'static str, hit: bool) {
+    let result = if hit { "hit" } else { "miss" };
+    counter!("tsudoi_cache_requests_total", "cache" => cache, "result" => result).increment(1);
+}
+
+/// A statement the database refused or could not run (a lost connection, a
+/// timeout, a broken constraint the code did not expect).
+pub(crate) fn statement_error() {
+    counter!("tsudoi_db_statement_errors_total").increment(1);
 }
 
 /// An error as a label: the kind of refusal, not its particulars.

@@ -18,17 +18,22 @@ const DASHBOARDS_KEPT: usize = 10_000;
 pub struct Caches {
     pub stats: Arc<StatsCache>,
     pub list: Arc<ListCache>,
+    /// The Redis the caches share through, when configured.
+    pub shared: Option<Arc<SharedCache>>,
 }
 
 pub async fn open(settings: &Settings, db: &Database) -> Result<Caches, String> {
     let mut stats = StatsCache::new(DASHBOARDS_KEPT);
+    let mut shared = None;
     if let Some(url) = &settings.redis_url {
-        let shared = SharedCache::connect(url.expose_secret(), db).await?;
-        shared.share_changes(db.changes());
-        stats = stats.shared_through(shared);
+        let cache = SharedCache::connect(url.expose_secret(), db).await?;
+        cache.share_changes(db.changes());
+        stats = stats.shared_through(cache.clone());
+        shared = Some(cache);
     }
     Ok(Caches {
         stats: Arc::new(stats),
         list: Arc::new(ListCache::new(settings.list_cache_pages)),
+        shared,
     })
 }

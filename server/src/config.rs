@@ -56,6 +56,9 @@ pub struct RawConfig {
     /// Unset: no metrics. Set: Prometheus metrics on this address only,
     /// never on the public one.
     pub metrics_addr: Option<String>,
+    /// Unset: no traces leave the process. Set: spans are sent over
+    /// OTLP/HTTP (protobuf) to this collector, e.g. http://127.0.0.1:4318.
+    pub otlp_endpoint: Option<String>,
     pub log: String,
     /// `text` for people, `json` (one object a line) for log shippers.
     pub log_format: String,
@@ -89,13 +92,14 @@ impl Default for RawConfig {
             mail_retry_seconds: 30,
             list_cache_pages: 2_000,
             metrics_addr: None,
+            otlp_endpoint: None,
             log: "info".into(),
             log_format: "text".into(),
         }
     }
 }
 
-const KEYS: [&str; 27] = [
+const KEYS: [&str; 28] = [
     "addr",
     "database_url",
     "redis_url",
@@ -121,6 +125,7 @@ const KEYS: [&str; 27] = [
     "mail_retry_seconds",
     "list_cache_pages",
     "metrics_addr",
+    "otlp_endpoint",
     "log",
     "log_format",
 ];
@@ -155,6 +160,8 @@ pub struct Settings {
     pub list_cache_pages: usize,
     /// Where `/metrics` answers; `None`: nowhere.
     pub metrics_addr: Option<SocketAddr>,
+    /// The OTLP/HTTP collector spans go to; `None`: tracing stays local.
+    pub otlp_endpoint: Option<url::Url>,
     pub log: String,
     pub log_format: LogFormat,
     /// Where the configuration came from, for the start-up log line.
@@ -383,6 +390,15 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
             "must differ from addr: metrics are never served on the public address",
         ));
     }
+    let otlp_endpoint = non_empty(raw.otlp_endpoint.clone())
+        .map(|text| match url::Url::parse(&text) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(url),
+            _ => Err(bad(
+                "otlp_endpoint",
+                format!("“{text}” is not a collector URL such as http://127.0.0.1:4318"),
+            )),
+        })
+        .transpose()?;
     let log_format = match raw.log_format.trim() {
         "text" => LogFormat::Text,
         "json" => LogFormat::Json,
@@ -418,6 +434,7 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
         mail,
         list_cache_pages: raw.list_cache_pages as usize,
         metrics_addr,
+        otlp_endpoint,
         log_format,
         log: raw.log,
         source: source.map(Path::to_path_buf),
@@ -647,6 +664,7 @@ mod tests {
             ("list_cache_pages = 1000000", "list_cache_pages"),
             ("metrics_addr = \"everywhere\"", "metrics_addr"),
             ("log_format = \"xml\"", "log_format"),
+            ("otlp_endpoint = \"collector:4318\"", "otlp_endpoint"),
             (
                 "metrics_addr = \"127.0.0.1:3000\"",
                 "metrics_addr (TSUDOI_METRICS_ADDR): must differ from addr",

@@ -128,7 +128,8 @@ pub fn router(state: AppState, sessions: Store, settings: &Settings) -> Router {
 
 /// The span every log line of a request carries: its id, method and route
 /// pattern — never the raw path, which can hold a password link's secret —
-/// and, once known, who is logged in.
+/// and, once known, who is logged in. Exported as a trace's span, it
+/// continues the caller's trace (`traceparent`).
 fn request_span(request: &Request<Body>) -> tracing::Span {
     let request_id = request
         .headers()
@@ -136,13 +137,15 @@ fn request_span(request: &Request<Body>) -> tracing::Span {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
     let route = crate::metrics::route_of(request);
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "request",
         request_id,
         method = %request.method(),
         route,
         user_id = tracing::field::Empty
-    )
+    );
+    crate::traces::join_incoming_trace(&span, request.headers());
+    span
 }
 
 /// Hands the request's span to the pages and server functions, so the

@@ -12,6 +12,7 @@ mod metrics;
 mod request_limits;
 mod security;
 mod sessions;
+mod traces;
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
@@ -65,7 +66,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     };
     let file = config::locate(cli.config.as_deref()).map_err(|e| e.to_string())?;
     let settings = config::load(file.as_deref(), &overrides).map_err(|e| e.to_string())?;
-    init_logging(&settings.log, settings.log_format);
+    // Kept to the end of the command: dropping it sends the last spans.
+    let _traces = init_logging(&settings)?;
 
     let db = Database::open(&settings.database, &settings.pool)
         .await
@@ -89,23 +91,43 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     result
 }
 
-fn init_logging(filter: &str, format: config::LogFormat) {
-    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_string());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_default())
-        .with_target(false);
-    let _ = match format {
+/// The log on stdout, in the configured format and filter, and the traces
+/// for a collector when `otlp_endpoint` is set.
+fn init_logging(settings: &Settings) -> Result<Option<traces::Exporting>, Failure> {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| settings.log.clone());
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_default();
+    let log = match settings.log_format {
         // Colour codes only for a person at a terminal, never in a file or the journal.
-        config::LogFormat::Text => builder
+        config::LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_target(false)
             .with_ansi(std::io::stdout().is_terminal())
-            .try_init(),
+            .with_filter(filter)
+            .boxed(),
         // The request's span (its id, route, user) goes into every line's object.
-        config::LogFormat::Json => builder
+        config::LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
+            .with_target(false)
             .with_current_span(true)
             .with_span_list(false)
-            .try_init(),
+            .with_filter(filter)
+            .boxed(),
     };
+    let (export, exporting) = match &settings.otlp_endpoint {
+        Some(endpoint) => {
+            let (layer, exporting) = traces::layer(endpoint)?;
+            (Some(layer), Some(exporting))
+        }
+        None => (None, None),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(log)
+        .with(export)
+        .try_init();
+    Ok(exporting)
 }
 
 async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
@@ -129,6 +151,7 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
     let (stop_background, background_stopped) = tokio::sync::watch::channel(false);
     let mail = mail::start(&settings, &db, background_stopped)?;
     let caches = caches::open(&settings, &db).await?;
+    let redis = caches.shared.clone();
     let state = http::AppState {
         leptos_options: http::leptos_options(),
         public_url: settings.public_url.clone(),
@@ -153,7 +176,7 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
     };
     if let Some(addr) = settings.metrics_addr {
         let handle = metrics::install()?;
-        metrics::serve(addr, handle, state.context.db.clone()).await?;
+        metrics::serve(addr, handle, state.context.db.clone(), redis).await?;
     }
     let listener = TcpListener::bind(settings.addr)
         .await

@@ -8,6 +8,7 @@
 //! path a client sent; anything no route matched is `unmatched`.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
@@ -22,6 +23,7 @@ use metrics::{
 };
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
+use tsudoi::caching::redis::SharedCache;
 use tsudoi::storage::{Database, Pool};
 
 const REQUEST_SECONDS: &str = "tsudoi_http_request_duration_seconds";
@@ -35,6 +37,16 @@ pub fn install() -> Result<PrometheusHandle, String> {
             &[
                 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0,
             ],
+        )
+        .map_err(|err| format!("metrics: {err}"))?
+        .set_buckets_for_metric(
+            Matcher::Full("tsudoi_registration_group_size".to_string()),
+            &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0],
+        )
+        .map_err(|err| format!("metrics: {err}"))?
+        .set_buckets_for_metric(
+            Matcher::Full("tsudoi_reminder_batch_duration_seconds".to_string()),
+            &[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0],
         )
         .map_err(|err| format!("metrics: {err}"))?
         .install_recorder()
@@ -79,13 +91,42 @@ fn describe() {
     );
     describe_gauge!(
         "tsudoi_db_pool_connections",
-        "Database connections of this instance: open, and idle among them."
+        "Database connections of this instance: open, idle among them, and the pool's maximum."
     );
     describe_gauge!(
         "tsudoi_database_up",
         "1 when the database answered at the last scrape, else 0."
     );
+    describe_gauge!(
+        "tsudoi_redis_up",
+        "1 when Redis (shared caches) was connected at the last scrape, else 0; absent without Redis."
+    );
     describe_gauge!("tsudoi_build_info", "The running version; always 1.");
+    describe_histogram!(
+        "tsudoi_registration_group_size",
+        "Registrations for one event written together in one transaction."
+    );
+    describe_counter!(
+        "tsudoi_mails_total",
+        "Mails handed to the mail server by outcome: sent, failed (tried again later), dead, obsolete."
+    );
+    describe_histogram!(
+        "tsudoi_reminder_batch_duration_seconds",
+        Unit::Seconds,
+        "Time to queue one day's reminders."
+    );
+    describe_counter!(
+        "tsudoi_reminders_queued_total",
+        "Day-before reminders queued by the daily batch."
+    );
+    describe_counter!(
+        "tsudoi_cache_requests_total",
+        "Reads of the event list and dashboard caches, by cache and hit or miss."
+    );
+    describe_counter!(
+        "tsudoi_db_statement_errors_total",
+        "Statements that failed: database unreachable, timed out, or refused."
+    );
 }
 
 /// Middleware: counts and times every request by route pattern, method and
@@ -136,17 +177,23 @@ pub fn route_of(request: &Request<Body>) -> &str {
 struct Scrape {
     handle: PrometheusHandle,
     db: Database,
+    redis: Option<Arc<SharedCache>>,
 }
 
 /// Serves `GET /metrics` on `addr` until the process ends.
-pub async fn serve(addr: SocketAddr, handle: PrometheusHandle, db: Database) -> Result<(), String> {
+pub async fn serve(
+    addr: SocketAddr,
+    handle: PrometheusHandle,
+    db: Database,
+    redis: Option<Arc<SharedCache>>,
+) -> Result<(), String> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|err| format!("cannot listen for metrics on {addr}: {err}"))?;
     tracing::info!("metrics on http://{addr}/metrics");
     let app = Router::new()
         .route("/metrics", get(metrics))
-        .with_state(Scrape { handle, db });
+        .with_state(Scrape { handle, db, redis });
     tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, app).await {
             tracing::error!(error = %err, "the metrics listener stopped");
@@ -157,6 +204,9 @@ pub async fn serve(addr: SocketAddr, handle: PrometheusHandle, db: Database) -> 
 
 async fn metrics(State(scrape): State<Scrape>) -> Response {
     sample(&scrape.db).await;
+    if let Some(redis) = &scrape.redis {
+        gauge!("tsudoi_redis_up").set(if redis.is_connected() { 1.0 } else { 0.0 });
+    }
     (
         StatusCode::OK,
         [(
@@ -170,12 +220,21 @@ async fn metrics(State(scrape): State<Scrape>) -> Response {
 
 /// The gauges read at each scrape rather than kept up to date.
 async fn sample(db: &Database) {
-    let (size, idle) = match db.pool() {
-        Pool::Sqlite(pool) => (pool.size(), pool.num_idle()),
-        Pool::Postgres(pool) => (pool.size(), pool.num_idle()),
+    let (size, idle, max) = match db.pool() {
+        Pool::Sqlite(pool) => (
+            pool.size(),
+            pool.num_idle(),
+            pool.options().get_max_connections(),
+        ),
+        Pool::Postgres(pool) => (
+            pool.size(),
+            pool.num_idle(),
+            pool.options().get_max_connections(),
+        ),
     };
     gauge!("tsudoi_db_pool_connections", "state" => "open").set(f64::from(size));
     gauge!("tsudoi_db_pool_connections", "state" => "idle").set(idle as f64);
+    gauge!("tsudoi_db_pool_connections", "state" => "max").set(f64::from(max));
     match tsudoi::mail::outbox::counts(db).await {
         Ok(counts) => {
             for (state, n) in [

@@ -497,6 +497,11 @@ async fn metrics_count_known_registrations_and_logins_exactly() {
             .unwrap();
         assert_eq!(registered.status(), 200, "{email}");
     }
+    // The list page twice with nothing written between: computed, then cached.
+    for _ in 0..2 {
+        let page = http.get(server.url("/")).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+    }
     let text = http
         .get(format!("http://{metrics_addr}/metrics"))
         .send()
@@ -528,10 +533,28 @@ async fn metrics_count_known_registrations_and_logins_exactly() {
             &[r#"route="/api/auth/login""#, r#"status="4xx""#][..],
             " 1",
         ),
+        (
+            "tsudoi_cache_requests_total",
+            &[r#"cache="event_list""#, r#"result="miss""#][..],
+            " 1",
+        ),
+        (
+            "tsudoi_cache_requests_total",
+            &[r#"cache="event_list""#, r#"result="hit""#][..],
+            " 1",
+        ),
+        ("tsudoi_db_pool_connections", &[r#"state="max""#][..], ""),
     ] {
         let line = sample(&text, name, labels)
             .unwrap_or_else(|| panic!("{name} {labels:?} missing in\n{text}"));
         assert!(line.ends_with(value), "{line}: expected{value}");
+    }
+    // One after another, each registration was a group of one.
+    for line in [
+        "tsudoi_registration_group_size_count 7",
+        "tsudoi_registration_group_size_sum 7",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
     }
     server.terminate();
 }

@@ -86,6 +86,11 @@ impl SharedCache {
         tokio::spawn(listen(self.clone(), Arc::downgrade(changes)));
     }
 
+    /// Whether Redis is reachable now, as far as the connection knows.
+    pub fn is_connected(&self) -> bool {
+        self.commands.is_connected()
+    }
+
     /// The full Redis key of `name` for this installation.
     pub fn key(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)

@@ -759,6 +759,7 @@ mod store {
             } else {
                 answer_token(db, event_id, typed, staff_id, when, via, now).await?
             };
+            crate::observe::synced_check_in(&answer);
             answers[i] = Some(answer);
         }
         Ok(answers

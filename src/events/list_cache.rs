@@ -66,6 +66,7 @@ impl ListCache {
     }
 
     /// [`list_upcoming`], answered from memory while nothing changed.
+    #[tracing::instrument(level = "debug", name = "event_list", skip_all)]
     pub async fn list_upcoming(
         &self,
         db: &Database,
@@ -90,8 +91,10 @@ impl ListCache {
         // counter past this reading, and the next read will not trust the page.
         let generation = db.changes().generation();
         if let Some(page) = self.fresh(&key, generation) {
+            crate::observe::cache("event_list", true);
             return Ok((Page::clone(&page), Served::Cached));
         }
+        crate::observe::cache("event_list", false);
         let page = list_upcoming(db, tz, now, filter, after, page_size).await?;
         self.keep(key, generation, Arc::new(page.clone()));
         Ok((page, Served::Computed))

@@ -43,6 +43,7 @@ pub fn statements(backend: Backend) -> [&'static str; 4] {
     ]
 }
 
+#[tracing::instrument(level = "debug", name = "db.event_stats", skip(db, tz, now))]
 pub async fn event_stats(
     db: &Database,
     tz: Tz,

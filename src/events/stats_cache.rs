@@ -81,6 +81,7 @@ impl StatsCache {
         self
     }
 
+    #[tracing::instrument(level = "debug", name = "dashboard_numbers", skip(self, db, tz, now))]
     pub async fn get(
         &self,
         db: &Database,
@@ -94,6 +95,7 @@ impl StatsCache {
             && entry.fingerprint == fingerprint
             && entry.made.elapsed() < MAX_AGE
         {
+            crate::observe::cache("dashboard", true);
             return Ok((entry.stats.clone(), Served::Cached));
         }
         let shared_key = |shared: &SharedCache| shared.key(&format!("stats:v1:{event_id}"));
@@ -105,8 +107,10 @@ impl StatsCache {
         {
             let made = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
             self.keep(event_id, fingerprint, found.stats.clone(), made);
+            crate::observe::cache("dashboard", true);
             return Ok((found.stats, Served::Shared));
         }
+        crate::observe::cache("dashboard", false);
         let stats = super::event_stats(db, tz, event_id, now).await?;
         self.keep(event_id, fingerprint, stats.clone(), Instant::now());
         if let Some(shared) = &self.shared {

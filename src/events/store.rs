@@ -206,6 +206,7 @@ pub(crate) fn search_pattern(search: Option<&str>) -> Result<Option<String>> {
 /// and the filters. `page_size` is capped at [`MAX_PAGE_SIZE`].
 ///
 /// Dates in the filter are days in `tz`; a `from` before today means today.
+#[tracing::instrument(level = "debug", name = "db.list_upcoming", skip_all)]
 pub async fn list_upcoming(
     db: &Database,
     tz: Tz,
@@ -304,6 +305,7 @@ struct DetailRow {
 ///
 /// Drafts are [`Error::NotFound`] unless `can_see_drafts`; a draft's window
 /// is [`super::RegistrationWindow::Closed`]. One statement.
+#[tracing::instrument(level = "debug", name = "db.event_detail", skip_all)]
 pub async fn detail(
     db: &Database,
     tz: Tz,

@@ -69,7 +69,7 @@ pub struct BatchReport {
     pub obsolete: usize,
 }
 
-enum Outcome {
+pub(crate) enum Outcome {
     Sent,
     Retried,
     Dead,
@@ -162,6 +162,7 @@ impl Deliverer {
             .collect()
             .await;
         for outcome in outcomes {
+            crate::observe::mail_delivery(outcome.as_ref().ok());
             match outcome {
                 Ok(Outcome::Sent) => report.sent += 1,
                 Ok(Outcome::Retried) => report.retried += 1,

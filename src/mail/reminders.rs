@@ -70,8 +70,10 @@ pub async fn run_for(
 ) -> Result<Option<u64>> {
     let tomorrow = today.succ_opt().unwrap_or(today);
     let (from, until) = day_bounds(time_zone, tomorrow);
+    let started = std::time::Instant::now();
     let queued = outbox::run_reminder_batch(db, &today.to_string(), from, until, now).await?;
     if let Some(queued) = queued {
+        crate::observe::reminder_batch(started.elapsed(), queued);
         tracing::info!(%today, queued, "day-before reminders queued");
     }
     Ok(queued)

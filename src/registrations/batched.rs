@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
+use tracing::Instrument;
 
 use super::engine::{
     COLUMNS, EVENT_WINDOW, EventWindow, RegistrationRow, WAITLIST_POSITION, register, with_position,
@@ -49,7 +50,7 @@ impl Registrar {
     }
 
     /// Same contract as [`super::register`].
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self, now))]
     pub async fn register(
         &self,
         event_id: i64,
@@ -86,7 +87,10 @@ impl Registrar {
             // A task of its own: if this caller goes away (a closed browser tab),
             // the people queued behind it still get their answers.
             let registrar = self.clone();
-            tokio::spawn(async move { registrar.drain(event_id).await });
+            // In the leader's trace: the group it writes is its request's work.
+            tokio::spawn(
+                async move { registrar.drain(event_id).await }.instrument(tracing::Span::current()),
+            );
         }
         let answer = answer.await.unwrap_or(Err(Error::Internal));
         crate::observe::registration(&answer);
@@ -114,6 +118,7 @@ impl Registrar {
                 let take = queue.len().min(MAX_GROUP);
                 queue.drain(..take).collect()
             };
+            crate::observe::registration_group(group.len());
             let answers = if group.len() == 1 {
                 vec![register(&self.db, event_id, group[0].user_id, group[0].now).await]
             } else {
@@ -181,6 +186,7 @@ enum Outcome {
 use Outcome::{Existing, Fresh};
 
 /// One transaction for the whole group, in a fixed number of statements.
+#[tracing::instrument(level = "debug", name = "db.register_group", skip(db, users, now), fields(people = users.len()))]
 async fn write_group(
     db: &Database,
     event_id: i64,

@@ -152,6 +152,7 @@ pub async fn register(
     Err(Error::Conflict(Reason::RegistrationChangedMeanwhile))
 }
 
+#[tracing::instrument(level = "debug", name = "db.register_one", skip(db, now))]
 async fn try_register(
     db: &Database,
     event_id: i64,

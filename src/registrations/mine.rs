@@ -82,6 +82,7 @@ pub async fn upcoming(
 /// registration, soonest first, at most [`UPCOMING_LIMIT`]. Past: events
 /// that are over, most recent first, at most [`PAST_LIMIT`], each with the
 /// person's latest registration for it, cancelled ones included.
+#[tracing::instrument(level = "debug", name = "db.my_events", skip(db, tz, now))]
 pub async fn mine(db: &Database, user_id: i64, tz: Tz, now: DateTime<Utc>) -> Result<MyEvents> {
     // Someone who cancelled and registered again has several rows for one
     // event; the latest tells how it ended. The window runs over this

@@ -38,6 +38,7 @@ pub(crate) use on_tx;
 impl Database {
     /// Begins a unit of work on a connection of its own, returned to the pool
     /// at the commit. SQLite takes its write lock at once (see [`BeginWrite`]).
+    #[tracing::instrument(level = "debug", name = "db.begin", skip_all)]
     pub(crate) async fn begin_write(&self) -> sqlx::Result<UnitOfWork<'static>> {
         Ok(match self.pool() {
             Pool::Sqlite(pool) => UnitOfWork::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
@@ -49,6 +50,7 @@ impl Database {
 impl<'c> UnitOfWork<'c> {
     /// Begins a unit of work on a connection the caller holds, which it can
     /// keep using after the commit without queueing for the pool again.
+    #[tracing::instrument(level = "debug", name = "db.begin", skip_all)]
     pub(crate) async fn on_connection<C>(conn: &'c mut C) -> sqlx::Result<UnitOfWork<'c>>
     where
         C: BeginWrite,
@@ -64,6 +66,7 @@ impl<'c> UnitOfWork<'c> {
         }
     }
 
+    #[tracing::instrument(level = "debug", name = "db.commit", skip_all)]
     pub(crate) async fn commit(self) -> sqlx::Result<()> {
         match self {
             UnitOfWork::Sqlite(tx) => tx.commit().await,
@@ -73,6 +76,7 @@ impl<'c> UnitOfWork<'c> {
 
     /// Undoes every step now rather than when the value is dropped, for an
     /// operation that keeps using the connection.
+    #[tracing::instrument(level = "debug", name = "db.rollback", skip_all)]
     pub(crate) async fn rollback(self) -> sqlx::Result<()> {
         match self {
             UnitOfWork::Sqlite(tx) => tx.rollback().await,
