@@ -53,7 +53,25 @@ pub fn install() -> Result<PrometheusHandle, String> {
         .map_err(|err| format!("metrics: {err}"))?;
     describe();
     gauge!("tsudoi_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    start_at_zero();
     Ok(handle)
+}
+
+/// The counters alerts take `increase()` of, present from the first scrape:
+/// a counter that first appears at 1 hides that first event from rate
+/// functions, and a series that is absent cannot say "none yet".
+fn start_at_zero() {
+    for outcome in ["sent", "failed", "dead"] {
+        counter!("tsudoi_mails_total", "outcome" => outcome).absolute(0);
+    }
+    for outcome in ["seat", "waitlist"] {
+        counter!("tsudoi_registrations_total", "outcome" => outcome).absolute(0);
+    }
+    for outcome in ["ok", "failed", "throttled"] {
+        counter!("tsudoi_logins_total", "outcome" => outcome).absolute(0);
+    }
+    counter!("tsudoi_db_statement_errors_total").absolute(0);
+    counter!("tsudoi_reminders_queued_total").absolute(0);
 }
 
 /// The HELP line of every metric, those the core counts included.

@@ -124,6 +124,11 @@ impl RunningServer {
             .unwrap_or_default()
     }
 
+    /// The server's process id, for reading its memory in /proc.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
