@@ -12,6 +12,7 @@
 //!   cargo xtask build [--release]        site + server binary
 //!   cargo xtask site [--release]         site only
 //!   cargo xtask run [--release] -- ARGS  build, then run the binary with ARGS
+//!   cargo xtask slo [--binary PATH]      the service levels measured over HTTP (see `slo.rs`)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,6 +22,7 @@ use anyhow::{Context, Result, bail};
 
 mod checks;
 mod prerequisites;
+mod slo;
 
 const OUTPUT_NAME: &str = "tsudoi";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -60,7 +62,8 @@ fn dispatch() -> Result<()> {
         }
         Some("demo") => demo(&root),
         Some("test") => checks::run_all(&root),
-        _ => bail!("usage: cargo xtask <demo|test|build|site|run> [--release] [-- ARGS]"),
+        Some("slo") => slo::run(&root, &own[1..], passthrough),
+        _ => bail!("usage: cargo xtask <demo|test|build|site|run|slo> [--release] [-- ARGS]"),
     }
 }
 
