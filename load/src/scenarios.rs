@@ -207,6 +207,8 @@ pub async fn run(base_url: &str, probe: Probe, plan: Plan) -> Result<Outcome> {
         .lock()
         .map_err(|_| anyhow::anyhow!("poisoned"))?
         .unwrap_or(released);
+    // Read at the end of Goose's run time, a moment after the last answer
+    // (people idle past their deadline): the CPU figures cover that too.
     let usage_now = shared.probe.usage()?;
     let series = |key: String| {
         metrics
@@ -224,6 +226,11 @@ pub async fn run(base_url: &str, probe: Probe, plan: Plan) -> Result<Outcome> {
         window: last.saturating_duration_since(released),
         usage: Usage {
             cpu_seconds: usage_now.cpu_seconds - at_release.cpu_seconds,
+            database_cpu_seconds: (usage_now.database_cpu_seconds
+                - at_release.database_cpu_seconds)
+                .max(0.0),
+            generator_cpu_seconds: usage_now.generator_cpu_seconds
+                - at_release.generator_cpu_seconds,
             ..usage_now
         },
         rss_at_release_mib: at_release.rss_mib,

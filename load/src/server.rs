@@ -118,11 +118,17 @@ pub struct Server {
     log_path: PathBuf,
 }
 
-/// What the server process used, read from /proc.
+/// What the server process used, read from /proc, and beside it the CPU
+/// time of the others sharing the cores.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Usage {
     /// User + system time of all its threads.
     pub cpu_seconds: f64,
+    /// The same for every `postgres` and `redis-server` process on the
+    /// machine (SQLite runs inside the server and counts there).
+    pub database_cpu_seconds: f64,
+    /// The same for this process: the load generator.
+    pub generator_cpu_seconds: f64,
     /// VmHWM: the most resident memory since the last [`Probe::reset_peak_memory`].
     pub peak_rss_mib: f64,
     /// VmRSS: resident memory now.
@@ -199,6 +205,8 @@ impl Probe {
     pub fn usage(&self) -> Result<Usage> {
         Ok(Usage {
             cpu_seconds: cpu_seconds(self.pid)?,
+            database_cpu_seconds: database_cpu_seconds(),
+            generator_cpu_seconds: cpu_seconds(std::process::id())?,
             peak_rss_mib: status_kib(self.pid, "VmHWM:")? / 1024.0,
             rss_mib: status_kib(self.pid, "VmRSS:")? / 1024.0,
         })
@@ -216,20 +224,39 @@ impl Probe {
 /// utime + stime from /proc/PID/stat, in seconds.
 fn cpu_seconds(pid: u32) -> Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    stat_cpu_seconds(&stat).with_context(|| format!("/proc/{pid}/stat: no CPU times"))
+}
+
+/// The CPU time of every database process: PostgreSQL forks one per
+/// connection, so they are found by name. A process that ends between two
+/// readings takes its time with it; the pool's connections live for the run.
+fn database_cpu_seconds() -> f64 {
+    let Ok(processes) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    processes
+        .flatten()
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
+        .filter(|stat| {
+            let name = stat
+                .split_once('(')
+                .and_then(|(_, rest)| rest.rsplit_once(')'));
+            matches!(name, Some(("postgres" | "redis-server", _)))
+        })
+        .filter_map(|stat| stat_cpu_seconds(&stat))
+        .sum()
+}
+
+fn stat_cpu_seconds(stat: &str) -> Option<f64> {
     // The command name (field 2) may hold spaces and parentheses: count
     // fields from the last ')'. What follows starts at field 3 (state);
     // utime and stime are fields 14 and 15.
     let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
     let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |field: usize| -> Result<f64> {
-        fields
-            .get(field - 3)
-            .and_then(|value| value.parse::<f64>().ok())
-            .with_context(|| format!("/proc/{pid}/stat has no field {field}"))
-    };
+    let ticks = |field: usize| fields.get(field - 3)?.parse::<f64>().ok();
     // SAFETY: sysconf only reads a system constant.
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    Ok((ticks(14)? + ticks(15)?) / per_second)
+    Some((ticks(14)? + ticks(15)?) / per_second)
 }
 
 /// A `Vm…:` line of /proc/PID/status, in KiB.

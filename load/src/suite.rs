@@ -404,6 +404,7 @@ impl Run<'_> {
     ) -> Result<Outcome> {
         let method = plan.request.method();
         let route = plan.request.route();
+        let people = plan.people;
         eprintln!(
             "tsudoi-load: {}: {scenario}: {method} {route}…",
             self.backend
@@ -423,6 +424,7 @@ impl Run<'_> {
                 client_requests: client.requests as u64,
                 server_p95_bucket_ms: server.p95_bucket_ms(),
                 client_ttfb_p95_ms: client.p95_ms,
+                in_flight: people,
             }
         };
         let (measured, met) = (level.judge)(&outcome);
