@@ -95,9 +95,15 @@ pub fn router(state: AppState, sessions: Store, settings: &Settings) -> Router {
     }
     let time_limit = settings.request_timeout;
     let router = router
+        .layer(middleware::map_response(move |response| async move {
+            crate::finish_rendering::html_finishes_rendering(response, time_limit)
+        }))
         .layer(middleware::from_fn(move |request, next| {
             request_limits::answer_within(time_limit, request, next)
         }))
+        .layer(middleware::from_fn(
+            request_limits::finish_even_if_abandoned,
+        ))
         .layer(middleware::from_fn(request_limits::allow_known_methods))
         .layer(CatchPanicLayer::custom(request_limits::panic_response))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

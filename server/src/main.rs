@@ -6,6 +6,7 @@ mod caches;
 mod calendar_files;
 mod cli;
 mod config;
+mod finish_rendering;
 mod http;
 mod mail;
 mod metrics;

@@ -7,6 +7,7 @@
 
 use std::any::Any;
 use std::time::Duration;
+use tracing::Instrument;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
@@ -184,12 +185,12 @@ pub async fn answer_within(limit: Duration, request: Request<Body>, next: Next) 
     } else {
         limit
     };
-    let method = request.method().clone();
-    let path = request.uri().path().to_string();
+    // The route pattern, never the path: a password link's secret is in it.
+    let route = crate::metrics::route_of(&request).to_string();
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
-            tracing::warn!(%method, %path, limit_ms = limit.as_millis() as u64, "request timed out");
+            tracing::warn!(%route, limit_ms = limit.as_millis() as u64, "request timed out");
             let mut response = refusal(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The server could not answer in time. Please try again in a moment.",
@@ -199,6 +200,25 @@ pub async fn answer_within(limit: Duration, request: Request<Body>, next: Next) 
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             response
         }
+    }
+}
+
+/// A request whose client hangs up is still answered to its end, into
+/// nothing. Dropped halfway, a page's rendering disposes of its reactive
+/// values under tasks that still use them, and those panic; a write whose
+/// client left should end as it would have anyway. The time limit, inside
+/// this step, bounds how long an abandoned request can run on.
+pub async fn finish_even_if_abandoned(request: Request<Body>, next: Next) -> Response {
+    let answering = next.run(request).instrument(tracing::Span::current());
+    match tokio::spawn(answering).await {
+        Ok(response) => response,
+        Err(failed) => match failed.try_into_panic() {
+            Ok(panic) => panic_response(panic),
+            Err(_) => refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server is shutting down. Please try again in a moment.",
+            ),
+        },
     }
 }
 

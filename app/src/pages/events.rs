@@ -340,12 +340,17 @@ fn EventCard(event: EventSummary) -> impl IntoView {
     let event_id = event.id;
     let registered = use_context::<RegisteredMarks>();
     let mine = move || {
+        // `try_with`: a client that hung up mid-page leaves the list
+        // rendering while its signals are being disposed.
         registered.and_then(|marks| {
-            marks.0.with(|rows| {
-                rows.iter()
-                    .find(|(id, _)| *id == event_id)
-                    .map(|(_, status)| *status)
-            })
+            marks
+                .0
+                .try_with(|rows| {
+                    rows.iter()
+                        .find(|(id, _)| *id == event_id)
+                        .map(|(_, status)| *status)
+                })
+                .flatten()
         })
     };
     view! {

@@ -80,12 +80,24 @@ impl RunningServer {
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start tsudoi serve");
         let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
         let (found, address) = mpsc::channel();
         let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        // What the process writes outside the log (a panic's message) is
+        // kept too, and still shown with the test's output.
+        let errors = output.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                if let Ok(mut lines) = errors.lock() {
+                    lines.push(format!("stderr: {line}"));
+                }
+            }
+        });
         let lines = output.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -116,7 +128,8 @@ impl RunningServer {
         }
     }
 
-    /// The lines written to standard output so far.
+    /// The lines written to standard output so far, and those written to
+    /// standard error, marked `stderr: `.
     pub fn output(&self) -> Vec<String> {
         self.output
             .lock()

@@ -153,19 +153,19 @@ pub fn AttendeesPage() -> impl IntoView {
     );
     let o = &t.organize;
     let lang = crate::i18n::use_lang();
-    let title = move || {
-        event
-            .get()
-            .and_then(Result::ok)
-            .map(|event| event.title(lang).to_string())
-    };
     view! {
-        <Title text=move || title().map_or_else(|| o.attendees.to_string(), |title| format!("{} · {title}", o.attendees)) />
         <div class="page-head">
             <h1>
                 {o.attendees}
                 <Suspense fallback=|| ()>
-                    {move || title().map(|title| view! { <span class="subtitle" data-testid="event-title">{title}</span> })}
+                    {move || Suspend::new(async move {
+                        let title = event.await.ok().map(|event| event.title(lang).to_string());
+                        let tab = title.as_ref().map_or_else(|| o.attendees.to_string(), |title| format!("{} · {title}", o.attendees));
+                        view! {
+                            <Title text=tab />
+                            {title.map(|title| view! { <span class="subtitle" data-testid="event-title">{title}</span> })}
+                        }
+                    })}
                 </Suspense>
             </h1>
             <a class="button small secondary" href=move || format!("/organize/{}", id())>{o.dashboard}</a>
