@@ -162,7 +162,6 @@ pub async fn track(request: Request<Body>, next: Next) -> Response {
     in_flight.increment(1.0);
     let started = Instant::now();
     let response = next.run(request).await;
-    in_flight.decrement(1.0);
     let status = match response.status().as_u16() {
         100..=199 => "1xx",
         200..=299 => "2xx",
@@ -170,14 +169,73 @@ pub async fn track(request: Request<Body>, next: Next) -> Response {
         400..=499 => "4xx",
         _ => "5xx",
     };
-    let labels = [
-        ("route", route),
-        ("method", method.to_string()),
-        ("status", status.to_string()),
-    ];
-    counter!("tsudoi_http_requests_total", &labels).increment(1);
-    histogram!(REQUEST_SECONDS, &labels).record(started.elapsed().as_secs_f64());
-    response
+    let answered = Answered {
+        labels: [
+            ("route", route),
+            ("method", method.to_string()),
+            ("status", status.to_string()),
+        ],
+        started,
+        in_flight,
+    };
+    // Timed to the body's last byte (or the client hanging up): a streamed
+    // page is still being rendered after its head has gone out.
+    response.map(|body| {
+        Body::new(TimedBody {
+            body,
+            answered: Some(answered),
+        })
+    })
+}
+
+/// A request being answered; counted and timed when dropped.
+struct Answered {
+    labels: [(&'static str, String); 3],
+    started: Instant,
+    in_flight: metrics::Gauge,
+}
+
+impl Drop for Answered {
+    fn drop(&mut self) {
+        self.in_flight.decrement(1.0);
+        counter!("tsudoi_http_requests_total", &self.labels).increment(1);
+        histogram!(REQUEST_SECONDS, &self.labels).record(self.started.elapsed().as_secs_f64());
+    }
+}
+
+/// A response body that ends its request's timing when it ends.
+struct TimedBody {
+    body: Body,
+    /// `None` once the body has ended and the request was counted.
+    answered: Option<Answered>,
+}
+
+impl http_body::Body for TimedBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        let polled = std::pin::Pin::new(&mut this.body).poll_frame(cx);
+        if matches!(
+            polled,
+            std::task::Poll::Ready(None) | std::task::Poll::Ready(Some(Err(_)))
+        ) {
+            this.answered = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// The route a request is counted and logged under: the pattern that
