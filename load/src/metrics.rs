@@ -8,8 +8,8 @@
 //!   equal the requests the load generator made to it, exactly;
 //! - **latency**: the server's p95 lies in one histogram bucket (L, U]. Each
 //!   request's time at the client contains its time in the server, so the
-//!   client's p95 (time to first byte, which is where the server's clock
-//!   stops too) cannot be below L. It may exceed U by what the server's
+//!   client's p95 (time to the last byte: the server's clock stops when the
+//!   body ends too) cannot be below L. It may exceed U by what the server's
 //!   clock cannot see — loopback, the kernel's socket queues, hyper reading
 //!   the request, the client's own scheduling on the same two cores. That
 //!   grows with the requests sent at once, each waiting for those ahead of
@@ -200,7 +200,7 @@ pub struct Agreement {
     pub server_requests: u64,
     pub client_requests: u64,
     pub server_p95_bucket_ms: Option<(f64, f64)>,
-    pub client_ttfb_p95_ms: f64,
+    pub client_p95_ms: f64,
     /// Requests the load generator kept in flight (its simulated people).
     pub in_flight: usize,
 }
@@ -219,7 +219,7 @@ impl Agreement {
     pub fn latency_agrees(&self) -> bool {
         match (self.server_p95_bucket_ms, self.client_bound_ms()) {
             (Some((lower, _)), Some(bound)) => {
-                self.client_ttfb_p95_ms >= lower && self.client_ttfb_p95_ms <= bound
+                self.client_p95_ms >= lower && self.client_p95_ms <= bound
             }
             _ => false,
         }
@@ -245,7 +245,7 @@ impl Agreement {
             self.server_requests,
             if self.counts_match() { "=" } else { "≠" },
             self.client_requests,
-            self.client_ttfb_p95_ms,
+            self.client_p95_ms,
             if self.holds() { "ok" } else { "MISMATCH" }
         )
     }
@@ -308,7 +308,7 @@ tsudoi_build_info{version="0.1.0"} 1
             server_requests: 100,
             client_requests: 100,
             server_p95_bucket_ms: route.p95_bucket_ms(),
-            client_ttfb_p95_ms: client,
+            client_p95_ms: client,
             in_flight,
         };
         assert!(agreement(7.0, 0).holds());

@@ -75,7 +75,7 @@ pub fn header(machine: &str, binary: &str, seconds: u64) -> String {
          fixed-concurrency rows run {seconds} s after everyone has logged in.\n\
          Latencies are to the last byte of the answer. /metrics column: requests the server \
          counted = requests sent · the server's p95 histogram bucket (L,U] ms vs the client's \
-         time-to-first-byte p95 ms; ok when the counts are equal and L ≤ client p95 ≤ U + \
+         p95 ms (both to the last byte); ok when the counts are equal and L ≤ client p95 ≤ U + \
          {BASE_ALLOWANCE_MS:.0} ms + {ALLOWANCE_PER_REQUEST_IN_FLIGHT_MS} ms per request in \
          flight (time outside the server's clock: loopback, socket queues, reading the \
          request, the client's own scheduling; the bound is shown). CPU seconds over the measured part of the row (logins \

@@ -4,9 +4,9 @@
 //! requests in a closed loop (the next one when the last answer has fully
 //! arrived) — for a fixed number of iterations or a fixed time.
 //!
-//! Each request is timed twice: by Goose to the first byte of the answer
-//! (where the server's own clock stops, for the cross-check with
-//! `/metrics`), and here to the last byte (what a person waits for; a
+//! Each request is timed twice: by Goose to the first byte of the answer,
+//! and here to the last byte (what a person waits for, and where the
+//! server's own clock stops, for the cross-check with `/metrics`; a
 //! streamed page is not there before its end), recorded into Goose as a
 //! second series `… · last byte`.
 
@@ -120,8 +120,6 @@ impl Timing {
 pub struct Outcome {
     /// The scenario's requests timed to the last byte.
     pub whole: Timing,
-    /// The same requests timed to the first byte (Goose's own measure).
-    pub first_byte: Timing,
     pub logins: Timing,
     /// From the release of everyone to the last answer.
     pub window: Duration,
@@ -221,7 +219,6 @@ pub async fn run(base_url: &str, probe: Probe, plan: Plan) -> Result<Outcome> {
     let route = plan.request.route();
     let outcome = Outcome {
         whole: series(format!("{method} {route}{LAST_BYTE}")),
-        first_byte: series(format!("{method} {route}")),
         logins: series(format!("POST {LOGIN_ROUTE}")),
         window: last.saturating_duration_since(released),
         usage: Usage {

@@ -423,7 +423,7 @@ impl Run<'_> {
                 server_requests: server.requests,
                 client_requests: client.requests as u64,
                 server_p95_bucket_ms: server.p95_bucket_ms(),
-                client_ttfb_p95_ms: client.p95_ms,
+                client_p95_ms: client.p95_ms,
                 in_flight: people,
             }
         };
@@ -437,7 +437,7 @@ impl Run<'_> {
             measured,
             target: level.target.into(),
             verdict: met.map_or(Verdict::Reference, Verdict::of_target),
-            metrics: Some(agreement(route, &outcome.first_byte)),
+            metrics: Some(agreement(route, &outcome.whole)),
             usage: Some(outcome.usage),
         });
         if outcome.logins.requests > 0 {
