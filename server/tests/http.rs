@@ -423,46 +423,8 @@ async fn json_logs_give_each_request_a_line_with_its_id_route_status_and_person(
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_known_registrations_and_logins_exactly() {
     let t = test_support::sqlite().await;
-    let hash = tsudoi::users::password::hash("correct horse battery".into())
-        .await
-        .unwrap();
-    let mut emails = Vec::new();
-    for n in 0..7 {
-        let email = format!("person{n}@example.co.jp");
-        tsudoi::users::upsert(
-            &t.db,
-            &tsudoi::users::NewUser {
-                email: email.clone(),
-                display_name: format!("社員 {n}"),
-                department: None,
-                role: tsudoi::model::Role::Employee,
-                lang: tsudoi::model::Lang::Ja,
-            },
-            Some(&hash),
-        )
-        .await
-        .unwrap();
-        emails.push(email);
-    }
-    let starts_at = Utc::now() + chrono::Duration::days(3);
-    let event_id = tsudoi::events::create(
-        &t.db,
-        &tsudoi::events::NewEvent {
-            title_ja: Some("計測会".into()),
-            title_en: Some("Measuring".into()),
-            description_ja: String::new(),
-            description_en: String::new(),
-            category: tsudoi::model::Category::Seminar,
-            place: "Room 1".into(),
-            starts_at,
-            ends_at: starts_at + chrono::Duration::hours(1),
-            capacity: 5,
-            status: tsudoi::model::EventStatus::Published,
-            organizer_id: None,
-        },
-    )
-    .await
-    .unwrap();
+    let emails = support::add_employees(&t.db, 0..7).await;
+    let event_id = support::open_seminar(&t.db, 5).await;
     let dir = tempfile::tempdir().unwrap();
     let (server, metrics_addr) = start_with_metrics(dir.path(), &t.url());
     let http = reqwest::Client::new();
@@ -482,7 +444,7 @@ async fn metrics_count_known_registrations_and_logins_exactly() {
             .post(server.url("/api/auth/login"))
             .form(&[
                 ("email", email.as_str()),
-                ("password", "correct horse battery"),
+                ("password", support::EMPLOYEE_PASSWORD),
             ])
             .send()
             .await

@@ -26,24 +26,7 @@ async fn three_hundred_logins_stay_within_the_memory_budget() {
     const PEOPLE: usize = 300;
     const AT_ONCE: usize = 16;
     let t = test_support::sqlite().await;
-    let hash = tsudoi::users::password::hash("correct horse battery".into())
-        .await
-        .unwrap();
-    for n in 0..PEOPLE {
-        tsudoi::users::upsert(
-            &t.db,
-            &tsudoi::users::NewUser {
-                email: format!("person{n}@example.co.jp"),
-                display_name: format!("社員 {n}"),
-                department: None,
-                role: tsudoi::model::Role::Employee,
-                lang: tsudoi::model::Lang::Ja,
-            },
-            Some(&hash),
-        )
-        .await
-        .unwrap();
-    }
+    support::add_employees(&t.db, 0..PEOPLE).await;
     let dir = tempfile::tempdir().unwrap();
     let server = RunningServer::start(dir.path(), &t.url());
     let (at_start, _) = memory_kib(server.pid());
@@ -65,7 +48,7 @@ async fn three_hundred_logins_stay_within_the_memory_budget() {
                     .post(&url)
                     .form(&[
                         ("email", email.as_str()),
-                        ("password", "correct horse battery"),
+                        ("password", support::EMPLOYEE_PASSWORD),
                     ])
                     .send()
                     .await

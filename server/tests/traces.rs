@@ -11,7 +11,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::routing::post;
-use chrono::Utc;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -111,41 +110,8 @@ fn hex(bytes: &[u8]) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_registration_request_sends_its_spans_in_the_callers_trace() {
     let t = test_support::sqlite().await;
-    let hash = tsudoi::users::password::hash("correct horse battery".into())
-        .await
-        .unwrap();
-    tsudoi::users::upsert(
-        &t.db,
-        &tsudoi::users::NewUser {
-            email: "tracer@example.co.jp".into(),
-            display_name: "追跡 花子".into(),
-            department: None,
-            role: tsudoi::model::Role::Employee,
-            lang: tsudoi::model::Lang::Ja,
-        },
-        Some(&hash),
-    )
-    .await
-    .unwrap();
-    let starts_at = Utc::now() + chrono::Duration::days(3);
-    let event_id = tsudoi::events::create(
-        &t.db,
-        &tsudoi::events::NewEvent {
-            title_ja: Some("追跡会".into()),
-            title_en: Some("Tracing".into()),
-            description_ja: String::new(),
-            description_en: String::new(),
-            category: tsudoi::model::Category::Seminar,
-            place: "Room 2".into(),
-            starts_at,
-            ends_at: starts_at + chrono::Duration::hours(1),
-            capacity: 5,
-            status: tsudoi::model::EventStatus::Published,
-            organizer_id: None,
-        },
-    )
-    .await
-    .unwrap();
+    let emails = support::add_employees(&t.db, 0..1).await;
+    let event_id = support::open_seminar(&t.db, 5).await;
 
     let (collector, received) = start_receiver().await;
     let dir = tempfile::tempdir().unwrap();
@@ -162,8 +128,8 @@ async fn a_registration_request_sends_its_spans_in_the_callers_trace() {
     let login = http
         .post(server.url("/api/auth/login"))
         .form(&[
-            ("email", "tracer@example.co.jp"),
-            ("password", "correct horse battery"),
+            ("email", emails[0].as_str()),
+            ("password", support::EMPLOYEE_PASSWORD),
         ])
         .send()
         .await

@@ -171,3 +171,59 @@ impl Drop for RunningServer {
         let _ = self.child.wait();
     }
 }
+
+/// The password every employee made by [`add_employees`] logs in with.
+pub const EMPLOYEE_PASSWORD: &str = "correct horse battery";
+
+/// Employees `person{n}@example.co.jp` for each `n` in `numbers`, all with
+/// [`EMPLOYEE_PASSWORD`] (hashed once); answers their addresses.
+pub async fn add_employees(
+    db: &tsudoi::storage::Database,
+    numbers: std::ops::Range<usize>,
+) -> Vec<String> {
+    let hash = tsudoi::users::password::hash(EMPLOYEE_PASSWORD.into())
+        .await
+        .unwrap();
+    let mut emails = Vec::new();
+    for n in numbers {
+        let email = format!("person{n}@example.co.jp");
+        tsudoi::users::upsert(
+            db,
+            &tsudoi::users::NewUser {
+                email: email.clone(),
+                display_name: format!("社員 {n}"),
+                department: None,
+                role: tsudoi::model::Role::Employee,
+                lang: tsudoi::model::Lang::Ja,
+            },
+            Some(&hash),
+        )
+        .await
+        .unwrap();
+        emails.push(email);
+    }
+    emails
+}
+
+/// A published seminar in three days with `capacity` seats; answers its id.
+pub async fn open_seminar(db: &tsudoi::storage::Database, capacity: i32) -> i64 {
+    let starts_at = chrono::Utc::now() + chrono::Duration::days(3);
+    tsudoi::events::create(
+        db,
+        &tsudoi::events::NewEvent {
+            title_ja: Some("計測会".into()),
+            title_en: Some("Measuring".into()),
+            description_ja: String::new(),
+            description_en: String::new(),
+            category: tsudoi::model::Category::Seminar,
+            place: "Room 1".into(),
+            starts_at,
+            ends_at: starts_at + chrono::Duration::hours(1),
+            capacity,
+            status: tsudoi::model::EventStatus::Published,
+            organizer_id: None,
+        },
+    )
+    .await
+    .unwrap()
+}
