@@ -388,3 +388,87 @@ async fn installations_sharing_one_redis_keep_apart_and_a_reconnect_drops_the_pa
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_rendering_is_made_once_per_page_and_language_and_anew_after_a_write() {
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend();
+        let now = tokyo(2026, 12, 1, 10, 0);
+        let (id, person) = open_event(db, "Rendered", now).await;
+        let cache = ListCache::new(100);
+        let everything = UpcomingFilter::default();
+        let renders = std::sync::atomic::AtomicUsize::new(0);
+        // The rendering names the language and the seats taken, so a stale
+        // one would show.
+        let render = |lang: Lang| {
+            let renders = &renders;
+            move |page: &Page<EventSummary>| {
+                renders.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                format!("{}:{:?}", lang.code(), seats(page, id))
+            }
+        };
+        let read =
+            |lang: Lang| cache.rendered(db, Tokyo, now, &everything, None, 20, lang, render(lang));
+        let made = || renders.load(std::sync::atomic::Ordering::SeqCst);
+
+        let (ja, served) = read(Lang::Ja).await.unwrap();
+        assert_eq!(
+            (&*ja, served, made()),
+            ("ja:Some((0, 0))", Served::Computed, 1),
+            "{backend:?}"
+        );
+        let (ja, served) = read(Lang::Ja).await.unwrap();
+        assert_eq!(
+            (&*ja, served, made()),
+            ("ja:Some((0, 0))", Served::Cached, 1),
+            "{backend:?}: kept"
+        );
+        let (en, _) = read(Lang::En).await.unwrap();
+        assert_eq!(
+            (&*en, made()),
+            ("en:Some((0, 0))", 2),
+            "{backend:?}: each language its own"
+        );
+        // The rows read for the rendering are the ones `list_upcoming` keeps.
+        let (_, served) = cache
+            .list_upcoming(db, Tokyo, now, &everything, None, 20)
+            .await
+            .unwrap();
+        assert_eq!(served, Served::Cached, "{backend:?}");
+
+        registrations::register(db, id, person, now).await.unwrap();
+        let (ja, served) = read(Lang::Ja).await.unwrap();
+        assert_eq!(
+            (&*ja, served, made()),
+            ("ja:Some((1, 0))", Served::Computed, 3),
+            "{backend:?}: made anew after a registration"
+        );
+
+        // A keyword search is never kept, so neither is its rendering.
+        let search = UpcomingFilter {
+            search: Some("Rendered".into()),
+            ..UpcomingFilter::default()
+        };
+        for expected in [4, 5] {
+            cache
+                .rendered(
+                    db,
+                    Tokyo,
+                    now,
+                    &search,
+                    None,
+                    20,
+                    Lang::Ja,
+                    render(Lang::Ja),
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                made(),
+                expected,
+                "{backend:?}: searches are rendered each time"
+            );
+        }
+    }
+}

@@ -9,9 +9,13 @@
 //!
 //! Keyword searches are not kept: each is typed by one person, and keeping
 //! them would push out the pages everyone opens.
+//!
+//! Beside each page the cache keeps what the app made of it in each language
+//! ([`ListCache::rendered`]): the page's HTML costs several times more to make
+//! than its rows cost to read, and it stays true exactly as long as they do.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -20,7 +24,7 @@ use chrono_tz::Tz;
 use super::{UpcomingFilter, list_upcoming};
 use crate::Result;
 use crate::caching::Served;
-use crate::model::{EventCursor, EventSummary, Page, page_size};
+use crate::model::{EventCursor, EventSummary, Lang, Page, page_size};
 use crate::storage::Database;
 
 /// The longest a page is kept, so a write this instance was not told about
@@ -40,6 +44,25 @@ struct Entry {
     generation: u64,
     made: Instant,
     page: Arc<Page<EventSummary>>,
+    /// The page rendered, in Japanese and in English, once someone asked.
+    rendered: Arc<Renderings>,
+}
+
+/// A page's renderings, made at most once each.
+#[derive(Default)]
+struct Renderings {
+    ja: OnceLock<Arc<str>>,
+    en: OnceLock<Arc<str>>,
+}
+
+impl Renderings {
+    fn get_or_make(&self, lang: Lang, make: impl FnOnce() -> String) -> Arc<str> {
+        let slot = match lang {
+            Lang::Ja => &self.ja,
+            Lang::En => &self.en,
+        };
+        slot.get_or_init(|| Arc::from(make())).clone()
+    }
 }
 
 pub struct ListCache {
@@ -76,10 +99,47 @@ impl ListCache {
         after: Option<EventCursor>,
         requested_page_size: u32,
     ) -> Result<(Page<EventSummary>, Served)> {
+        let (page, _, served) = self
+            .lookup(db, tz, now, filter, after, requested_page_size)
+            .await?;
+        Ok((Page::clone(&page), served))
+    }
+
+    /// The same page as [`ListCache::list_upcoming`], as `render` makes it
+    /// for `lang`: made once per page and language and kept with the page, so
+    /// it is made anew exactly when the page is read anew.
+    #[allow(clippy::too_many_arguments)] // the list's own arguments, plus how to render it
+    #[tracing::instrument(level = "debug", name = "event_list_rendered", skip_all)]
+    pub async fn rendered(
+        &self,
+        db: &Database,
+        tz: Tz,
+        now: DateTime<Utc>,
+        filter: &UpcomingFilter,
+        after: Option<EventCursor>,
+        requested_page_size: u32,
+        lang: Lang,
+        render: impl FnOnce(&Page<EventSummary>) -> String,
+    ) -> Result<(Arc<str>, Served)> {
+        let (page, renderings, served) = self
+            .lookup(db, tz, now, filter, after, requested_page_size)
+            .await?;
+        Ok((renderings.get_or_make(lang, || render(&page)), served))
+    }
+
+    async fn lookup(
+        &self,
+        db: &Database,
+        tz: Tz,
+        now: DateTime<Utc>,
+        filter: &UpcomingFilter,
+        after: Option<EventCursor>,
+        requested_page_size: u32,
+    ) -> Result<(Arc<Page<EventSummary>>, Arc<Renderings>, Served)> {
         let page_size = page_size(Some(requested_page_size));
         if self.limit == 0 || filter.search.is_some() {
             let page = list_upcoming(db, tz, now, filter, after, page_size).await?;
-            return Ok((page, Served::Computed));
+            return Ok((Arc::new(page), Arc::default(), Served::Computed));
         }
         let key = Key {
             today: now.with_timezone(&tz).date_naive(),
@@ -90,24 +150,35 @@ impl ListCache {
         // Read before the query: a write committed while it runs moves the
         // counter past this reading, and the next read will not trust the page.
         let generation = db.changes().generation();
-        if let Some(page) = self.fresh(&key, generation) {
+        if let Some((page, renderings)) = self.fresh(&key, generation) {
             crate::observe::cache("event_list", true);
-            return Ok((Page::clone(&page), Served::Cached));
+            return Ok((page, renderings, Served::Cached));
         }
         crate::observe::cache("event_list", false);
-        let page = list_upcoming(db, tz, now, filter, after, page_size).await?;
-        self.keep(key, generation, Arc::new(page.clone()));
-        Ok((page, Served::Computed))
+        let page = Arc::new(list_upcoming(db, tz, now, filter, after, page_size).await?);
+        let renderings = Arc::new(Renderings::default());
+        self.keep(key, generation, page.clone(), renderings.clone());
+        Ok((page, renderings, Served::Computed))
     }
 
-    fn fresh(&self, key: &Key, generation: u64) -> Option<Arc<Page<EventSummary>>> {
+    fn fresh(
+        &self,
+        key: &Key,
+        generation: u64,
+    ) -> Option<(Arc<Page<EventSummary>>, Arc<Renderings>)> {
         let entries = self.entries.lock().ok()?;
         let entry = entries.get(key)?;
         (entry.generation == generation && entry.made.elapsed() < self.max_age)
-            .then(|| entry.page.clone())
+            .then(|| (entry.page.clone(), entry.rendered.clone()))
     }
 
-    fn keep(&self, key: Key, generation: u64, page: Arc<Page<EventSummary>>) {
+    fn keep(
+        &self,
+        key: Key,
+        generation: u64,
+        page: Arc<Page<EventSummary>>,
+        rendered: Arc<Renderings>,
+    ) {
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
@@ -125,6 +196,7 @@ impl ListCache {
                 generation,
                 made: Instant::now(),
                 page,
+                rendered,
             },
         );
     }
