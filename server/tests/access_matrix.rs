@@ -105,6 +105,13 @@ fn actions(targets: Targets, tag: &str) -> Vec<Action> {
             rule: Rule::Everyone,
         },
         Action {
+            name: "list events as the page shows them",
+            method: Method::GET,
+            path: "/api/events/list_html".into(),
+            body: Body::None,
+            rule: Rule::Everyone,
+        },
+        Action {
             name: "login page",
             method: Method::GET,
             path: "/login".into(),

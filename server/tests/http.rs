@@ -110,6 +110,27 @@ async fn serves_health_pages_assets_and_clean_errors_on_every_backend() {
         );
         let broken_cursor = get("/api/events/list?after=not-a-cursor").await.unwrap();
         assert_eq!(broken_cursor.status(), 422, "{backend}");
+        // The list as HTML (what the page fetches when it moves to another
+        // page in the browser) refuses the same input the same way.
+        for bad in [
+            "/api/events/list_html?category=bogus",
+            "/api/events/list_html?after=not-a-cursor",
+            "/api/events/list_html?from=31-12-2026",
+        ] {
+            let answer = get(bad).await.unwrap();
+            assert_eq!(answer.status(), 422, "{backend}: {bad}");
+        }
+        let html: String = get("/api/events/list_html?category=seminar")
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            html.starts_with(r#"<ul class="event-list">"#)
+                || html.starts_with(r#"<section class="empty-state""#),
+            "{backend}: {html}"
+        );
 
         let status = server.terminate();
         assert!(

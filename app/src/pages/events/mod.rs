@@ -2,6 +2,14 @@
 //! page at a time. Every filter lives in the URL (shareable, the back button
 //! works, and the form works without JavaScript); a quick filter narrows the
 //! current page once it is hydrated.
+//!
+//! The cards themselves are HTML made on the server and kept with the list's
+//! rows (`list_html.rs`); the browser adds the viewer's marks (`marks.rs`).
+
+#[cfg(feature = "ssr")]
+mod list_html;
+#[cfg(feature = "hydrate")]
+mod marks;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use tsudoi::model::{Category, EventSummary, Lang, Page, RegistrationStatus};
 
 use crate::AppError;
-use crate::i18n::{Texts, use_lang, use_texts};
+use crate::i18n::{Texts, use_texts};
 
 /// The list's filters as they travel in the URL and to the server function.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,13 +72,13 @@ impl ListFilters {
     }
 }
 
-/// The upcoming events the viewer holds a registration for, so the list can
-/// mark them; nothing for a visitor. Bounded like "My events", whatever the
-/// size of the list.
 /// The viewer's registrations among the listed events, once the browser has them.
 #[derive(Clone, Copy)]
 struct RegisteredMarks(RwSignal<Vec<(i64, RegistrationStatus)>>);
 
+/// The upcoming events the viewer holds a registration for, so the list can
+/// mark them; nothing for a visitor. Bounded like "My events", whatever the
+/// size of the list.
 #[server(endpoint = "me/registered", input = leptos::server_fn::codec::GetUrl)]
 pub async fn my_registered_events() -> Result<Vec<(i64, RegistrationStatus)>, AppError> {
     let Some(viewer) = crate::auth::caller::viewer().await? else {
@@ -96,8 +104,6 @@ pub async fn list_events(
     seats: Option<String>,
     after: Option<String>,
 ) -> Result<Page<EventSummary>, AppError> {
-    use tsudoi::Error;
-
     let filters = ListFilters {
         category,
         q,
@@ -105,10 +111,74 @@ pub async fn list_events(
         to,
         seats,
     };
-    use tsudoi::events::UpcomingFilter;
-
+    let (filter, after) = upcoming_filter(&filters, after.as_deref())?;
     let ctx = crate::server_context::server_context()?;
-    let after = match after.as_deref().filter(|a| !a.is_empty()) {
+    let (page, _served) = ctx
+        .list_cache
+        .list_upcoming(
+            &ctx.db,
+            ctx.time_zone,
+            chrono::Utc::now(),
+            &filter,
+            after,
+            tsudoi::model::page_size(None),
+        )
+        .await?;
+    Ok(page)
+}
+
+/// The same page of the list as HTML in the caller's language, as the list
+/// page shows it (see `list_html.rs`).
+#[server(endpoint = "events/list_html", input = leptos::server_fn::codec::GetUrl)]
+pub async fn list_events_html(
+    category: Option<String>,
+    q: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    seats: Option<String>,
+    after: Option<String>,
+) -> Result<String, AppError> {
+    let filters = ListFilters {
+        category,
+        q,
+        from,
+        to,
+        seats,
+    };
+    let (filter, cursor) = upcoming_filter(&filters, after.as_deref())?;
+    let paged = cursor.is_some();
+    let lang = crate::i18n::request_lang();
+    let ctx = crate::server_context::server_context()?;
+    let (html, _served) = ctx
+        .list_cache
+        .rendered(
+            &ctx.db,
+            ctx.time_zone,
+            chrono::Utc::now(),
+            &filter,
+            cursor,
+            tsudoi::model::page_size(None),
+            lang,
+            |page| list_html::render(page, &filters, paged, lang),
+        )
+        .await?;
+    Ok(html.to_string())
+}
+
+/// The core's filter and cursor from the list's URL, or the reason they make no sense.
+#[cfg(feature = "ssr")]
+fn upcoming_filter(
+    filters: &ListFilters,
+    after: Option<&str>,
+) -> Result<
+    (
+        tsudoi::events::UpcomingFilter,
+        Option<tsudoi::model::EventCursor>,
+    ),
+    tsudoi::Error,
+> {
+    use tsudoi::Error;
+    let after = match after.filter(|a| !a.is_empty()) {
         Some(text) => Some(
             tsudoi::model::EventCursor::decode(text)
                 .ok_or(Error::Invalid(tsudoi::Reason::BrokenLink))?,
@@ -135,29 +205,39 @@ pub async fn list_events(
                 }),
         }
     };
-    let filter = UpcomingFilter {
+    let filter = tsudoi::events::UpcomingFilter {
         category,
         from: date(filters.from.as_deref())?,
         to: date(filters.to.as_deref())?,
         seats_left_only: filters.seats.is_some(),
         search: filters
             .q
+            .as_ref()
             .map(|q| q.trim().to_string())
             .filter(|q| !q.is_empty()),
     };
-    let page_size = tsudoi::model::page_size(None);
-    let (page, _served) = ctx
-        .list_cache
-        .list_upcoming(
-            &ctx.db,
-            ctx.time_zone,
-            chrono::Utc::now(),
-            &filter,
-            after,
-            page_size,
-        )
-        .await?;
-    Ok(page)
+    Ok((filter, after))
+}
+
+/// The list's HTML as the page's resource holds it. It reaches the browser
+/// once, as the page's own markup: written into the hydration data it would
+/// be sent twice, so it is written there as nothing, and the browser hydrates
+/// the cards already in the page. After a navigation in the browser it holds
+/// the HTML fetched from `list_events_html`.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct ListHtml(String);
+
+impl Serialize for ListHtml {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_unit()
+    }
+}
+
+impl<'de> Deserialize<'de> for ListHtml {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <()>::deserialize(deserializer)?;
+        Ok(ListHtml::default())
+    }
 }
 
 #[component]
@@ -168,7 +248,11 @@ pub fn EventsPage() -> impl IntoView {
     let after = move || query.read().get("after");
     let events = Resource::new(
         move || (filters.get(), after()),
-        |(f, after)| list_events(f.category, f.q, f.from, f.to, f.seats, after),
+        |(f, after)| async move {
+            list_events_html(f.category, f.q, f.from, f.to, f.seats, after)
+                .await
+                .map(ListHtml)
+        },
     );
     let category = Signal::derive(move || filters.get().category);
     // Fetched in the browser only, after the page is there: the list itself
@@ -201,7 +285,7 @@ pub fn EventsPage() -> impl IntoView {
         <Suspense fallback=move || view! { <p class="loading" aria-busy="true">{t.loading}</p> }>
             {move || Suspend::new(async move {
                 match events.await {
-                    Ok(page) => view! { <EventList page filters=filters.get_untracked() paged=after().is_some() /> }.into_any(),
+                    Ok(html) => view! { <EventList html /> }.into_any(),
                     Err(err) => view! { <p class="error" role="alert">{t.error(&err)}</p> }.into_any(),
                 }
             })}
@@ -265,47 +349,22 @@ fn CategoryChip(
     }
 }
 
+/// The cards and the pager, as the server wrote them, with the viewer's marks.
 #[component]
-fn EventList(
-    page: Page<EventSummary>,
-    filters: ListFilters,
-    /// Not the first page: offer the way back to it.
-    paged: bool,
-) -> impl IntoView {
-    let t = use_texts();
-    if page.items.is_empty() {
-        let (title, text) = if filters.is_narrowed() {
-            (t.no_events_filtered_title, t.no_events_filtered_text)
-        } else {
-            (t.no_events_title, t.no_events_text)
-        };
-        return view! {
-            <section class="empty-state" data-testid="no-events">
-                <h2>{title}</h2>
-                <p>{text}</p>
-                <a class="button" href="/">{t.show_all_events}</a>
-            </section>
-        }
-        .into_any();
+fn EventList(html: ListHtml) -> impl IntoView {
+    let list = NodeRef::<leptos::html::Div>::new();
+    #[cfg(feature = "hydrate")]
+    {
+        let t = use_texts();
+        let registered = use_context::<RegisteredMarks>();
+        Effect::new(move || {
+            let (Some(list), Some(marks)) = (list.get(), registered) else {
+                return;
+            };
+            marks.0.with(|rows| marks::show(&list, rows, t));
+        });
     }
-    let next = page
-        .next
-        .map(|cursor| filters.href(filters.category.as_deref(), Some(&cursor.encode())));
-    let first = paged.then(|| filters.href(filters.category.as_deref(), None));
-    view! {
-        <ul class="event-list">
-            {page
-                .items
-                .into_iter()
-                .map(|event| view! { <EventCard event /> })
-                .collect_view()}
-        </ul>
-        <nav class="pager" aria-label=t.nav_pages>
-            {first.map(|href| view! { <a class="button secondary" href=href data-testid="first-page">{t.first_page}</a> })}
-            {next.map(|href| view! { <a class="button next-page" href=href>{t.next_page}</a> })}
-        </nav>
-    }
-    .into_any()
+    view! { <div class="event-list-page" node_ref=list inner_html=html.0></div> }
 }
 
 /// "3 of 20 seats left" / "Full · 4 on the waitlist", and whether it is full.
@@ -325,57 +384,4 @@ pub fn titles(event: &EventSummary, lang: Lang) -> (String, Option<String>) {
     let title = event.title(lang).to_string();
     let other = Some(event.title(lang.other()).to_string()).filter(|other| *other != title);
     (title, other)
-}
-
-#[component]
-fn EventCard(event: EventSummary) -> impl IntoView {
-    let t = use_texts();
-    let lang = use_lang();
-    let start = event.local_start();
-    let end = event.local_end();
-    let (title, other_title) = titles(&event, lang);
-    let (available, kind) = availability(t, &event);
-    let (month, day, weekday) = (t.badge)(start);
-    let href = format!("/events/{}", event.id);
-    let event_id = event.id;
-    let registered = use_context::<RegisteredMarks>();
-    let mine = move || {
-        // `try_with`: a client that hung up mid-page leaves the list
-        // rendering while its signals are being disposed.
-        registered.and_then(|marks| {
-            marks
-                .0
-                .try_with(|rows| {
-                    rows.iter()
-                        .find(|(id, _)| *id == event_id)
-                        .map(|(_, status)| *status)
-                })
-                .flatten()
-        })
-    };
-    view! {
-        <li class="event-card" data-event-id=event.id>
-            <div class="event-date" aria-hidden="true">
-                <span class="month">{month}</span>
-                <span class="day">{day}</span>
-                <span class="weekday">{weekday}</span>
-            </div>
-            <div class="event-body">
-                <span class=format!("badge badge-{}", event.category.code())>{(t.category)(event.category)}</span>
-                {move || mine().map(|status| view! {
-                    <span class=format!("badge badge-mine state-{}", status.code()) data-testid="mine-badge">{(t.status)(status)}</span>
-                })}
-                <h2 class="event-title"><a href=href>{title}</a></h2>
-                {other_title.map(|other| view! { <p class="event-title-alt">{other}</p> })}
-                <p class="event-meta">
-                    <time datetime=start.to_rfc3339()>{(t.date_time)(start)}</time>
-                    "–"
-                    {(t.time)(end)}
-                    " · "
-                    {event.place.clone()}
-                </p>
-            </div>
-            <p class=format!("availability availability-{kind}")>{available}</p>
-        </li>
-    }
 }
