@@ -29,9 +29,14 @@ pub struct AuthPolicy {
     pub login_limits: tsudoi::users::throttle::LoginLimits,
 }
 
+/// How the binary provides the context: shared, since every page and server
+/// function reads it (several times in one request) and a copy of each field
+/// would cost more than the page's own work.
+pub type SharedServerContext = std::sync::Arc<ServerContext>;
+
 /// The context of the current request; present in every route and server function.
-pub fn server_context() -> Result<ServerContext, crate::AppError> {
-    leptos::prelude::use_context::<ServerContext>().ok_or_else(|| {
+pub fn server_context() -> Result<SharedServerContext, crate::AppError> {
+    leptos::prelude::use_context::<SharedServerContext>().ok_or_else(|| {
         tracing::error!("ServerContext missing from the request context");
         crate::AppError::Domain(tsudoi::Error::Internal)
     })

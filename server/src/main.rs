@@ -155,8 +155,8 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
     let redis = caches.shared.clone();
     let state = http::AppState {
         leptos_options: http::leptos_options(),
-        public_url: settings.public_url.clone(),
-        context: ServerContext {
+        public_url: std::sync::Arc::new(settings.public_url.clone()),
+        context: std::sync::Arc::new(ServerContext {
             registrar: tsudoi::registrations::Registrar::new(db.clone()),
             public_url: settings
                 .public_url
@@ -173,7 +173,7 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
                     .unwrap_or(chrono::Duration::hours(12)),
                 login_limits,
             },
-        },
+        }),
     };
     if let Some(addr) = settings.metrics_addr {
         let handle = metrics::install()?;

@@ -30,7 +30,13 @@ use desk::{Desk, Problem};
 #[cfg(feature = "ssr")]
 async fn door_keeper(
     event_id: i64,
-) -> Result<(crate::auth::Viewer, crate::server_context::ServerContext), AppError> {
+) -> Result<
+    (
+        crate::auth::Viewer,
+        crate::server_context::SharedServerContext,
+    ),
+    AppError,
+> {
     let viewer = crate::auth::caller::require_login().await?;
     let ctx = crate::server_context::server_context()?;
     tsudoi::checkin::require_check_in(&ctx.db, viewer.id, viewer.role, event_id).await?;
