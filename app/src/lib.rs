@@ -23,11 +23,16 @@ pub use error::AppError;
 
 /// The name of the wasm, js and css files under `/pkg`.
 pub const OUTPUT_NAME: &str = "tsudoi";
+/// The name of the door page's bundle under `/pkg`: the app built with the
+/// `door-bundle` feature, holding the door's route alone.
+pub const DOOR_OUTPUT_NAME: &str = "tsudoi-door";
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     set_content_security_policy();
+    #[cfg(feature = "ssr")]
+    let options = bundle_for_this_page(options);
     let lang = i18n::provide_lang();
     view! {
         <!DOCTYPE html>
@@ -45,6 +50,28 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The door page is opened on phones at the entrance, often on a poor
+/// connection, and is the one page there: it gets the small bundle. Every
+/// other page gets the whole app.
+#[cfg(feature = "ssr")]
+fn bundle_for_this_page(mut options: LeptosOptions) -> LeptosOptions {
+    let door = use_context::<axum::http::request::Parts>()
+        .is_some_and(|parts| is_door_path(parts.uri.path()));
+    if door {
+        options.output_name = DOOR_OUTPUT_NAME.into();
+    }
+    options
+}
+
+/// `/events/{id}/door`, the door page's route.
+pub fn is_door_path(path: &str) -> bool {
+    let mut segments = path.trim_end_matches('/').split('/');
+    matches!(
+        (segments.next(), segments.next(), segments.next(), segments.next(), segments.next()),
+        (Some(""), Some("events"), Some(id), Some("door"), None) if !id.is_empty()
+    )
 }
 
 /// Every page gets its own nonce (leptos_axum makes one per request) and a
@@ -90,34 +117,55 @@ pub fn App() -> impl IntoView {
         <Router>
             <layout::SiteHeader />
             <main class="site-main" id="content" tabindex="-1">
-                <Routes fallback=pages::not_found::NotFound>
-                    // In order: the HTML arrives complete, so pages read (and
-                    // their forms work) without JavaScript.
-                    <Route path=path!("/") view=pages::events::EventsPage ssr=SsrMode::InOrder />
-                    <Route path=path!("/events") view=pages::events::EventsPage ssr=SsrMode::InOrder />
-                    <Route path=path!("/events/:id") view=pages::event::EventPage ssr=SsrMode::Async />
-                    <Route path=path!("/login") view=pages::login::LoginPage />
-                    <Route path=path!("/forgot-password") view=pages::password::ForgotPasswordPage />
-                    <Route path=path!("/password/:token") view=pages::password::SetPasswordPage ssr=SsrMode::Async />
-                    // Pages behind a login render completely before answering,
-                    // so the status (401, 403, 503) is known when headers go out.
-                    <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async />
-                    <Route path=path!("/events/:id/door") view=pages::door::DoorPage ssr=SsrMode::Async />
-                    <Route path=path!("/my-events") view=pages::my_events::MyEventsPage ssr=SsrMode::Async />
-                    <Route path=path!("/tickets/:id") view=pages::ticket::TicketPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/users") view=pages::admin::users::UsersPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/audit") view=pages::admin::audit::AuditPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/outbox") view=pages::admin::outbox::OutboxPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/outbox/:id") view=pages::admin::outbox::MailPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/overview") view=pages::admin::overview::OverviewPage ssr=SsrMode::Async />
-                    <Route path=path!("/organize") view=pages::organize::OrganizePage ssr=SsrMode::Async />
-                    <Route path=path!("/organize/new") view=pages::organize::NewEventPage ssr=SsrMode::Async />
-                    <Route path=path!("/organize/:id") view=pages::organize::DashboardPage ssr=SsrMode::Async />
-                    <Route path=path!("/organize/:id/edit") view=pages::organize::EditEventPage ssr=SsrMode::Async />
-                    <Route path=path!("/organize/:id/attendees") view=pages::organize::AttendeesPage ssr=SsrMode::Async />
-                </Routes>
+                <PageRoutes />
             </main>
         </Router>
+    }
+}
+
+/// Every page of the app.
+#[cfg(not(feature = "door-bundle"))]
+#[component]
+fn PageRoutes() -> impl IntoView {
+    view! {
+        <Routes fallback=pages::not_found::NotFound>
+            // In order: the HTML arrives complete, so pages read (and
+            // their forms work) without JavaScript.
+            <Route path=path!("/") view=pages::events::EventsPage ssr=SsrMode::InOrder />
+            <Route path=path!("/events") view=pages::events::EventsPage ssr=SsrMode::InOrder />
+            <Route path=path!("/events/:id") view=pages::event::EventPage ssr=SsrMode::Async />
+            <Route path=path!("/login") view=pages::login::LoginPage />
+            <Route path=path!("/forgot-password") view=pages::password::ForgotPasswordPage />
+            <Route path=path!("/password/:token") view=pages::password::SetPasswordPage ssr=SsrMode::Async />
+            // Pages behind a login render completely before answering,
+            // so the status (401, 403, 503) is known when headers go out.
+            <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async />
+            <Route path=path!("/events/:id/door") view=pages::door::DoorPage ssr=SsrMode::Async />
+            <Route path=path!("/my-events") view=pages::my_events::MyEventsPage ssr=SsrMode::Async />
+            <Route path=path!("/tickets/:id") view=pages::ticket::TicketPage ssr=SsrMode::Async />
+            <Route path=path!("/admin/users") view=pages::admin::users::UsersPage ssr=SsrMode::Async />
+            <Route path=path!("/admin/audit") view=pages::admin::audit::AuditPage ssr=SsrMode::Async />
+            <Route path=path!("/admin/outbox") view=pages::admin::outbox::OutboxPage ssr=SsrMode::Async />
+            <Route path=path!("/admin/outbox/:id") view=pages::admin::outbox::MailPage ssr=SsrMode::Async />
+            <Route path=path!("/admin/overview") view=pages::admin::overview::OverviewPage ssr=SsrMode::Async />
+            <Route path=path!("/organize") view=pages::organize::OrganizePage ssr=SsrMode::Async />
+            <Route path=path!("/organize/new") view=pages::organize::NewEventPage ssr=SsrMode::Async />
+            <Route path=path!("/organize/:id") view=pages::organize::DashboardPage ssr=SsrMode::Async />
+            <Route path=path!("/organize/:id/edit") view=pages::organize::EditEventPage ssr=SsrMode::Async />
+            <Route path=path!("/organize/:id/attendees") view=pages::organize::AttendeesPage ssr=SsrMode::Async />
+        </Routes>
+    }
+}
+
+/// The door bundle's one route. Any other address reached from the door
+/// page is loaded whole from the server, with the bundle that has its page.
+#[cfg(feature = "door-bundle")]
+#[component]
+fn PageRoutes() -> impl IntoView {
+    view! {
+        <Routes fallback=pages::elsewhere::LoadWhole>
+            <Route path=path!("/events/:id/door") view=pages::door::DoorPage ssr=SsrMode::Async />
+        </Routes>
     }
 }
 

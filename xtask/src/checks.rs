@@ -48,21 +48,27 @@ pub fn run_all(root: &Path) -> Result<()> {
         "linting the server build (clippy -D warnings)",
     )?;
 
-    let mut clippy_wasm = cargo(root);
-    clippy_wasm.args([
-        "clippy",
-        "--package",
-        "tsudoi-app",
-        "--lib",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--features",
-        "hydrate",
-        "--",
-        "-D",
-        "warnings",
-    ]);
-    run(clippy_wasm, "linting the wasm build (clippy -D warnings)")?;
+    // Both bundles: the whole app, and the door page's (its own routes).
+    for features in ["hydrate", "door-bundle"] {
+        let mut clippy_wasm = cargo(root);
+        clippy_wasm.args([
+            "clippy",
+            "--package",
+            "tsudoi-app",
+            "--lib",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--features",
+            features,
+            "--",
+            "-D",
+            "warnings",
+        ]);
+        run(
+            clippy_wasm,
+            &format!("linting the wasm build, {features} (clippy -D warnings)"),
+        )?;
+    }
 
     // The site goes first: the server embeds it at compile time, so the HTTP
     // tests see the real bundle (assets, compression), as users do.

@@ -25,6 +25,7 @@ mod prerequisites;
 mod slo;
 
 const OUTPUT_NAME: &str = "tsudoi";
+const DOOR_OUTPUT_NAME: &str = "tsudoi-door";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 fn main() -> std::process::ExitCode {
@@ -72,7 +73,7 @@ fn demo(root: &Path) -> Result<()> {
     // Say up front what a first build costs, so a quiet minute is not taken for a hang.
     if !root.join("target/release/tsudoi").exists() {
         eprintln!(
-            "xtask: first build: the browser bundle, then the server — about 20 minutes on a \
+            "xtask: first build: the browser bundles, then the server — about 17 minutes on a \
              2-core machine (cargo names each crate as it compiles it); later builds take a minute or two"
         );
     }
@@ -125,64 +126,97 @@ pub(crate) fn run(mut command: Command, what: &str) -> Result<()> {
 pub(crate) fn build_site(root: &Path, release: bool) -> Result<()> {
     // `build` and `run` come here without `demo`'s or `test`'s preparations.
     prerequisites::wasm_target()?;
-    let mut wasm = cargo(root);
-    wasm.args([
-        "build",
-        "--package",
-        "tsudoi-app",
-        "--lib",
-        "--target",
-        WASM_TARGET,
-        "--features",
-        "hydrate",
-    ]);
-    if release {
-        wasm.args(["--profile", "wasm-release"]);
-    }
-    run(wasm, "compiling the hydrate bundle (wasm)")?;
-
-    let profile_dir = if release { "wasm-release" } else { "debug" };
-    let input = root
-        .join("target")
-        .join(WASM_TARGET)
-        .join(profile_dir)
-        .join("tsudoi_app.wasm");
     let site = root.join("target/site");
     let pkg = site.join("pkg");
     std::fs::create_dir_all(&pkg)?;
-
-    let started = Instant::now();
-    wasm_bindgen_cli_support::Bindgen::new()
-        .input_path(&input)
-        .web(true)?
-        .out_name(OUTPUT_NAME)
-        // DWARF sections would make the debug bundle ~60 MB, all of it embedded in the binary.
-        .keep_debug(false)
-        .generate(&pkg)
-        .context("wasm-bindgen")?;
-    // Leptos's hydration script asks for `<name>.wasm` when LEPTOS_OUTPUT_NAME is set at compile time.
-    replace_if_changed(
-        &pkg.join(format!("{OUTPUT_NAME}_bg.wasm")),
-        &pkg.join(format!("{OUTPUT_NAME}.wasm")),
-    )?;
-    eprintln!(
-        "xtask: wasm-bindgen done in {:.1}s",
-        started.elapsed().as_secs_f64()
-    );
+    // The whole app, then the door page's bundle (the app with its one route).
+    for (features, name, what) in [
+        (
+            "hydrate",
+            OUTPUT_NAME,
+            "compiling the hydrate bundle (wasm)",
+        ),
+        (
+            "door-bundle",
+            DOOR_OUTPUT_NAME,
+            "compiling the door page's bundle (wasm)",
+        ),
+    ] {
+        let mut wasm = cargo(root);
+        wasm.args([
+            "build",
+            "--package",
+            "tsudoi-app",
+            "--lib",
+            "--target",
+            WASM_TARGET,
+            "--features",
+            features,
+        ]);
+        if release {
+            wasm.args(["--profile", "wasm-release"]);
+        }
+        run(wasm, what)?;
+        bind(root, release, name, &pkg)?;
+    }
 
     copy_if_changed(
         &root.join("style/main.css"),
         &pkg.join(format!("{OUTPUT_NAME}.css")),
     )?;
     copy_tree(&root.join("public"), &site)?;
-    for extension in ["wasm", "js", "css"] {
-        compress(&pkg.join(format!("{OUTPUT_NAME}.{extension}")))?;
-    }
-    let size = std::fs::metadata(pkg.join(format!("{OUTPUT_NAME}.wasm")))?.len();
+    compress(&pkg.join(format!("{OUTPUT_NAME}.css")))?;
+    let size = |name: &str| -> Result<u64> {
+        Ok(std::fs::metadata(pkg.join(format!("{name}.wasm")))?.len() / 1024)
+    };
     eprintln!(
-        "xtask: site ready in {} (wasm {} KiB)",
+        "xtask: site ready in {} (wasm {} KiB, the door page's {} KiB)",
         site.display(),
-        size / 1024
+        size(OUTPUT_NAME)?,
+        size(DOOR_OUTPUT_NAME)?,
+    );
+    Ok(())
+}
+
+/// Runs wasm-bindgen on the bundle cargo just built, as `/pkg/{name}.js`
+/// and `/pkg/{name}.wasm` (each with compressed copies).
+fn bind(root: &Path, release: bool, name: &str, pkg: &Path) -> Result<()> {
+    let profile_dir = if release { "wasm-release" } else { "debug" };
+    let input = root
+        .join("target")
+        .join(WASM_TARGET)
+        .join(profile_dir)
+        .join("tsudoi_app.wasm");
+    // wasm-bindgen writes every file anew; made beside the site and copied
+    // over only where the bytes differ, an unchanged bundle leaves the
+    // embedded site's files untouched and the server is not compiled again.
+    let fresh = root.join("target/site-bindgen");
+    std::fs::create_dir_all(&fresh)?;
+    let started = Instant::now();
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&input)
+        .web(true)?
+        .out_name(name)
+        // DWARF sections would make the debug bundle ~60 MB, all of it embedded in the binary.
+        .keep_debug(false)
+        .generate(&fresh)
+        .context("wasm-bindgen")?;
+    // Leptos's hydration script asks for `<name>.wasm` when LEPTOS_OUTPUT_NAME is set at compile time.
+    let bundle = fresh.join(format!("{name}_bg.wasm"));
+    if release {
+        without_names(&bundle)?;
+    }
+    copy_if_changed(&bundle, &pkg.join(format!("{name}.wasm")))?;
+    copy_if_changed(
+        &fresh.join(format!("{name}.js")),
+        &pkg.join(format!("{name}.js")),
+    )?;
+    for extension in ["wasm", "js"] {
+        compress(&pkg.join(format!("{name}.{extension}")))?;
+    }
+    eprintln!(
+        "xtask: wasm-bindgen ({name}) done in {:.1}s",
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }
@@ -202,14 +236,40 @@ pub(crate) fn build_server(root: &Path, release: bool) -> Result<PathBuf> {
     Ok(binary)
 }
 
+/// Leaves the function names (and the producers note) out of a release
+/// bundle: they were 4.7 of its 8 MB, and a phone downloads and compiles
+/// every byte. Done here rather than with the profile's `strip`, which would
+/// also drop the section that tells wasm-bindgen the bundle's features.
+fn without_names(bundle: &Path) -> Result<()> {
+    let bytes = std::fs::read(bundle).with_context(|| format!("read {}", bundle.display()))?;
+    let mut module = walrus::ModuleConfig::new()
+        .generate_name_section(false)
+        .generate_producers_section(false)
+        .parse(&bytes)
+        .context("read the wasm bundle")?;
+    std::fs::write(bundle, module.emit_wasm())?;
+    Ok(())
+}
+
 /// Writes `FILE.br` and `FILE.gz` beside `file`; the server picks one by the
 /// browser's Accept-Encoding (the wasm shrinks to about a quarter).
+/// Skipped while both are newer than `file`: brotli's best level takes a
+/// few seconds on the bundle.
 fn compress(file: &Path) -> Result<()> {
     use std::io::Write;
+    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let source_time = modified(file);
+    let up_to_date = ["br", "gz"].iter().all(|suffix| {
+        let target = PathBuf::from(format!("{}.{suffix}", file.display()));
+        matches!((modified(&target), source_time), (Some(made), Some(source)) if made >= source)
+    });
+    if up_to_date {
+        return Ok(());
+    }
     let bytes = std::fs::read(file).with_context(|| format!("read {}", file.display()))?;
     let mut brotli = Vec::new();
     let params = brotli::enc::BrotliEncoderParams {
-        quality: 10,
+        quality: 11,
         ..Default::default()
     };
     brotli::BrotliCompress(&mut bytes.as_slice(), &mut brotli, &params)?;
@@ -231,12 +291,6 @@ fn copy_if_changed(from: &Path, to: &Path) -> Result<()> {
     if std::fs::read(to).ok().as_deref() != Some(bytes.as_slice()) {
         std::fs::write(to, bytes).with_context(|| format!("write {}", to.display()))?;
     }
-    Ok(())
-}
-
-fn replace_if_changed(from: &Path, to: &Path) -> Result<()> {
-    copy_if_changed(from, to)?;
-    std::fs::remove_file(from)?;
     Ok(())
 }
 

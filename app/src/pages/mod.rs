@@ -1,6 +1,8 @@
 pub mod account;
 pub mod admin;
 pub mod door;
+#[cfg(feature = "door-bundle")]
+pub mod elsewhere;
 pub mod event;
 pub mod events;
 pub mod login;
