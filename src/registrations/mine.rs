@@ -76,6 +76,30 @@ pub async fn upcoming(
         .collect()
 }
 
+/// The statements behind [`mine`] (past, then upcoming) with their parameters
+/// `$1` user, `$2` now, `$3` limit, for tests that read their plans.
+pub fn statements() -> [&'static str; 2] {
+    [PAST, UPCOMING]
+}
+
+// Someone who cancelled and registered again has several rows for one
+// event; the latest tells how it ended. The window runs over this
+// person's rows only, found by the (user_id, status) index.
+const PAST: &str = concat!(
+    "SELECT ",
+    mine_columns!(),
+    "  FROM (SELECT id, event_id, status, waitlist_seq, ticket_code,
+                    ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY id DESC) AS nth
+               FROM registrations
+              WHERE user_id = $1) r
+       JOIN events e ON e.id = r.event_id
+      WHERE r.nth = 1
+        AND e.status IN ('published', 'cancelled')
+        AND e.ends_at <= $2
+      ORDER BY e.starts_at DESC, e.id DESC
+      LIMIT $3"
+);
+
 /// The person's registrations in two statements, whatever their history.
 ///
 /// Upcoming: events not over yet (published or cancelled) with a live
@@ -84,23 +108,6 @@ pub async fn upcoming(
 /// person's latest registration for it, cancelled ones included.
 #[tracing::instrument(level = "debug", name = "db.my_events", skip(db, tz, now))]
 pub async fn mine(db: &Database, user_id: i64, tz: Tz, now: DateTime<Utc>) -> Result<MyEvents> {
-    // Someone who cancelled and registered again has several rows for one
-    // event; the latest tells how it ended. The window runs over this
-    // person's rows only, found by the (user_id, status) index.
-    const PAST: &str = concat!(
-        "SELECT ",
-        mine_columns!(),
-        "  FROM (SELECT id, event_id, status, waitlist_seq, ticket_code,
-                        ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY id DESC) AS nth
-                   FROM registrations
-                  WHERE user_id = $1) r
-           JOIN events e ON e.id = r.event_id
-          WHERE r.nth = 1
-            AND e.status IN ('published', 'cancelled')
-            AND e.ends_at <= $2
-          ORDER BY e.starts_at DESC, e.id DESC
-          LIMIT $3"
-    );
     let now = to_second(now);
     let past: Vec<MineRow> = on_pool!(db, |pool| sqlx::query_as(PAST)
         .bind(user_id)

@@ -36,6 +36,9 @@ pub use engine::{
 };
 #[cfg(feature = "server")]
 pub(crate) use engine::{EventWindow, RegistrationRow, columns, set_capacity, with_position};
+/// The statements of "My events", for tests that read their plans.
+#[cfg(feature = "server")]
+pub use mine::statements as my_events_statements;
 #[cfg(feature = "server")]
 pub use mine::{PAST_LIMIT, UPCOMING_LIMIT, mine, upcoming};
 
