@@ -138,6 +138,10 @@ pub fn export_csv(
         After(Option<AttendeeCursor>),
         Done,
     }
+    // Fused: a stream wrapped on its way out (the HTTP compression layer)
+    // may be polled once more after its end, which `unfold` alone answers
+    // with a panic.
+    use futures_util::StreamExt;
     futures_util::stream::unfold(Step::Header, move |step| {
         let db = db.clone();
         async move {
@@ -177,6 +181,7 @@ pub fn export_csv(
             }
         }
     })
+    .fuse()
 }
 
 fn header(lang: Lang) -> [&'static str; 8] {
