@@ -73,7 +73,7 @@ fn demo(root: &Path) -> Result<()> {
     // Say up front what a first build costs, so a quiet minute is not taken for a hang.
     if !root.join("target/release/tsudoi").exists() {
         eprintln!(
-            "xtask: first build: the browser bundles, then the server — about 17 minutes on a \
+            "xtask: first build: the browser bundles, then the server — about 16 minutes on a \
              2-core machine (cargo names each crate as it compiles it); later builds take a minute or two"
         );
     }
