@@ -14,22 +14,6 @@ use common::execute;
 use tsudoi::registrations;
 use tsudoi::storage::{Pool, test_support};
 
-/// Every scan of a plan: node type, relation, rows returned over all loops.
-fn scans(node: &serde_json::Value, out: &mut Vec<(String, String, i64)>) {
-    if let Some(relation) = node["Relation Name"].as_str() {
-        let rows = node["Actual Rows"].as_f64().unwrap_or(0.0)
-            * node["Actual Loops"].as_f64().unwrap_or(1.0);
-        out.push((
-            node["Node Type"].as_str().unwrap_or_default().to_string(),
-            relation.to_string(),
-            rows.round() as i64,
-        ));
-    }
-    for child in node["Plans"].as_array().into_iter().flatten() {
-        scans(child, out);
-    }
-}
-
 /// `count` published events of others, half of them over, each with three
 /// registrations spread over the `others` people (as in a company, where
 /// each person holds a few of many events).
@@ -140,14 +124,14 @@ async fn on_postgresql_my_events_reads_the_persons_rows_whatever_the_number_of_e
             .await
             .unwrap();
             let mut found = Vec::new();
-            scans(&plan[0]["Plan"], &mut found);
+            common::plan_scans(&plan[0]["Plan"], &mut found);
             for (node, relation, rows) in &found {
                 assert_ne!(
                     node, "Seq Scan",
                     "statement {n} with {total_events} events scans {relation}:\n{plan:#}"
                 );
                 assert!(
-                    *rows <= 12,
+                    *rows <= 12.0,
                     "statement {n} with {total_events} events read {rows} rows of {relation}, the person has 12:\n{plan:#}"
                 );
             }
@@ -161,7 +145,7 @@ async fn on_postgresql_my_events_reads_the_persons_rows_whatever_the_number_of_e
                         (
                             node.contains("Index") || node.contains("Bitmap"),
                             relation,
-                            rows,
+                            rows.round() as i64,
                         )
                     })
                     .collect::<Vec<_>>(),

@@ -236,7 +236,7 @@ async fn on_postgresql_the_numbers_of_a_big_event_use_indexes_and_read_only_its_
         .await
         .unwrap();
         let mut scans = Vec::new();
-        collect_scans(&plan[0]["Plan"], &mut scans);
+        common::plan_scans(&plan[0]["Plan"], &mut scans);
         for (node, relation, rows) in &scans {
             if relation == "registrations" {
                 assert_ne!(
@@ -256,24 +256,6 @@ async fn on_postgresql_the_numbers_of_a_big_event_use_indexes_and_read_only_its_
                     .any(|(_, relation, _)| relation == "registrations"),
                 "statement {n} should read registrations: {plan:#}"
             );
-        }
-    }
-}
-
-/// Every scan node of a plan: node type, relation, rows it returned (all loops).
-fn collect_scans(node: &serde_json::Value, out: &mut Vec<(String, String, f64)>) {
-    if let Some(relation) = node["Relation Name"].as_str() {
-        let rows = node["Actual Rows"].as_f64().unwrap_or(0.0)
-            * node["Actual Loops"].as_f64().unwrap_or(1.0);
-        out.push((
-            node["Node Type"].as_str().unwrap_or_default().to_string(),
-            relation.to_string(),
-            rows,
-        ));
-    }
-    if let Some(children) = node["Plans"].as_array() {
-        for child in children {
-            collect_scans(child, out);
         }
     }
 }

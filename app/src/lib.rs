@@ -57,21 +57,17 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// other page gets the whole app.
 #[cfg(feature = "ssr")]
 fn bundle_for_this_page(mut options: LeptosOptions) -> LeptosOptions {
-    let door = use_context::<axum::http::request::Parts>()
-        .is_some_and(|parts| is_door_path(parts.uri.path()));
+    // The route axum matched for this request, as the metrics name it.
+    let door = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+        parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .is_some_and(|route| route.as_str() == "/events/{id}/door")
+    });
     if door {
         options.output_name = DOOR_OUTPUT_NAME.into();
     }
     options
-}
-
-/// `/events/{id}/door`, the door page's route.
-pub fn is_door_path(path: &str) -> bool {
-    let mut segments = path.trim_end_matches('/').split('/');
-    matches!(
-        (segments.next(), segments.next(), segments.next(), segments.next(), segments.next()),
-        (Some(""), Some("events"), Some(id), Some("door"), None) if !id.is_empty()
-    )
 }
 
 /// Every page gets its own nonce (leptos_axum makes one per request) and a

@@ -140,3 +140,22 @@ pub fn cheap_hash(password: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+/// Every scan node of a PostgreSQL JSON plan (`EXPLAIN (ANALYZE, FORMAT
+/// JSON)`): node type, relation, rows it returned over all loops.
+pub fn plan_scans(node: &serde_json::Value, out: &mut Vec<(String, String, f64)>) {
+    if let Some(relation) = node["Relation Name"].as_str() {
+        let rows = node["Actual Rows"].as_f64().unwrap_or(0.0)
+            * node["Actual Loops"].as_f64().unwrap_or(1.0);
+        out.push((
+            node["Node Type"].as_str().unwrap_or_default().to_string(),
+            relation.to_string(),
+            rows,
+        ));
+    }
+    if let Some(children) = node["Plans"].as_array() {
+        for child in children {
+            plan_scans(child, out);
+        }
+    }
+}
