@@ -15,6 +15,10 @@ mod security;
 mod sessions;
 mod traces;
 
+/// See Cargo.toml for why not the C library's allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 

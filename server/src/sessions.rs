@@ -1,6 +1,12 @@
 //! Where logins live: Redis when one is configured (shared by every instance,
 //! survives restarts of Tsudoi), otherwise a table in the main database.
 //!
+//! On the embedded database there is only ever one Tsudoi process, so every
+//! change to a session passes through it: the sessions it has seen are also
+//! kept in memory and a request with a known cookie reads no table. With
+//! PostgreSQL or Redis another instance may end a session at any moment, so
+//! every request reads the shared store.
+//!
 //! The session layer only touches the store for requests that carry a session
 //! cookie, so anonymous pages never depend on Redis being up. When the store
 //! fails, reading the session fails, and the pages answer 503 (see
@@ -15,7 +21,8 @@ use fred::prelude::ClientLike;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::cookie::time::Duration as CookieDuration;
 use tower_sessions::session_store::ExpiredDeletion;
-use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
+use tower_sessions::{CachingSessionStore, Expiry, SessionManagerLayer, SessionStore};
+use tower_sessions_moka_store::MokaStore;
 use tower_sessions_redis_store::RedisStore;
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 use tsudoi::storage::{Database, Pool};
@@ -28,6 +35,10 @@ pub const COOKIE_NAME: &str = "tsudoi_session";
 /// instead of waiting for a reconnection.
 const REDIS_COMMAND_TIMEOUT: Duration = tsudoi::caching::redis::COMMAND_TIMEOUT;
 const EXPIRED_SWEEP_PERIOD: Duration = Duration::from_secs(15 * 60);
+/// Sessions kept in memory on the embedded database (a few hundred bytes
+/// each); the least recently used leave first and are read from the table
+/// again when they come back.
+const SESSIONS_IN_MEMORY: u64 = 50_000;
 
 /// The store chosen by the configuration.
 pub enum Store {
@@ -35,6 +46,8 @@ pub enum Store {
     Postgres(PostgresStore),
     Sqlite(SqliteStore),
 }
+
+type RememberedSqliteStore = CachingSessionStore<MokaStore, SqliteStore>;
 
 impl Store {
     pub async fn open(settings: &Settings, db: &Database) -> Result<Store, String> {
@@ -73,7 +86,9 @@ impl Store {
             }
             Store::Sqlite(store) => {
                 sweep_expired(store.clone());
-                router.layer(layer(store, settings.sessions, secure))
+                let remembered: RememberedSqliteStore =
+                    CachingSessionStore::new(MokaStore::new(Some(SESSIONS_IN_MEMORY)), store);
+                router.layer(layer(remembered, settings.sessions, secure))
             }
         }
     }

@@ -5,7 +5,7 @@
 //! change or a deactivation takes effect at once, on every instance.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::extract::ConnectInfo;
 use chrono::Utc;
@@ -58,24 +58,27 @@ fn to_viewer(user: AuthenticatedUser) -> Viewer {
 }
 
 /// The viewer of one request, worked out once: the header and the page's own
-/// server functions all ask, and each answer costs a user lookup. The binary
-/// provides a fresh one with every request.
+/// server functions all ask, often at the same time (resources of one page
+/// run concurrently), and each answer costs a session read and a user
+/// lookup. Whoever asks first looks up; the others wait for that answer. The
+/// binary provides a fresh one with every request.
 #[derive(Clone, Default)]
-pub struct ViewerMemo(Arc<OnceLock<Option<Viewer>>>);
+pub struct ViewerMemo(Arc<tokio::sync::OnceCell<Option<Viewer>>>);
 
 /// The logged-in user, or `None`. Ends the session when it is too old or the
 /// account is gone or deactivated.
 pub async fn viewer() -> Result<Option<Viewer>, Error> {
-    let memo = leptos::prelude::use_context::<ViewerMemo>();
-    if let Some(known) = memo.as_ref().and_then(|memo| memo.0.get()) {
-        return Ok(known.clone());
-    }
+    let Some(memo) = leptos::prelude::use_context::<ViewerMemo>() else {
+        return look_up_and_record().await;
+    };
+    // A failed lookup (session store down) is not kept: the next caller tries again.
+    memo.0.get_or_try_init(look_up_and_record).await.cloned()
+}
+
+async fn look_up_and_record() -> Result<Option<Viewer>, Error> {
     let found = look_up_viewer().await?;
     if let Some(viewer) = &found {
         record_user(viewer.id);
-    }
-    if let Some(memo) = memo {
-        let _ = memo.0.set(found.clone());
     }
     Ok(found)
 }

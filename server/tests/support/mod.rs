@@ -69,6 +69,8 @@ impl RunningServer {
     /// Like [`RunningServer::start`], with extra `TSUDOI_*` settings.
     pub fn start_with(dir: &Path, database_url: &str, settings: &[(&str, &str)]) -> RunningServer {
         let mut child = tsudoi(dir)
+            .env("RUST_LOG", "info")
+            // After the default, so a test may set its own `RUST_LOG`.
             .envs(settings.iter().copied())
             .args([
                 "serve",
@@ -77,7 +79,6 @@ impl RunningServer {
                 "--database-url",
                 database_url,
             ])
-            .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
