@@ -94,15 +94,41 @@ fn vevent(entry: &Entry<'_>, public_url: &Url) -> icalendar::Event {
         .done()
 }
 
+/// A plain iCalendar object, without `METHOD`: these files are downloads
+/// and subscriptions, not scheduling messages, and with `METHOD:PUBLISH`
+/// RFC 5546 would ask for an `ORGANIZER` address in every event, one no
+/// attendee should reply to.
 fn calendar(events: impl IntoIterator<Item = icalendar::Event>) -> Calendar {
     let mut calendar = Calendar::empty();
     calendar
         .append_property(("VERSION", "2.0"))
         .append_property(("PRODID", "-//Tsudoi//Tsudoi//EN"))
-        .append_property(("CALSCALE", "GREGORIAN"))
-        .append_property(("METHOD", "PUBLISH"));
+        .append_property(("CALSCALE", "GREGORIAN"));
     calendar.extend(events);
     calendar
+}
+
+/// RFC 5545 wants at least one component in a calendar. A feed with no
+/// events (nobody holds a seat yet) carries the time zone its times are
+/// written in, which calendar apps read and never show.
+const UTC_TIME_ZONE: &str = "BEGIN:VTIMEZONE\r\nTZID:UTC\r\nBEGIN:STANDARD\r\n\
+    DTSTART:19700101T000000\r\nTZOFFSETFROM:+0000\r\nTZOFFSETTO:+0000\r\n\
+    END:STANDARD\r\nEND:VTIMEZONE\r\n";
+
+fn with_a_component(ics: String, has_events: bool) -> String {
+    const END: &str = "END:VCALENDAR\r\n";
+    match ics.strip_suffix(END) {
+        Some(head) if !has_events => format!("{head}{UTC_TIME_ZONE}{END}"),
+        _ => ics,
+    }
+}
+
+/// A validator for a calendar file (an HTTP entity tag's value): the same
+/// bytes give the same tag on every instance and after a restart.
+pub fn entity_tag(ics: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(ics.as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Folds every content line to at most 75 octets (RFC 5545 §3.1), on UTF-8
@@ -273,11 +299,12 @@ pub async fn feed_ics(
         };
         events.push(vevent(&entry, public_url));
     }
+    let has_events = !events.is_empty();
     let mut feed = calendar(events);
     feed.name("Tsudoi")
         // Ask subscribed calendars to look again every hour.
         .ttl(&TimeDelta::hours(1));
-    Ok(refold(&feed.to_string()))
+    Ok(with_a_component(refold(&feed.to_string()), has_events))
 }
 
 #[cfg(test)]

@@ -968,6 +968,30 @@ async fn an_event_file_is_valid_icalendar_with_escaped_japanese_text() {
 }
 
 #[tokio::test]
+async fn an_empty_feed_is_still_a_calendar_with_a_component() {
+    for t in each_backend().await {
+        let db = &t.db;
+        let me = person(db, "empty-feed@example.com", "Empty", Lang::Ja).await;
+        let token = calendar::feed_token(db, me).await.unwrap();
+        let feed = calendar::feed_ics(db, &token, &public_url(), now())
+            .await
+            .unwrap();
+        let lines = content_lines(&feed);
+        let begins: Vec<&str> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("BEGIN:"))
+            .collect();
+        // RFC 5545: a calendar holds at least one component.
+        assert_eq!(begins, ["VCALENDAR", "VTIMEZONE", "STANDARD"], "{feed}");
+        assert_eq!(lines.last().map(String::as_str), Some("END:VCALENDAR"));
+        assert!(!lines.iter().any(|l| l.starts_with("METHOD")), "{feed}");
+        let parsed: icalendar::Calendar = feed.parse().unwrap();
+        assert_eq!(parsed.events().count(), 0);
+        assert_eq!(parsed.components.len(), 1, "{feed}");
+    }
+}
+
+#[tokio::test]
 async fn the_feed_lists_held_seats_and_stops_when_its_token_is_renewed() {
     for t in each_backend().await {
         let db = &t.db;

@@ -238,7 +238,7 @@ async fn event_mail(
         });
         attachments.push(Attachment {
             filename: format!("tsudoi-event-{event_id}.ics"),
-            content_type: "text/calendar; charset=utf-8; method=PUBLISH",
+            content_type: "text/calendar; charset=utf-8",
             bytes: calendar::event_ics(&detail, &site.public_url, lang).into_bytes(),
             inline_id: None,
         });
