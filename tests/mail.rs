@@ -33,9 +33,10 @@ fn registered_at() -> DateTime<Utc> {
     tokyo(2026, 12, 1, 12, 0)
 }
 
+/// Served under a path, without a final slash: links must keep `/tsudoi/`.
 fn site() -> MailSite {
     MailSite {
-        public_url: url::Url::parse("https://tsudoi.example.co.jp/").unwrap(),
+        public_url: url::Url::parse("https://tsudoi.example.co.jp/tsudoi").unwrap(),
         time_zone: Tokyo,
     }
 }
@@ -130,6 +131,38 @@ fn claimed(kind: MailKind, lang: &str, event_id: i64, registration_id: i64) -> C
 }
 
 #[tokio::test]
+async fn a_title_with_line_breaks_stays_one_subject_line() {
+    let t = test_support::sqlite().await;
+    let db = &t.db;
+    let eri = person(db, "eri@example.co.jp", "加藤 恵理", Lang::Ja).await;
+    let (event_id, regs) = event_with(db, "新年会", &[eri]).await;
+    // The forms refuse such a title; one stored before they did, or written
+    // by another tool, must still not break the header.
+    common::execute(
+        db,
+        &format!(
+            "UPDATE events SET title_en = '新年会' || char(13) || char(10) || 'Bcc: someone@example.com' || char(10) WHERE id = {event_id}"
+        ),
+    )
+    .await
+    .unwrap();
+    let mail = claimed(MailKind::RegistrationConfirmed, "ja", event_id, regs[0]);
+    let Composition::Send(composed) = compose::compose(db, &site(), &mail, Utc::now())
+        .await
+        .unwrap()
+    else {
+        panic!("not composed");
+    };
+    let subject = &composed.letter.subject;
+    assert!(!subject.contains(['\r', '\n']), "{subject:?}");
+    assert!(
+        subject.ends_with("新年会 Bcc: someone@example.com"),
+        "{subject:?}"
+    );
+    assert_eq!(composed.to_name, "加藤 恵理");
+}
+
+#[tokio::test]
 async fn every_kind_of_letter_in_both_languages() {
     let t = test_support::sqlite().await;
     let db = &t.db;
@@ -173,7 +206,7 @@ async fn every_kind_of_letter_in_both_languages() {
             };
             assert!(text.contains(when), "{kind:?} {lang}: {text}");
             assert!(
-                html.contains("https://tsudoi.example.co.jp/"),
+                html.contains("https://tsudoi.example.co.jp/tsudoi/"),
                 "{kind:?} {lang}: a link"
             );
             let is_reminder = kind == MailKind::Reminder;
@@ -467,9 +500,38 @@ async fn every_mail_is_delivered_once_with_a_stable_message_id() {
             .find(|m| m.raw.contains("text/calendar"))
             .expect("a reminder with its calendar file");
         assert!(
-            reminder.raw.contains("Content-ID: <ticket-qr>"),
+            reminder.raw.contains("Content-ID: <ticket-qr."),
             "the QR code inline"
         );
+        // What a strict client reads: no defect, the event named in the
+        // text, links under the path Tsudoi is served from, the person's
+        // name beside the address, one image id per reminder.
+        let readings = smtp.read_strictly();
+        assert_eq!(readings.len(), 60);
+        let mut content_ids = HashSet::new();
+        for reading in &readings {
+            assert_eq!(reading.error, None, "{backend:?}: {reading:?}");
+            assert!(reading.text.contains("Seminar"), "{}", reading.text);
+            assert!(
+                reading
+                    .text
+                    .contains("https://tsudoi.example.co.jp/tsudoi/events/")
+                    || reading
+                        .text
+                        .contains("https://tsudoi.example.co.jp/tsudoi/tickets/"),
+                "{}",
+                reading.text
+            );
+            assert!(
+                reading.to.starts_with("Person ") && reading.to.ends_with("@example.co.jp>"),
+                "{}",
+                reading.to
+            );
+            for id in &reading.content_ids {
+                assert!(content_ids.insert(id.clone()), "{id} in two mails");
+            }
+        }
+        assert_eq!(content_ids.len(), 30, "one image per reminder");
         assert!(reminder.raw.contains("multipart/alternative"));
         assert_eq!(
             scalar(

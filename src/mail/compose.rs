@@ -34,6 +34,36 @@ impl MailSite {
             time_zone,
         })
     }
+
+    /// An address on this site: `path` below `public_url`, keeping the path
+    /// Tsudoi is served under (`https://intra.example/tsudoi`) whether or not
+    /// it ends with a slash; a plain `Url::join` would drop its last segment.
+    pub fn link(&self, path: &str) -> Option<Url> {
+        let mut base = self.public_url.clone();
+        if !base.path().ends_with('/') {
+            let with_slash = format!("{}/", base.path());
+            base.set_path(&with_slash);
+        }
+        base.join(path).ok()
+    }
+
+    /// A content id for a part of mail `mail_id`, unique as RFC 2392 asks:
+    /// every reminder's QR image has its own.
+    fn content_id(&self, part: &str, mail_id: i64) -> String {
+        let host = self.public_url.host_str().unwrap_or("tsudoi");
+        format!("{part}.{mail_id}@{host}")
+    }
+}
+
+/// Text for a header or a one-line field: line breaks and other control
+/// characters (a title pasted from a document) become single spaces, so
+/// they can neither end the header nor start another.
+fn one_line(text: &str) -> String {
+    text.split(|c: char| c.is_control())
+        .map(str::trim)
+        .filter(|piece| !piece.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A file sent with the mail.
@@ -43,7 +73,7 @@ pub struct Attachment {
     pub content_type: &'static str,
     pub bytes: Vec<u8>,
     /// Shown inside the HTML (`cid:`) rather than listed as a file.
-    pub inline_id: Option<&'static str>,
+    pub inline_id: Option<String>,
 }
 
 /// A mail ready for the transport.
@@ -51,6 +81,8 @@ pub struct Attachment {
 pub struct Composed {
     pub letter: Letter,
     pub attachments: Vec<Attachment>,
+    /// The recipient's name, shown beside the address in `To:`.
+    pub to_name: String,
 }
 
 /// What to do with a claimed mail.
@@ -128,13 +160,13 @@ async fn event_mail(
         ));
     }
     let words = Words::of(lang);
-    let title = detail.event.title(lang).to_string();
-    let event_url = site.public_url.join(&format!("events/{event_id}")).ok();
-    let ticket_url = site
-        .public_url
-        .join(&format!("tickets/{registration_id}"))
-        .ok();
+    let title = one_line(detail.event.title(lang));
+    let event_url = site.link(&format!("events/{event_id}"));
+    let ticket_url = site.link(&format!("tickets/{registration_id}"));
+    // The event by name first: the subject is not part of the text a
+    // reader (or a mail client's plain view) sees.
     let mut facts = vec![
+        (words.event.to_string(), title.clone()),
         (words.when.to_string(), when(lang, &detail)),
         (words.place.to_string(), detail.event.place.clone()),
     ];
@@ -225,7 +257,9 @@ async fn event_mail(
     if mail.kind == MailKind::Reminder {
         let ticket = tickets::issue(db, registration_id, registration.user_id).await?;
         let qr = qr_png(&ticket.token)?;
+        let qr_content_id = site.content_id("ticket-qr", mail.id);
         letter.ticket = Some(TicketPicture {
+            content_id: qr_content_id.clone(),
             alt: words.qr_alt.to_string(),
             caption: ticket.code.clone(),
             side: qr.side,
@@ -234,7 +268,7 @@ async fn event_mail(
             filename: "ticket.png".into(),
             content_type: "image/png",
             bytes: qr.png,
-            inline_id: Some(super::letter::QR_CONTENT_ID),
+            inline_id: Some(qr_content_id),
         });
         attachments.push(Attachment {
             filename: format!("tsudoi-event-{event_id}.ics"),
@@ -246,6 +280,7 @@ async fn event_mail(
     Ok(Composition::Send(Box::new(Composed {
         letter,
         attachments,
+        to_name: one_line(&name),
     })))
 }
 
@@ -270,9 +305,8 @@ async fn password_link(
     };
     let words = Words::of(lang);
     let url = site
-        .public_url
-        .join(&format!("password/{token}"))
-        .map_err(|_| Error::Internal)?;
+        .link(&format!("password/{token}"))
+        .ok_or(Error::Internal)?;
     let valid_until = link
         .expires_at
         .with_timezone(&site.time_zone)
@@ -306,6 +340,7 @@ async fn password_link(
     Ok(Composition::Send(Box::new(Composed {
         letter,
         attachments: Vec::new(),
+        to_name: one_line(&link.display_name),
     })))
 }
 
@@ -408,6 +443,7 @@ pub struct QrPicture {
 struct Words {
     greeting: fn(&str) -> String,
     footer: &'static str,
+    event: &'static str,
     when: &'static str,
     place: &'static str,
     organizer: &'static str,
@@ -457,6 +493,7 @@ impl Words {
 const EN: Words = Words {
     greeting: |name| format!("Hello {name},"),
     footer: "You receive this mail because you registered for this event on Tsudoi, your company's event site.",
+    event: "Event",
     when: "When",
     place: "Where",
     organizer: "Organizer",
@@ -501,6 +538,7 @@ const EN: Words = Words {
 const JA: Words = Words {
     greeting: |name| format!("{name} 様"),
     footer: "このメールは、社内イベントサイト Tsudoi でこのイベントに登録された方にお送りしています。",
+    event: "イベント",
     when: "日時",
     place: "場所",
     organizer: "主催",
@@ -541,3 +579,37 @@ const JA: Words = Words {
     link_valid: |until| format!("このリンクは {until} まで、1回だけ使えます。"),
     sign_in_as: "サインインに使うメールアドレス",
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_keep_the_path_tsudoi_is_served_under() {
+        for public_url in [
+            "https://intra.example/tsudoi",
+            "https://intra.example/tsudoi/",
+        ] {
+            let site = MailSite::parse(public_url, chrono_tz::Asia::Tokyo).unwrap();
+            assert_eq!(
+                site.link("events/7").unwrap().as_str(),
+                "https://intra.example/tsudoi/events/7"
+            );
+        }
+        let root = MailSite::parse("https://events.example", chrono_tz::Asia::Tokyo).unwrap();
+        assert_eq!(
+            root.link("tickets/3").unwrap().as_str(),
+            "https://events.example/tickets/3"
+        );
+    }
+
+    #[test]
+    fn one_line_turns_breaks_and_controls_into_single_spaces() {
+        assert_eq!(
+            one_line("新年会\r\nBcc: x@example.com\n"),
+            "新年会 Bcc: x@example.com"
+        );
+        assert_eq!(one_line("a\tb\u{0}c"), "a b c");
+        assert_eq!(one_line("plain title"), "plain title");
+    }
+}

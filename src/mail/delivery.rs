@@ -268,10 +268,12 @@ fn build(
     composed: &Composed,
     message_id: &str,
 ) -> std::result::Result<Message, String> {
-    let to: Mailbox = mail
+    let address: lettre::Address = mail
         .to_address
         .parse()
         .map_err(|err| format!("the address {} is not usable: {err}", mail.to_address))?;
+    let name = Some(composed.to_name.clone()).filter(|name| !name.is_empty());
+    let to = Mailbox::new(name, address);
     let letter = &composed.letter;
     let text = letter.text().map_err(|err| format!("template: {err}"))?;
     let html = letter.html().map_err(|err| format!("template: {err}"))?;
@@ -280,10 +282,10 @@ fn build(
     let mut files = Vec::new();
     for attachment in &composed.attachments {
         let kind = content_type(attachment.content_type)?;
-        match attachment.inline_id {
+        match &attachment.inline_id {
             Some(id) => {
                 html_part = html_part.singlepart(
-                    Attachment::new_inline(id.to_string()).body(attachment.bytes.clone(), kind),
+                    Attachment::new_inline(id.clone()).body(attachment.bytes.clone(), kind),
                 );
             }
             None => files.push(

@@ -17,7 +17,7 @@ pub struct Letter {
     pub facts: Vec<(String, String)>,
     /// Label and address.
     pub button: Option<(String, String)>,
-    /// The ticket's QR code, shown inline from the attachment `cid:ticket-qr`,
+    /// The ticket's QR code, shown inline from its attachment (`cid:`),
     /// with its caption (the short code).
     pub ticket: Option<TicketPicture>,
     /// Why the person gets this mail.
@@ -26,20 +26,18 @@ pub struct Letter {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TicketPicture {
+    /// The content id of the attached image.
+    pub content_id: String,
     pub alt: String,
     pub caption: String,
     /// The image's natural size in pixels, shown unscaled so it stays sharp.
     pub side: u32,
 }
 
-/// The content id of the inline QR image.
-pub const QR_CONTENT_ID: &str = "ticket-qr";
-
 #[derive(Template)]
 #[template(path = "letter.html")]
 struct Html<'a> {
     letter: &'a Letter,
-    qr_content_id: &'a str,
 }
 
 #[derive(Template)]
@@ -51,11 +49,7 @@ struct Text<'a> {
 impl Letter {
     /// The HTML body; askama escapes every value.
     pub fn html(&self) -> Result<String, askama::Error> {
-        Html {
-            letter: self,
-            qr_content_id: QR_CONTENT_ID,
-        }
-        .render()
+        Html { letter: self }.render()
     }
 
     /// The plain-text body.
@@ -80,6 +74,7 @@ mod tests {
                 "https://tsudoi.example/events/1?a=1&b=2".into(),
             )),
             ticket: Some(TicketPicture {
+                content_id: "ticket-qr.1@tsudoi.example".into(),
                 alt: "受付用QRコード".into(),
                 caption: "7K3M-Q9XD".into(),
                 side: 228,
@@ -99,7 +94,10 @@ mod tests {
             html.contains("href=\"https://tsudoi.example/events/1?a=1&#38;b=2\""),
             "{html}"
         );
-        assert!(html.contains("src=\"cid:ticket-qr\""));
+        assert!(
+            html.contains("src=\"cid:ticket-qr.1@tsudoi.example\""),
+            "{html}"
+        );
         assert!(html.contains("7K3M-Q9XD"));
     }
 

@@ -47,7 +47,11 @@ pub async fn preview(
 
 /// `text` with every password link's token replaced by "…".
 fn without_link_secret(text: &str, site: &MailSite) -> String {
-    let prefix = format!("{}password/", site.public_url);
+    // The same address the mail's link was made with, path included.
+    let prefix = site.link("password/").map_or_else(
+        || format!("{}password/", site.public_url),
+        |url| url.to_string(),
+    );
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find(&prefix) {
@@ -77,5 +81,18 @@ mod tests {
             "Set it here:\nhttps://tsudoi.example/password/…\nThanks"
         );
         assert_eq!(without_link_secret("no link", &site), "no link");
+    }
+
+    #[test]
+    fn password_links_lose_their_secret_under_a_path() {
+        let site = MailSite {
+            public_url: url::Url::parse("https://intra.example/tsudoi").unwrap(),
+            time_zone: chrono_tz::Asia::Tokyo,
+        };
+        let text = "https://intra.example/tsudoi/password/AAAAAAAAAAE-x_9Z";
+        assert_eq!(
+            without_link_secret(text, &site),
+            "https://intra.example/tsudoi/password/…"
+        );
     }
 }

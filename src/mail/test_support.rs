@@ -26,6 +26,18 @@ pub struct ReceivedMail {
     pub raw: String,
 }
 
+/// One mail as Python's strict mail parser read it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct StrictReading {
+    /// Why the parser refused the mail, if it did.
+    pub error: Option<String>,
+    pub subject: String,
+    pub to: String,
+    /// The plain-text part.
+    pub text: String,
+    pub content_ids: Vec<String>,
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -133,6 +145,48 @@ impl MailServer {
                     raw: raw.clone(),
                 }
             })
+            .collect()
+    }
+
+    /// Every mail received so far, as Python's mail parser reads it with its
+    /// strict policy (any defect is an error): what a careful client sees.
+    pub fn read_strictly(&self) -> Vec<StrictReading> {
+        const READER: &str = r#"
+import email, email.policy, json, sys
+for path in sys.argv[1:]:
+    reading = {"error": None, "subject": "", "to": "", "text": "", "content_ids": []}
+    try:
+        with open(path, "rb") as f:
+            message = email.message_from_binary_file(f, policy=email.policy.strict)
+        reading["subject"] = str(message["Subject"])
+        reading["to"] = str(message["To"])
+        for part in message.walk():
+            for key, value in part.items():
+                str(value)
+            if part["Content-ID"] is not None:
+                reading["content_ids"].append(str(part["Content-ID"]))
+        reading["text"] = message.get_body(("plain",)).get_content()
+    except Exception as error:
+        reading["error"] = f"{type(error).__name__}: {error}"
+    print(json.dumps(reading))
+"#;
+        let files = self.files();
+        if files.is_empty() {
+            return Vec::new();
+        }
+        let output = Command::new(python())
+            .args(["-c", READER])
+            .args(&files)
+            .output()
+            .expect("run Python's mail parser");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a reading"))
             .collect()
     }
 
