@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod error;
 pub mod form_errors;
+pub mod html_time;
 pub mod i18n;
 pub mod layout;
 pub mod pages;

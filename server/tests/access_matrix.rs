@@ -603,6 +603,60 @@ async fn cookie_for(http: &Client, server: &RunningServer, email: &str) -> Strin
     support::session_cookie(response.headers()).expect("session cookie")
 }
 
+/// The `datetime` attributes of `page` that HTML's grammar refuses: a
+/// valid one is `YYYY-MM-DDTHH:MM[:SS[.f]]` with one to three fraction
+/// digits, then `Z` or `±HH:MM` (the Nu Html Checker's rule).
+fn invalid_datetimes(page: &str) -> Vec<String> {
+    fn valid(value: &str) -> bool {
+        let digits = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+        let Some((date, time)) = value.split_once('T') else {
+            return false;
+        };
+        let date_ok =
+            date.len() == 10 && date.split('-').all(digits) && date.split('-').count() == 3;
+        let (clock, zone) = match time.find(['Z', '+', '-']) {
+            Some(at) => time.split_at(at),
+            None => return false,
+        };
+        let zone_ok = zone == "Z"
+            || (zone.len() == 6 && digits(&zone[1..3]) && &zone[3..4] == ":" && digits(&zone[4..]));
+        let (whole, fraction) = clock.split_once('.').unwrap_or((clock, "0"));
+        let parts: Vec<&str> = whole.split(':').collect();
+        let clock_ok = (2..=3).contains(&parts.len())
+            && parts.iter().all(|p| p.len() == 2 && digits(p))
+            && (1..=3).contains(&fraction.len())
+            && digits(fraction)
+            && (parts.len() == 3 || !clock.contains('.'));
+        date_ok && zone_ok && clock_ok
+    }
+    page.match_indices("datetime=\"")
+        .filter_map(|(at, found)| {
+            let rest = &page[at + found.len()..];
+            rest.split_once('"').map(|(value, _)| value.to_string())
+        })
+        .filter(|value| !valid(value))
+        .collect()
+}
+
+#[test]
+fn the_datetime_check_knows_the_grammar() {
+    let page = |value: &str| format!("<time datetime=\"{value}\">x</time>");
+    for good in [
+        "2026-12-05T12:04:05+09:00",
+        "2026-12-05T12:04+09:00",
+        "2026-12-05T03:04:05.123Z",
+    ] {
+        assert!(invalid_datetimes(&page(good)).is_empty(), "{good}");
+    }
+    for bad in [
+        "2026-12-05T12:04:05.123456+09:00",
+        "2026-12-05 12:04:05+09:00",
+        "2026-12-05T12:04:05",
+    ] {
+        assert_eq!(invalid_datetimes(&page(bad)), [bad], "{bad}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_action_allows_exactly_the_roles_it_should_on_every_backend() {
     for t in test_support::backends().await {
@@ -656,7 +710,21 @@ async fn every_action_allows_exactly_the_roles_it_should_on_every_backend() {
                         reqwest::multipart::Part::text(text).file_name("people.csv"),
                     )),
                 };
-                let status = request.send().await.unwrap().status();
+                let response = request.send().await.unwrap();
+                let status = response.status();
+                let is_page = response
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .is_some_and(|kind| kind.as_bytes().starts_with(b"text/html"));
+                if status == StatusCode::OK && is_page {
+                    let page = response.text().await.unwrap();
+                    for value in invalid_datetimes(&page) {
+                        failures.push(format!(
+                            "{backend}: {} as {caller:?}: <time datetime=\"{value}\"> is not an HTML date and time",
+                            action.name
+                        ));
+                    }
+                }
                 let allowed = action.rule.allows(*caller);
                 let ok = if allowed {
                     status != StatusCode::UNAUTHORIZED

@@ -157,7 +157,7 @@ fn EventView(
             {other_title.map(|other| view! { <p class="event-title-alt">{other}</p> })}
             <dl class="facts event-facts">
                 <dt>{t.when}</dt>
-                <dd><time datetime=start.to_rfc3339()>{(t.date_time)(start)}</time>"–"{(t.time)(end)}</dd>
+                <dd><time datetime=crate::html_time::datetime_attribute(&start)>{(t.date_time)(start)}</time>"–"{(t.time)(end)}</dd>
                 <dt>{t.place}</dt>
                 <dd>{event.place.clone()}</dd>
                 {detail.organizer_name.clone().map(|name| view! { <dt>{t.organizer}</dt><dd>{name}</dd> })}

@@ -131,7 +131,7 @@ fn MyRow(
         <li class="my-row" data-event-id=row.event.id data-status=row.status.code()>
             <div>
                 <a class="my-title" href=format!("/events/{}", row.event.id)>{title}</a>
-                <p class="event-meta"><time datetime=start.to_rfc3339()>{(t.date_time)(start)}</time>" · "{row.event.place.clone()}</p>
+                <p class="event-meta"><time datetime=crate::html_time::datetime_attribute(&start)>{(t.date_time)(start)}</time>" · "{row.event.place.clone()}</p>
                 <p class=format!("my-state state-{}", row.status.code())>{state}</p>
             </div>
             <div class="my-actions">

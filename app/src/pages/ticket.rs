@@ -74,7 +74,7 @@ fn TicketCard(ticket: TicketView) -> impl IntoView {
             <p class="ticket-kicker">{t.ticket_title}</p>
             <h1>{title}</h1>
             <p class="event-meta">
-                <time datetime=start.to_rfc3339()>{(t.date_time)(start)}</time>"–"{(t.time)(end)}" · "{ticket.event.place.clone()}
+                <time datetime=crate::html_time::datetime_attribute(&start)>{(t.date_time)(start)}</time>"–"{(t.time)(end)}" · "{ticket.event.place.clone()}
             </p>
             <div class="qr" role="img" aria-label=t.ticket_title inner_html=ticket.qr_svg data-testid="ticket-qr"></div>
             <p class="ticket-code-label">{t.ticket_code_label}</p>

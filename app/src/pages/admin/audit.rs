@@ -114,7 +114,7 @@ fn AuditRow(entry: AuditEntry, offset: i32) -> impl IntoView {
     let detail = detail_pairs(&entry.detail);
     view! {
         <tr data-action=entry.action.code()>
-            <td><time datetime=local.to_rfc3339()>{(t.date_time)(local)}{local.format(":%S").to_string()}</time></td>
+            <td><time datetime=crate::html_time::datetime_attribute(&local)>{(t.date_time)(local)}{local.format(":%S").to_string()}</time></td>
             <td data-label=a.who>{who}</td>
             <td data-label=a.what>{(t.admin.audit_action)(entry.action)}</td>
             <td data-label=a.target>{entry.target}</td>

@@ -220,7 +220,7 @@ fn OutboxRow(entry: OutboxEntry, retry: ServerAction<RetryMail>, offset: i32) ->
     let dead = entry.status == MailStatus::Dead;
     view! {
         <tr data-status=entry.status.code() data-mail=entry.id>
-            <td><time datetime=tsudoi::model::to_local(entry.created_at, offset).to_rfc3339()>{local_time(entry.created_at)}</time></td>
+            <td><time datetime=crate::html_time::datetime_attribute(&tsudoi::model::to_local(entry.created_at, offset))>{local_time(entry.created_at)}</time></td>
             <td data-label=a.outbox_to><a href=format!("/admin/outbox/{}", entry.id) data-testid="read-mail">{entry.to_address}</a></td>
             <td data-kind=entry.kind.code() data-label=a.outbox_kind>{(a.mail_kind)(entry.kind)}</td>
             <td data-label=a.status>{(a.outbox_status)(entry.status)}</td>

@@ -94,7 +94,7 @@ fn card(html: &mut String, event: &EventSummary, lang: Lang) {
     let _ = write!(
         html,
         r#"<p class="event-meta"><time datetime="{datetime}">{start}</time>–{end} · {place}</p></div><p class="availability availability-{kind}">{available}</p></li>"#,
-        datetime = attribute(&start.to_rfc3339()),
+        datetime = attribute(&crate::html_time::datetime_attribute(&start)),
         start = text(&(t.date_time)(start)),
         end = text(&(t.time)(end)),
         place = text(&event.place),

@@ -121,7 +121,7 @@ fn DashboardView(
             <span class=format!("badge badge-{}", status.code()) data-testid="event-status">{(o.event_status)(status)}</span>
         </div>
         <p class="event-meta" data-testid="dashboard-facts">
-            <time datetime=start.to_rfc3339()>{(t.date_time)(start)}</time>
+            <time datetime=crate::html_time::datetime_attribute(&start)>{(t.date_time)(start)}</time>
             " · "{place}" · "
             <a href=format!("/events/{id}")>{o.public_page}</a>
         </p>

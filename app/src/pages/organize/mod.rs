@@ -194,7 +194,7 @@ fn ManagedList(page: ManagedPage) -> impl IntoView {
                             <a href=format!("/organize/{id}")><strong>{title}</strong></a>
                             <p class="my-state">
                                 <span class=format!("badge badge-{}", event.status.code())>{(o.event_status)(event.status)}</span>
-                                " · "<time datetime=when.to_rfc3339()>{(t.date_time)(when)}</time>
+                                " · "<time datetime=crate::html_time::datetime_attribute(&when)>{(t.date_time)(when)}</time>
                                 " · "{(o.registered_of)(i64::from(event.seats_taken), event.draft.capacity)}
                             </p>
                         </div>
