@@ -61,10 +61,7 @@ fn plain(text: &str) -> String {
 }
 
 fn event_url(public_url: &Url, event_id: i64) -> String {
-    format!(
-        "{}/events/{event_id}",
-        public_url.as_str().trim_end_matches('/')
-    )
+    crate::site::address(public_url, &format!("events/{event_id}"))
 }
 
 fn vevent(entry: &Entry<'_>, public_url: &Url) -> icalendar::Event {
@@ -121,14 +118,6 @@ fn with_a_component(ics: String, has_events: bool) -> String {
         Some(head) if !has_events => format!("{head}{UTC_TIME_ZONE}{END}"),
         _ => ics,
     }
-}
-
-/// A validator for a calendar file (an HTTP entity tag's value): the same
-/// bytes give the same tag on every instance and after a restart.
-pub fn entity_tag(ics: &str) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(ics.as_bytes());
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Folds every content line to at most 75 octets (RFC 5545 §3.1), on UTF-8

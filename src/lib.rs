@@ -30,6 +30,8 @@ pub mod demo;
 #[cfg(feature = "server")]
 mod observe;
 #[cfg(feature = "server")]
+pub mod site;
+#[cfg(feature = "server")]
 pub mod storage;
 #[cfg(feature = "server")]
 pub mod tickets;

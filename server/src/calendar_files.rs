@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use tsudoi_app::i18n::lang_from_headers;
 
 use crate::http::AppState;
@@ -21,12 +21,9 @@ fn calendar(
     file_name: &str,
     last_modified: Option<DateTime<Utc>>,
 ) -> Response {
-    let tag = format!("W/\"{}\"", tsudoi::calendar::entity_tag(&body));
+    let tag = entity_tag(&body);
     // Whole seconds: HTTP dates have no finer grain.
-    let last_modified = last_modified.map(|at| {
-        std::time::SystemTime::UNIX_EPOCH
-            + std::time::Duration::from_secs(u64::try_from(at.timestamp()).unwrap_or(0))
-    });
+    let last_modified = last_modified.map(|at| std::time::SystemTime::from(at.trunc_subsecs(0)));
     let mut headers = HeaderMap::new();
     headers.insert(header::ETAG, header_value(&tag));
     if let Some(at) = last_modified {
@@ -53,6 +50,15 @@ fn calendar(
         header_value(&format!("attachment; filename=\"{file_name}\"")),
     );
     (headers, body).into_response()
+}
+
+/// A weak entity tag of the bytes: the same on every instance and after a
+/// restart, so a poll that reaches another instance still matches.
+fn entity_tag(body: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(body.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("W/\"{hex}\"")
 }
 
 fn header_value(text: &str) -> HeaderValue {

@@ -47,8 +47,6 @@ pub enum Store {
     Sqlite(SqliteStore),
 }
 
-type RememberedSqliteStore = CachingSessionStore<MokaStore, SqliteStore>;
-
 impl Store {
     pub async fn open(settings: &Settings, db: &Database) -> Result<Store, String> {
         if let Some(url) = &settings.redis_url {
@@ -86,7 +84,7 @@ impl Store {
             }
             Store::Sqlite(store) => {
                 sweep_expired(store.clone());
-                let remembered: RememberedSqliteStore =
+                let remembered =
                     CachingSessionStore::new(MokaStore::new(Some(SESSIONS_IN_MEMORY)), store);
                 router.layer(layer(remembered, settings.sessions, secure))
             }

@@ -43,17 +43,13 @@ async fn requests_cut_off_mid_answer_end_without_panics_or_errors() {
     let address = server.base_url.trim_start_matches("http://").to_string();
 
     let http = reqwest::Client::new();
-    let login = http
-        .post(server.url("/api/auth/login"))
-        .form(&[
-            ("email", "demo.admin@example.co.jp"),
-            ("password", demo.login.password.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200);
-    let cookie = support::session_cookie(login.headers()).unwrap();
+    let cookie = support::log_in(
+        &http,
+        &server,
+        "demo.admin@example.co.jp",
+        &demo.login.password,
+    )
+    .await;
     let tsudoi::storage::Pool::Sqlite(pool) = t.db.pool() else {
         unreachable!("a SQLite test database")
     };

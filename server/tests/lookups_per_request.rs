@@ -72,17 +72,7 @@ async fn a_page_looks_up_its_viewer_once() {
             &[("RUST_LOG", "info,sqlx::query=debug")],
         );
         let http = reqwest::Client::new();
-        let login = http
-            .post(server.url("/api/auth/login"))
-            .form(&[
-                ("email", people[0].as_str()),
-                ("password", support::EMPLOYEE_PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(login.status(), 200);
-        let cookie = support::session_cookie(login.headers()).expect("a session cookie");
+        let cookie = support::log_in(&http, &server, &people[0], support::EMPLOYEE_PASSWORD).await;
         let registered = http
             .post(server.url("/api/events/register"))
             .header("Cookie", &cookie)

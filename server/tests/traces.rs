@@ -125,17 +125,7 @@ async fn a_registration_request_sends_its_spans_in_the_callers_trace() {
         ],
     );
     let http = reqwest::Client::new();
-    let login = http
-        .post(server.url("/api/auth/login"))
-        .form(&[
-            ("email", emails[0].as_str()),
-            ("password", support::EMPLOYEE_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200);
-    let cookie = support::session_cookie(login.headers()).unwrap();
+    let cookie = support::log_in(&http, &server, &emails[0], support::EMPLOYEE_PASSWORD).await;
 
     // The caller's trace and its span, as a proxy or another service sends them.
     let trace_id: [u8; 16] = *b"\x4b\xf9\x2f\x35\x77\xb3\x4d\xa6\xa3\xce\x92\x9d\x0e\x0e\x47\x36";

@@ -35,16 +35,9 @@ impl MailSite {
         })
     }
 
-    /// An address on this site: `path` below `public_url`, keeping the path
-    /// Tsudoi is served under (`https://intra.example/tsudoi`) whether or not
-    /// it ends with a slash; a plain `Url::join` would drop its last segment.
-    pub fn link(&self, path: &str) -> Option<Url> {
-        let mut base = self.public_url.clone();
-        if !base.path().ends_with('/') {
-            let with_slash = format!("{}/", base.path());
-            base.set_path(&with_slash);
-        }
-        base.join(path).ok()
+    /// An address on this site (see [`crate::site::address`]).
+    pub fn link(&self, path: &str) -> String {
+        crate::site::address(&self.public_url, path)
     }
 
     /// A content id for a part of mail `mail_id`, unique as RFC 2392 asks:
@@ -236,12 +229,10 @@ async fn event_mail(
             .get("survey_url")
             .and_then(Value::as_str)
             .map(str::to_string)
-            .or_else(|| event_url.as_ref().map(Url::to_string))
+            .or_else(|| Some(event_url.clone()))
             .map(|url| (words.answer_survey.to_string(), url)),
-        _ if button_to_ticket && holds_seat => {
-            ticket_url.map(|url| (words.view_ticket.to_string(), url.to_string()))
-        }
-        _ => event_url.map(|url| (words.view_event.to_string(), url.to_string())),
+        _ if button_to_ticket && holds_seat => Some((words.view_ticket.to_string(), ticket_url)),
+        _ => Some((words.view_event.to_string(), event_url)),
     };
     let mut letter = Letter {
         lang: lang.code(),
@@ -304,9 +295,7 @@ async fn password_link(
         ));
     };
     let words = Words::of(lang);
-    let url = site
-        .link(&format!("password/{token}"))
-        .ok_or(Error::Internal)?;
+    let url = site.link(&format!("password/{token}"));
     let valid_until = link
         .expires_at
         .with_timezone(&site.time_zone)
@@ -592,15 +581,12 @@ mod tests {
         ] {
             let site = MailSite::parse(public_url, chrono_tz::Asia::Tokyo).unwrap();
             assert_eq!(
-                site.link("events/7").unwrap().as_str(),
+                site.link("events/7"),
                 "https://intra.example/tsudoi/events/7"
             );
         }
         let root = MailSite::parse("https://events.example", chrono_tz::Asia::Tokyo).unwrap();
-        assert_eq!(
-            root.link("tickets/3").unwrap().as_str(),
-            "https://events.example/tickets/3"
-        );
+        assert_eq!(root.link("tickets/3"), "https://events.example/tickets/3");
     }
 
     #[test]

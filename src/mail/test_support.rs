@@ -31,7 +31,6 @@ pub struct ReceivedMail {
 pub struct StrictReading {
     /// Why the parser refused the mail, if it did.
     pub error: Option<String>,
-    pub subject: String,
     pub to: String,
     /// The plain-text part.
     pub text: String,
@@ -154,11 +153,11 @@ impl MailServer {
         const READER: &str = r#"
 import email, email.policy, json, sys
 for path in sys.argv[1:]:
-    reading = {"error": None, "subject": "", "to": "", "text": "", "content_ids": []}
+    reading = {"error": None, "to": "", "text": "", "content_ids": []}
     try:
         with open(path, "rb") as f:
             message = email.message_from_binary_file(f, policy=email.policy.strict)
-        reading["subject"] = str(message["Subject"])
+        str(message["Subject"])
         reading["to"] = str(message["To"])
         for part in message.walk():
             for key, value in part.items():

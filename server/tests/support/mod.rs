@@ -173,6 +173,23 @@ impl Drop for RunningServer {
     }
 }
 
+/// Logs `email` in with `password` over HTTP; answers the session cookie.
+pub async fn log_in(
+    http: &reqwest::Client,
+    server: &RunningServer,
+    email: &str,
+    password: &str,
+) -> String {
+    let login = http
+        .post(server.url("/api/auth/login"))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200, "login {email}");
+    session_cookie(login.headers()).expect("a session cookie")
+}
+
 /// The password every employee made by [`add_employees`] logs in with.
 pub const EMPLOYEE_PASSWORD: &str = "correct horse battery";
 
