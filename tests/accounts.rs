@@ -1119,6 +1119,22 @@ async fn users_are_listed_in_e_mail_order_a_page_at_a_time_and_searchable() {
         assert_eq!(literal, ["100%_done@example.co.jp"], "{backend}");
         let by_name = users::list(db, Some("USER1"), None, 100).await.unwrap();
         assert_eq!(by_name.items.len(), 10, "{backend}: user10..user19");
+        // Short searches (no three-character piece to look up) find the same.
+        let short = users::list(db, Some("R1"), None, 100).await.unwrap();
+        assert_eq!(short.items.len(), 10, "{backend}: user10..user19");
+        // The search index follows a renamed person.
+        execute(
+            db,
+            "UPDATE users SET display_name = '田中 花子' WHERE email = 'h.sato@example.co.jp'",
+        )
+        .await
+        .unwrap();
+        let renamed = users::list(db, Some("田中 花"), None, 10).await.unwrap();
+        assert_eq!(renamed.items.len(), 1, "{backend}: {renamed:?}");
+        let old_name = users::list(db, Some("Hanako SATO"), None, 10)
+            .await
+            .unwrap();
+        assert!(old_name.items.is_empty(), "{backend}: {old_name:?}");
 
         assert!(
             matches!(

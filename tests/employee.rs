@@ -211,6 +211,28 @@ async fn search_finds_japanese_and_english_text_and_takes_wildcards_literally() 
             );
         }
         assert_eq!(listed(db, &searching("   "), 20).await.len(), 6);
+        // The search index follows an edit.
+        execute(
+            db,
+            "UPDATE events SET title_en = 'Orientation', place = 'Annex' WHERE title_en = 'Onboarding'",
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            listed(db, &searching("orientATION"), 20).await,
+            ["Orientation"],
+            "{backend:?}"
+        );
+        assert_eq!(
+            listed(db, &searching("大会議室"), 20).await,
+            Vec::<String>::new(),
+            "{backend:?}"
+        );
+        assert_eq!(
+            listed(db, &searching("新人研修"), 20).await,
+            ["Orientation"],
+            "{backend:?}"
+        );
         let long = "x".repeat(events::MAX_SEARCH_CHARS + 1);
         assert!(matches!(
             events::list_upcoming(db, Tokyo, now(), &searching(&long), None, 20).await,

@@ -119,7 +119,8 @@ mod store {
     use crate::audit::{self, AuditAction};
     use crate::model::{RegistrationStatus, Role};
     use crate::reason::Reason;
-    use crate::storage::{Database, UnitOfWork, contains_pattern, on_pool, on_tx};
+    use crate::storage::dialect::fragment;
+    use crate::storage::{Backend, Database, UnitOfWork, contains_pattern, on_pool, on_tx};
     use crate::tickets;
     use crate::users::LoginLimits;
     use crate::users::throttle::{self, Attempt};
@@ -626,17 +627,52 @@ mod store {
         }
     }
 
+    /// The door's rows for one event; `each_row_of`: each person looked up
+    /// by id, so the cost follows the event, not the company.
     macro_rules! select_rows {
-        ($($rest:literal)*) => {
+        ($backend:ident, $($rest:literal)*) => {
             concat!(
                 "SELECT r.id AS registration_id, u.display_name AS name, d.name AS department, r.status,
                         r.ticket_code AS code, r.checked_in_at
-                   FROM registrations r
-                   JOIN users u ON u.id = r.user_id
-                   LEFT JOIN departments d ON d.id = u.department_id ",
+                   FROM registrations r ",
+                fragment!($backend, [each_row_of "users", "u", "r.user_id"]),
+                " LEFT JOIN departments d ON d.id = u.department_id ",
                 $($rest),*
             )
         };
+    }
+
+    macro_rules! search_sql {
+        ($backend:ident) => {
+            select_rows!(
+                $backend,
+                "WHERE r.event_id = $1 AND r.status IN ('registered', 'checked_in', 'waitlisted')
+                   AND (LOWER(u.display_name) LIKE LOWER($2) ESCAPE '\\'
+                        OR LOWER(u.email) LIKE LOWER($2) ESCAPE '\\'
+                        OR r.ticket_code LIKE $3 ESCAPE '\\')
+                 ORDER BY COALESCE(u.name_reading, u.display_name), r.id
+                 LIMIT $4"
+            )
+        };
+    }
+
+    macro_rules! door_list_sql {
+        ($backend:ident) => {
+            select_rows!(
+                $backend,
+                "WHERE r.event_id = $1 AND r.status IN ('registered', 'checked_in')
+                 ORDER BY COALESCE(u.name_reading, u.display_name), r.id
+                 LIMIT $2"
+            )
+        };
+    }
+
+    /// The statements behind [`search`] and [`door_list`], for plan tests.
+    pub fn statements(backend: Backend) -> [&'static str; 2] {
+        match backend {
+            Backend::Sqlite => [search_sql!(Sqlite), door_list_sql!(Sqlite)],
+            Backend::Postgres => [search_sql!(Postgres), door_list_sql!(Postgres)],
+        }
     }
 
     /// Longest fragment the search accepts; a name or an e-mail address is shorter.
@@ -672,15 +708,8 @@ mod store {
             .collect::<String>()
             .to_uppercase();
         let code = contains_pattern(&code);
-        const SELECT: &str = select_rows!(
-            "WHERE r.event_id = $1 AND r.status IN ('registered', 'checked_in', 'waitlisted')
-               AND (LOWER(u.display_name) LIKE LOWER($2) ESCAPE '\\'
-                    OR LOWER(u.email) LIKE LOWER($2) ESCAPE '\\'
-                    OR r.ticket_code LIKE $3 ESCAPE '\\')
-             ORDER BY COALESCE(u.name_reading, u.display_name), r.id
-             LIMIT $4"
-        );
-        let records: Vec<RowRecord> = on_pool!(db, |pool| sqlx::query_as(SELECT)
+        let [search_sql, _] = statements(db.backend());
+        let records: Vec<RowRecord> = on_pool!(db, |pool| sqlx::query_as(search_sql)
             .bind(event_id)
             .bind(&words)
             .bind(&code)
@@ -699,12 +728,8 @@ mod store {
     /// a door device needs to verify tickets and find codes offline.
     pub async fn door_list(db: &Database, event_id: i64, now: DateTime<Utc>) -> Result<DoorList> {
         let public_key = tickets::event_public_key(db, event_id).await?;
-        const SELECT: &str = select_rows!(
-            "WHERE r.event_id = $1 AND r.status IN ('registered', 'checked_in')
-             ORDER BY COALESCE(u.name_reading, u.display_name), r.id
-             LIMIT $2"
-        );
-        let records: Vec<RowRecord> = on_pool!(db, |pool| sqlx::query_as(SELECT)
+        let [_, door_list_sql] = statements(db.backend());
+        let records: Vec<RowRecord> = on_pool!(db, |pool| sqlx::query_as(door_list_sql)
             .bind(event_id)
             .bind(MAX_DOOR_LIST_ROWS)
             .fetch_all(pool)

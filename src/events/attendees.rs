@@ -1,6 +1,6 @@
 //! An event's people, for its organizer: a searchable list one
-//! keyset page at a time, and the CSV export, streamed page by page so a
-//! large event never sits in memory, with a byte order mark so
+//! keyset page at a time, and the CSV export, streamed in one ordered pass so
+//! a large event never sits in memory, with a byte order mark so
 //! Excel opens Japanese names correctly.
 
 use chrono::{DateTime, Utc};
@@ -9,7 +9,8 @@ use futures_util::Stream;
 
 use super::{Attendee, AttendeeCursor, AttendeeFilter, AttendeePage};
 use crate::model::{Lang, RegistrationStatus, page_size};
-use crate::storage::{Database, on_pool};
+use crate::storage::dialect::fragment;
+use crate::storage::{Backend, Database, on_pool};
 use crate::{Error, Result, csv_export};
 
 #[derive(sqlx::FromRow)]
@@ -58,20 +59,36 @@ impl AttendeeRow {
     }
 }
 
-const SELECT: &str = "SELECT r.id AS registration_id, u.id AS user_id, u.display_name AS name,
-            u.email, d.name AS department, r.status, r.registered_at, r.checked_in_at, r.ticket_code,
-            COALESCE(u.name_reading, u.display_name) AS sort_name
-     FROM registrations r
-     JOIN users u ON u.id = r.user_id
-     LEFT JOIN departments d ON d.id = u.department_id
-     WHERE r.event_id = $1
-       AND ($2 IS NULL OR r.status = $2)
-       AND ($3 IS NULL OR LOWER(u.display_name) LIKE LOWER($3) ESCAPE '\\' OR LOWER(u.email) LIKE LOWER($3) ESCAPE '\\'
-                       OR LOWER(u.name_reading) LIKE LOWER($3) ESCAPE '\\')
-       AND (COALESCE(u.name_reading, u.display_name) > $4
-            OR (COALESCE(u.name_reading, u.display_name) = $4 AND r.id > $5))
-     ORDER BY COALESCE(u.name_reading, u.display_name), r.id
-     LIMIT $6";
+/// The event's people in name order after a cursor. `each_row_of`: each
+/// person looked up by id, so the cost follows the event, not the company.
+macro_rules! attendees_sql {
+    ($backend:ident) => {
+        concat!(
+            "SELECT r.id AS registration_id, u.id AS user_id, u.display_name AS name,
+                    u.email, d.name AS department, r.status, r.registered_at, r.checked_in_at, r.ticket_code,
+                    COALESCE(u.name_reading, u.display_name) AS sort_name
+             FROM registrations r ",
+            fragment!($backend, [each_row_of "users", "u", "r.user_id"]),
+            " LEFT JOIN departments d ON d.id = u.department_id
+             WHERE r.event_id = $1
+               AND ($2 IS NULL OR r.status = $2)
+               AND ($3 IS NULL OR LOWER(u.display_name) LIKE LOWER($3) ESCAPE '\\' OR LOWER(u.email) LIKE LOWER($3) ESCAPE '\\'
+                               OR LOWER(u.name_reading) LIKE LOWER($3) ESCAPE '\\')
+               AND (COALESCE(u.name_reading, u.display_name) > $4
+                    OR (COALESCE(u.name_reading, u.display_name) = $4 AND r.id > $5))
+             ORDER BY COALESCE(u.name_reading, u.display_name), r.id
+             LIMIT $6"
+        )
+    };
+}
+
+/// The statement behind the attendee list and the export, for plan tests.
+pub fn statement(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => attendees_sql!(Sqlite),
+        Backend::Postgres => attendees_sql!(Postgres),
+    }
+}
 
 async fn fetch(
     db: &Database,
@@ -85,7 +102,7 @@ async fn fetch(
         Some(cursor) => (cursor.name.clone(), cursor.registration_id),
         None => (String::new(), i64::MIN),
     };
-    Ok(on_pool!(db, |pool| sqlx::query_as(SELECT)
+    Ok(on_pool!(db, |pool| sqlx::query_as(statement(db.backend()))
         .bind(event_id)
         .bind(filter.status.map(RegistrationStatus::code))
         .bind(search.as_deref())
@@ -121,67 +138,85 @@ pub async fn list(
     Ok(AttendeePage { items, next })
 }
 
-/// Rows fetched per step of the export.
-const EXPORT_PAGE: i64 = 500;
+/// Rows written per chunk of the export.
+const EXPORT_CHUNK_ROWS: usize = 500;
 
 /// The CSV export as a stream of chunks: a UTF-8 byte order mark and the
-/// header first, then the rows a page at a time. Headers, states and times
-/// (company time zone) are in `lang`.
+/// header first, then the rows, [`EXPORT_CHUNK_ROWS`] per chunk. Headers,
+/// states and times (company time zone) are in `lang`.
+///
+/// One statement reads the event's people in order and its rows are written
+/// as they arrive, so the export costs one pass over the event whatever its
+/// size (pages would each sort the whole event again) and never holds it in
+/// memory. The statement runs in its own task, a chunk or two ahead of the
+/// client; when the client goes away the task stops and frees its connection.
 pub fn export_csv(
     db: Database,
     event_id: i64,
     tz: Tz,
     lang: Lang,
 ) -> impl Stream<Item = Result<Vec<u8>>> + Send + 'static {
-    enum Step {
-        Header,
-        After(Option<AttendeeCursor>),
-        Done,
-    }
+    let (chunks, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>>>(2);
+    tokio::spawn(async move {
+        let mut head = "\u{FEFF}".as_bytes().to_vec();
+        let written = csv_export::write_row(&mut head, header(lang)).map(|()| head);
+        let failed = written.is_err();
+        if chunks.send(written).await.is_err() || failed {
+            return;
+        }
+        let outcome = on_pool!(db, |pool| {
+            let rows = sqlx::query_as::<_, AttendeeRow>(statement(db.backend()))
+                .bind(event_id)
+                .bind(None::<&str>)
+                .bind(None::<&str>)
+                .bind(String::new())
+                .bind(i64::MIN)
+                .bind(i64::MAX)
+                .fetch(pool);
+            send_rows(rows, &chunks, tz, lang).await
+        });
+        if let Err(err) = outcome {
+            let _ = chunks.send(Err(err)).await;
+        }
+    });
     // Fused: a stream wrapped on its way out (the HTTP compression layer)
     // may be polled once more after its end, which `unfold` alone answers
     // with a panic.
     use futures_util::StreamExt;
-    futures_util::stream::unfold(Step::Header, move |step| {
-        let db = db.clone();
-        async move {
-            match step {
-                Step::Done => None,
-                Step::Header => {
-                    let mut chunk = "\u{FEFF}".as_bytes().to_vec();
-                    let written = csv_export::write_row(&mut chunk, header(lang));
-                    Some((written.map(|()| chunk), Step::After(None)))
-                }
-                Step::After(cursor) => {
-                    let all = AttendeeFilter::default();
-                    let rows = match fetch(&db, event_id, &all, cursor.as_ref(), EXPORT_PAGE).await
-                    {
-                        Ok(rows) => rows,
-                        Err(err) => return Some((Err(err), Step::Done)),
-                    };
-                    if rows.is_empty() {
-                        return None;
-                    }
-                    let last = rows.last().map(AttendeeRow::cursor);
-                    let full = rows.len() as i64 == EXPORT_PAGE;
-                    let mut chunk = Vec::new();
-                    for row in rows {
-                        let attendee = match row.into_attendee() {
-                            Ok(attendee) => attendee,
-                            Err(err) => return Some((Err(err), Step::Done)),
-                        };
-                        if let Err(err) =
-                            csv_export::write_row(&mut chunk, fields(&attendee, tz, lang))
-                        {
-                            return Some((Err(err), Step::Done));
-                        }
-                    }
-                    Some((Ok(chunk), if full { Step::After(last) } else { Step::Done }))
-                }
-            }
-        }
+    futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let chunk = receiver.recv().await?;
+        Some((chunk, receiver))
     })
     .fuse()
+}
+
+/// Writes `rows` as CSV into chunks for `chunks`. Stops quietly when nobody
+/// is listening any more.
+async fn send_rows(
+    rows: impl Stream<Item = sqlx::Result<AttendeeRow>>,
+    chunks: &tokio::sync::mpsc::Sender<Result<Vec<u8>>>,
+    tz: Tz,
+    lang: Lang,
+) -> Result<()> {
+    use futures_util::StreamExt;
+    let mut rows = std::pin::pin!(rows);
+    let mut chunk = Vec::new();
+    let mut in_chunk = 0;
+    while let Some(row) = rows.next().await {
+        let attendee = row?.into_attendee()?;
+        csv_export::write_row(&mut chunk, fields(&attendee, tz, lang))?;
+        in_chunk += 1;
+        if in_chunk == EXPORT_CHUNK_ROWS {
+            in_chunk = 0;
+            if chunks.send(Ok(std::mem::take(&mut chunk))).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if !chunk.is_empty() {
+        let _ = chunks.send(Ok(chunk)).await;
+    }
+    Ok(())
 }
 
 fn header(lang: Lang) -> [&'static str; 8] {

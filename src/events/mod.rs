@@ -26,7 +26,7 @@ mod store;
 #[cfg(feature = "server")]
 pub use stats::{event_stats, statements as stats_statements};
 #[cfg(feature = "server")]
-pub use store::{MAX_CAPACITY, NewEvent, create, detail, list_upcoming};
+pub use store::{MAX_CAPACITY, NewEvent, create, detail, list_upcoming, upcoming_search_statement};
 #[cfg(feature = "server")]
 pub(crate) use store::{
     SummaryRow, check_event, earliest_instant, latest_instant, parse_event_status, search_pattern,

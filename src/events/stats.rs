@@ -28,18 +28,24 @@ pub fn statements(backend: Backend) -> [&'static str; 4] {
         [local_day "registered_at", "$2"],
         " AS day, COUNT(*) FROM registrations WHERE event_id = $1 GROUP BY 1 ORDER BY 1"
     );
+    // The people of this event only, each looked up by id: the cost follows
+    // the event's size, not the company's.
+    let by_department = dialect_sql!(
+        backend,
+        "SELECT d.name, COUNT(*),
+                SUM(CASE WHEN r.status = 'checked_in' THEN 1 ELSE 0 END)
+         FROM registrations r ",
+        [each_row_of "users", "u", "r.user_id"],
+        " LEFT JOIN departments d ON d.id = u.department_id
+         WHERE r.event_id = $1 AND r.status IN ('registered', 'checked_in')
+         GROUP BY d.name
+         ORDER BY COUNT(*) DESC, d.name"
+    );
     [
         "SELECT capacity, starts_at, ends_at FROM events WHERE id = $1",
         "SELECT status, COUNT(*) FROM registrations WHERE event_id = $1 GROUP BY status",
         by_day,
-        "SELECT d.name, COUNT(*),
-                SUM(CASE WHEN r.status = 'checked_in' THEN 1 ELSE 0 END)
-         FROM registrations r
-         JOIN users u ON u.id = r.user_id
-         LEFT JOIN departments d ON d.id = u.department_id
-         WHERE r.event_id = $1 AND r.status IN ('registered', 'checked_in')
-         GROUP BY d.name
-         ORDER BY COUNT(*) DESC, d.name",
+        by_department,
     ]
 }
 

@@ -9,7 +9,8 @@ use crate::model::{
 };
 use crate::reason::{Field, Reason};
 use crate::registrations::EventWindow;
-use crate::storage::{Database, on_pool};
+use crate::storage::dialect::fragment;
+use crate::storage::{Backend, Database, SearchTerm, on_pool};
 use crate::text_rules::{self, Lines};
 use crate::{Error, Result};
 
@@ -177,11 +178,9 @@ fn start_of_day(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
         .min(latest_instant())
 }
 
-/// The search as a LIKE pattern: `%`, `_` and the escape character itself
-/// stand for themselves. Case is folded in SQL (`LOWER` on both sides), so
-/// each backend folds the text and the search the same way: SQLite only
-/// ASCII, which suits Japanese (it has no case), PostgreSQL per its locale.
-pub(crate) fn search_pattern(search: Option<&str>) -> Result<Option<String>> {
+/// The search as typed, without control characters and surrounding space,
+/// none when blank; refused when too long.
+pub(crate) fn search_text(search: Option<&str>) -> Result<Option<String>> {
     // Nobody types control characters, and PostgreSQL refuses a NUL in text.
     let text: String = search
         .unwrap_or_default()
@@ -197,7 +196,52 @@ pub(crate) fn search_pattern(search: Option<&str>) -> Result<Option<String>> {
             max_chars: MAX_SEARCH_CHARS as u32,
         }));
     }
-    Ok(Some(crate::storage::contains_pattern(text)))
+    Ok(Some(text.to_owned()))
+}
+
+/// The search as a LIKE pattern: `%`, `_` and the escape character itself
+/// stand for themselves. Case is folded in SQL (`LOWER` on both sides), so
+/// each backend folds the text and the search the same way: SQLite only
+/// ASCII, which suits Japanese (it has no case), PostgreSQL per its locale.
+pub(crate) fn search_pattern(search: Option<&str>) -> Result<Option<String>> {
+    Ok(search_text(search)?.map(|text| crate::storage::contains_pattern(&text)))
+}
+
+/// The upcoming list's statement with `$search` added to its conditions.
+/// There is one statement per way of searching, so a plan cached for one is
+/// never used for another (an index plan made for a long search would read
+/// every event for a short one).
+macro_rules! upcoming_sql {
+    ($search:expr) => {
+        concat!(
+            "SELECT ",
+            summary_columns!(),
+            "  FROM events e
+              WHERE e.status = 'published'
+                AND e.starts_at >= $1 AND (e.starts_at > $1 OR e.id > $2)
+                AND e.starts_at < $3
+                AND ($4 IS NULL OR e.category = $4)
+                AND (NOT $5 OR e.seats_taken < e.capacity)",
+            $search,
+            " ORDER BY e.starts_at, e.id
+              LIMIT $6"
+        )
+    };
+}
+
+/// The upcoming list's statement for a search of three characters or more,
+/// answered by the search index (`$7`); public for plan tests.
+pub fn upcoming_search_statement(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => upcoming_sql!(concat!(
+            " AND ",
+            fragment!(Sqlite, [matches_search "e", "events", "$7"])
+        )),
+        Backend::Postgres => upcoming_sql!(concat!(
+            " AND ",
+            fragment!(Postgres, [matches_search "e", "events", "$7"])
+        )),
+    }
 }
 
 /// Published events from the start of today (company time) on, ordered by
@@ -216,7 +260,7 @@ pub async fn list_upcoming(
     page_size: u32,
 ) -> Result<Page<EventSummary>> {
     let page_size = page_size.clamp(1, MAX_PAGE_SIZE);
-    let search = search_pattern(filter.search.as_deref())?;
+    let search = search_text(filter.search.as_deref())?;
     // Days past the year 9999 mean "no bound": see `latest_instant`.
     let last_day = NaiveDate::from_ymd_opt(9999, 12, 30).unwrap_or(NaiveDate::MAX);
     let today = now.with_timezone(&tz).date_naive();
@@ -237,35 +281,39 @@ pub async fn list_upcoming(
         });
     let limit = i64::from(page_size) + 1;
     let category = filter.category.map(Category::code);
-    const SELECT: &str = concat!(
-        "SELECT ",
-        summary_columns!(),
-        "  FROM events e
-          WHERE e.status = 'published'
-            AND e.starts_at >= $1 AND (e.starts_at > $1 OR e.id > $2)
-            AND e.starts_at < $3
-            AND ($4 IS NULL OR e.category = $4)
-            AND (NOT $5 OR e.seats_taken < e.capacity)
-            AND ($6 IS NULL
-                 OR LOWER(e.title_ja) LIKE LOWER($6) ESCAPE '\\'
-                 OR LOWER(e.title_en) LIKE LOWER($6) ESCAPE '\\'
-                 OR LOWER(e.place) LIKE LOWER($6) ESCAPE '\\'
-                 OR LOWER(e.description_ja) LIKE LOWER($6) ESCAPE '\\'
-                 OR LOWER(e.description_en) LIKE LOWER($6) ESCAPE '\\')
-          ORDER BY e.starts_at, e.id
-          LIMIT $7"
-    );
+    let search = search.map(|text| SearchTerm::new(db.backend(), &text));
+    let sql = match &search {
+        None => upcoming_sql!(""),
+        Some(SearchTerm::Indexed(_)) => upcoming_search_statement(db.backend()),
+        Some(SearchTerm::Scanned(_)) => upcoming_sql!(
+            " AND (LOWER(e.title_ja) LIKE LOWER($7) ESCAPE '\\'
+                   OR LOWER(e.title_en) LIKE LOWER($7) ESCAPE '\\'
+                   OR LOWER(e.place) LIKE LOWER($7) ESCAPE '\\'
+                   OR LOWER(e.description_ja) LIKE LOWER($7) ESCAPE '\\'
+                   OR LOWER(e.description_en) LIKE LOWER($7) ESCAPE '\\')"
+        ),
+    };
+    let term = search.map(|term| match term {
+        SearchTerm::Indexed(value) | SearchTerm::Scanned(value) => value,
+    });
     let rows: Vec<SummaryRow> = on_pool!(db, |pool| {
-        sqlx::query_as(SELECT)
+        // A search is planned for its own words each time (an unnamed
+        // statement): a plan kept for another search would not know
+        // whether the index or the order is the cheaper way to it.
+        let query = sqlx::query_as(sql)
+            .persistent(term.is_none())
             .bind(after.starts_at)
             .bind(after.id)
             .bind(upper)
             .bind(category)
             .bind(filter.seats_left_only)
-            .bind(search.as_deref())
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
+            .bind(limit);
+        match &term {
+            Some(term) => query.bind(term.as_str()),
+            None => query,
+        }
+        .fetch_all(pool)
+        .await?
     });
     let has_more = rows.len() > page_size as usize;
     let items: Vec<EventSummary> = rows

@@ -18,6 +18,8 @@
 //! | `[local_month "at", "$n"]` | `strftime('%Y-%m', …)` | `to_char(…, 'YYYY-MM')` |
 //! | `lock_rows` | nothing | ` FOR NO KEY UPDATE` |
 //! | `skip_locked` | nothing | ` FOR UPDATE SKIP LOCKED` |
+//! | `[matches_search "e", "events", "$n"]` | `e.id IN (SELECT rowid FROM events_search WHERE events_search MATCH $n)` | `e.search_text ILIKE $n ESCAPE '\'` |
+//! | `[each_row_of "users", "u", "r.user_id"]` | `JOIN users u ON u.id = r.user_id` | the same, looked up row by row |
 //!
 //! Locking: a SELECT in a write transaction that ends with `lock_rows` keeps
 //! the rows it read from changing until the commit, for a check-then-write
@@ -27,6 +29,17 @@
 //! user. SQLite needs nothing: `BEGIN IMMEDIATE` already holds the only
 //! write lock. `skip_locked` lets several PostgreSQL workers claim disjoint
 //! rows; on SQLite one writer at a time makes the UPDATE the whole claim.
+//!
+//! `matches_search` is a contains-search answered by the table's trigram
+//! index (see `text_search.rs`); `$n` is a [`super::SearchTerm::Indexed`].
+//!
+//! `each_row_of` joins one row of a big table (by its primary key) to each
+//! row of a small result, e.g. the person behind each registration of one
+//! event. PostgreSQL, left to choose, often hashes the whole big table
+//! instead (every user in the company for a 3,000-person event); the
+//! subquery with `OFFSET 0` cannot be merged into the join, so it is looked
+//! up once per row through the primary key and the cost follows the small
+//! side. SQLite already starts from the filtered side and looks rows up.
 //!
 //! Local days and months take the zone's offset in seconds as a parameter
 //! (`$n`), so a count per day is a day in the organizer's zone, not UTC's.
@@ -85,6 +98,34 @@ macro_rules! fragment {
             " + make_interval(secs => ",
             $offset,
             "), 'YYYY-MM')"
+        )
+    };
+    (Sqlite, [matches_search $alias:literal, $table:literal, $param:literal]) => {
+        concat!(
+            $alias,
+            ".id IN (SELECT rowid FROM ",
+            $table,
+            "_search WHERE ",
+            $table,
+            "_search MATCH ",
+            $param,
+            ")"
+        )
+    };
+    (Postgres, [matches_search $alias:literal, $table:literal, $param:literal]) => {
+        concat!($alias, ".search_text ILIKE ", $param, " ESCAPE '\\'")
+    };
+    (Sqlite, [each_row_of $table:literal, $alias:literal, $key:literal]) => {
+        concat!("JOIN ", $table, " ", $alias, " ON ", $alias, ".id = ", $key)
+    };
+    (Postgres, [each_row_of $table:literal, $alias:literal, $key:literal]) => {
+        concat!(
+            "CROSS JOIN LATERAL (SELECT * FROM ",
+            $table,
+            " one WHERE one.id = ",
+            $key,
+            " OFFSET 0) ",
+            $alias
         )
     };
     ($backend:ident, $sql:literal) => {

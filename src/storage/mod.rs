@@ -12,12 +12,14 @@ pub(crate) mod dialect;
 mod secrets;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+mod text_search;
 mod unit_of_work;
 
 pub use changes::Changes;
 pub use connect::{DatabaseUrl, PoolSettings};
 pub(crate) use dialect::dialect_sql;
 pub use secrets::installation_secret;
+pub(crate) use text_search::SearchTerm;
 pub use unit_of_work::UnitOfWork;
 pub(crate) use unit_of_work::on_tx;
 

@@ -13,7 +13,10 @@ use super::{CheckedUser, LoginLimits, check_new_user, password, throttle};
 use crate::audit::{self, AuditAction};
 use crate::model::{AuthenticatedUser, Lang, NewUser, Role, UserPage, UserSummary};
 use crate::reason::Reason;
-use crate::storage::{Database, UnitOfWork, dialect_sql, is_unique_violation, on_pool, on_tx};
+use crate::storage::dialect::fragment;
+use crate::storage::{
+    Backend, Database, SearchTerm, UnitOfWork, dialect_sql, is_unique_violation, on_pool, on_tx,
+};
 use crate::{Error, Result, model};
 
 #[derive(sqlx::FromRow)]
@@ -59,7 +62,7 @@ fn parse_lang(user: i64, code: &str) -> Result<Lang> {
 }
 
 macro_rules! select_summary {
-    ($($rest:literal)*) => {
+    ($($rest:expr),* $(,)?) => {
         concat!(
             "SELECT u.id, u.email, u.display_name, d.name AS department, u.role, u.lang, u.active,
                     u.password_hash IS NOT NULL AS has_password, lower(u.email) AS sort_key
@@ -67,12 +70,6 @@ macro_rules! select_summary {
             $($rest),*
         )
     };
-}
-
-/// The search as a literal LIKE pattern, lower-cased like the columns it is
-/// compared with.
-fn contains_pattern(search: &str) -> String {
-    crate::storage::contains_pattern(&search.to_lowercase())
 }
 
 /// The list cursor is the last row's sort key in hex: opaque, and safe in a
@@ -119,6 +116,37 @@ pub struct UserFilter {
     pub without_password: bool,
 }
 
+/// The people list's statement with `$search` added to its conditions; one
+/// statement per way of searching, so a plan cached for one is never used
+/// for another (see `text_search.rs`).
+macro_rules! list_sql {
+    ($search:expr) => {
+        select_summary!(
+            "WHERE lower(u.email) > $1
+               AND ($3 IS NULL OR u.role = $3)
+               AND (NOT $4 OR (u.active AND u.password_hash IS NULL))",
+            $search,
+            " ORDER BY lower(u.email)
+              LIMIT $2"
+        )
+    };
+}
+
+/// The people list's statement for a search of three characters or more,
+/// answered by the search index (`$5`); public for plan tests.
+pub fn search_statement(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => list_sql!(concat!(
+            " AND ",
+            fragment!(Sqlite, [matches_search "u", "users", "$5"])
+        )),
+        Backend::Postgres => list_sql!(concat!(
+            " AND ",
+            fragment!(Postgres, [matches_search "u", "users", "$5"])
+        )),
+    }
+}
+
 /// [`list`], narrowed by `filter`.
 pub async fn list_filtered(
     db: &Database,
@@ -127,33 +155,48 @@ pub async fn list_filtered(
     after: Option<&str>,
     page_size: u32,
 ) -> Result<UserPage> {
-    const LIST: &str = select_summary!(
-        r"WHERE lower(u.email) > $1
-            AND ($2 IS NULL OR lower(u.email) LIKE $2 ESCAPE '\' OR lower(u.display_name) LIKE $2 ESCAPE '\')
-            AND ($4 IS NULL OR u.role = $4)
-            AND (NOT $5 OR (u.active AND u.password_hash IS NULL))
-          ORDER BY lower(u.email)
-          LIMIT $3"
-    );
     // Every address sorts after the empty string, so no cursor means "from the start".
     let after = after.map(decode_cursor).transpose()?.unwrap_or_default();
-    let search = search.map(str::trim).filter(|s| !s.is_empty());
-    if search.is_some_and(|s| s.chars().count() > crate::events::MAX_SEARCH_CHARS) {
+    let search = search
+        .map(|s| s.chars().filter(|c| !c.is_control()).collect::<String>())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    if search
+        .as_deref()
+        .is_some_and(|s| s.chars().count() > crate::events::MAX_SEARCH_CHARS)
+    {
         return Err(Error::Invalid(Reason::SearchTooLong {
             max_chars: crate::events::MAX_SEARCH_CHARS as u32,
         }));
     }
-    let pattern = search.map(contains_pattern);
+    let search = search.map(|text| SearchTerm::new(db.backend(), &text.to_lowercase()));
+    let sql = match &search {
+        None => list_sql!(""),
+        Some(SearchTerm::Indexed(_)) => search_statement(db.backend()),
+        Some(SearchTerm::Scanned(_)) => list_sql!(
+            r" AND (lower(u.email) LIKE $5 ESCAPE '\' OR lower(u.display_name) LIKE $5 ESCAPE '\')"
+        ),
+    };
+    let term = search.map(|term| match term {
+        SearchTerm::Indexed(value) | SearchTerm::Scanned(value) => value,
+    });
     let page_size = model::page_size(Some(page_size));
     let rows: Vec<SummaryRow> = on_pool!(db, |pool| {
-        sqlx::query_as(LIST)
+        // A search is planned for its own words each time (an unnamed
+        // statement): a plan kept for another search would not know
+        // whether the index or the order is the cheaper way to it.
+        let query = sqlx::query_as(sql)
+            .persistent(term.is_none())
             .bind(&after)
-            .bind(&pattern)
             .bind(i64::from(page_size) + 1)
             .bind(filter.role.map(Role::code))
-            .bind(filter.without_password)
-            .fetch_all(pool)
-            .await?
+            .bind(filter.without_password);
+        match &term {
+            Some(term) => query.bind(term.as_str()),
+            None => query,
+        }
+        .fetch_all(pool)
+        .await?
     });
     let has_more = rows.len() > page_size as usize;
     let next = if has_more {
@@ -587,12 +630,6 @@ pub(super) async fn replace_password(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn search_text_is_matched_literally() {
-        assert_eq!(contains_pattern("Sato"), "%sato%");
-        assert_eq!(contains_pattern("100%_a\\b"), "%100\\%\\_a\\\\b%");
-    }
 
     #[test]
     fn list_cursor_round_trips_and_refuses_garbage() {

@@ -7,7 +7,7 @@ pub mod throttle;
 
 pub use admin::{
     UserFilter, change_password, create, current, find, find_by_email, list, list_filtered,
-    set_active, set_lang, set_password_from_command_line, set_role,
+    search_statement, set_active, set_lang, set_password_from_command_line, set_role,
 };
 // The shapes live in `model` so the browser build can use them too.
 pub use crate::model::{AuthenticatedUser, NewUser};
