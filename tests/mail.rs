@@ -364,6 +364,14 @@ async fn the_reminder_batch_queues_each_seat_once_and_a_moved_event_again() {
         )
         .await
         .unwrap();
+        // Someone who stopped the reminders gets none either.
+        let declined = person(db, "declined@example.co.jp", "Declined", Lang::Ja).await;
+        registrations::register(db, tomorrow, declined, registered_at())
+            .await
+            .unwrap();
+        tsudoi::users::reminder_preference::set(db, declined, false)
+            .await
+            .unwrap();
 
         let schedule = ReminderSchedule {
             time_zone: Tokyo,
@@ -533,6 +541,52 @@ async fn every_mail_is_delivered_once_with_a_stable_message_id() {
         }
         assert_eq!(content_ids.len(), 30, "one image per reminder");
         assert!(reminder.raw.contains("multipart/alternative"));
+        // Reminders, and only they, can be stopped with one click (RFC
+        // 8058), at an address under the path Tsudoi is served from.
+        const STOP: &str = "List-Unsubscribe: <https://tsudoi.example.co.jp/tsudoi/reminders/stop/";
+        for mail in &received {
+            let is_reminder = mail.raw.contains("text/calendar");
+            assert_eq!(mail.raw.contains(STOP), is_reminder, "{}", mail.raw);
+            assert_eq!(
+                mail.raw
+                    .contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+                is_reminder,
+                "{}",
+                mail.raw
+            );
+        }
+        let token = reminder.raw[reminder.raw.find(STOP).unwrap() + STOP.len()..]
+            .split('>')
+            .next()
+            .unwrap()
+            .to_string();
+        let holder = tsudoi::users::reminder_preference::stop_with_link(db, &token)
+            .await
+            .unwrap();
+        assert!(!holder.wants_reminders);
+        assert!(
+            reminder.raw.contains(&format!("{}>", holder.email)),
+            "the link stops the reminders of the person it was sent to"
+        );
+        assert!(
+            !tsudoi::users::reminder_preference::wants(db, holder.user_id)
+                .await
+                .unwrap()
+        );
+        // Once more is no error; a changed token is.
+        tsudoi::users::reminder_preference::stop_with_link(db, &token)
+            .await
+            .unwrap();
+        let mut forged = token.clone().into_bytes();
+        forged[3] = if forged[3] == b'A' { b'B' } else { b'A' };
+        assert!(matches!(
+            tsudoi::users::reminder_preference::stop_with_link(
+                db,
+                &String::from_utf8(forged).unwrap()
+            )
+            .await,
+            Err(tsudoi::Error::Invalid(tsudoi::Reason::BrokenLink))
+        ));
         assert_eq!(
             scalar(
                 db,

@@ -134,6 +134,7 @@ fn PageRoutes() -> impl IntoView {
             <Route path=path!("/login") view=pages::login::LoginPage />
             <Route path=path!("/forgot-password") view=pages::password::ForgotPasswordPage />
             <Route path=path!("/password/:token") view=pages::password::SetPasswordPage ssr=SsrMode::Async />
+            <Route path=path!("/reminders/stop/:token") view=pages::reminders::StopRemindersPage ssr=SsrMode::Async />
             // Pages behind a login render completely before answering,
             // so the status (401, 403, 503) is known when headers go out.
             <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async />

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::extract::{FromRef, State};
 use axum::http::{HeaderName, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Router, middleware};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -24,7 +24,7 @@ use tsudoi_app::{App, shell};
 
 use crate::config::Settings;
 use crate::sessions::Store;
-use crate::{assets, calendar_files, request_limits, security};
+use crate::{assets, calendar_files, reminder_links, request_limits, security};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -86,6 +86,11 @@ pub fn router(state: AppState, sessions: Store, settings: &Settings) -> Router {
         .route("/readyz", get(readyz))
         .route("/events/{id}/{file}", get(calendar_files::event_file))
         .route("/calendar/{file}", get(calendar_files::feed))
+        // The page at this address (GET) is the app's; see `reminder_links`.
+        .route(
+            "/reminders/stop/{token}",
+            post(reminder_links::stop_with_one_click),
+        )
         .with_state(state)
         .merge(sessions.install(app, settings))
         .layer(middleware::from_fn(security::refuse_cross_site))

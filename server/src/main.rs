@@ -10,6 +10,7 @@ mod finish_rendering;
 mod http;
 mod mail;
 mod metrics;
+mod reminder_links;
 mod request_limits;
 mod security;
 mod sessions;

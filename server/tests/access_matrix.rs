@@ -467,6 +467,50 @@ fn actions(targets: Targets, tag: &str) -> Vec<Action> {
             rule: Rule::LoggedIn,
         },
         Action {
+            name: "my reminder setting",
+            method: Method::GET,
+            path: "/api/reminders/mine".into(),
+            body: Body::None,
+            rule: Rule::LoggedIn,
+        },
+        Action {
+            name: "set my reminders",
+            method: Method::POST,
+            path: "/api/reminders/set".into(),
+            body: form(&[("wants", "true")]),
+            rule: Rule::LoggedIn,
+        },
+        // The stop link is its own credential: anyone holding it may use
+        // it, nobody may use a made-up one (422 for everybody).
+        Action {
+            name: "stop-reminders page",
+            method: Method::GET,
+            path: "/reminders/stop/not-a-token".into(),
+            body: Body::None,
+            rule: Rule::Everyone,
+        },
+        Action {
+            name: "whom a stop link is for",
+            method: Method::GET,
+            path: "/api/reminders/link?token=not-a-token".into(),
+            body: Body::None,
+            rule: Rule::Everyone,
+        },
+        Action {
+            name: "stop reminders with a link",
+            method: Method::POST,
+            path: "/api/reminders/stop".into(),
+            body: form(&[("token", "not-a-token")]),
+            rule: Rule::Everyone,
+        },
+        Action {
+            name: "stop reminders with one click (RFC 8058)",
+            method: Method::POST,
+            path: "/reminders/stop/not-a-token".into(),
+            body: form(&[("List-Unsubscribe", "One-Click")]),
+            rule: Rule::Everyone,
+        },
+        Action {
             name: "switch language",
             method: Method::POST,
             path: "/api/lang".into(),

@@ -76,6 +76,10 @@ pub struct Composed {
     pub attachments: Vec<Attachment>,
     /// The recipient's name, shown beside the address in `To:`.
     pub to_name: String,
+    /// Where a mail client may POST to stop mail of this kind for this
+    /// person (`List-Unsubscribe`, RFC 8058 one-click); only for mail a
+    /// person may decline, never for tickets or changes to their events.
+    pub unsubscribe: Option<String>,
 }
 
 /// What to do with a claimed mail.
@@ -243,9 +247,15 @@ async fn event_mail(
         button,
         ticket: None,
         footer: words.footer.to_string(),
+        stop_link: None,
     };
     let mut attachments = Vec::new();
+    let mut unsubscribe = None;
     if mail.kind == MailKind::Reminder {
+        let token = crate::users::reminder_preference::stop_token(db, registration.user_id).await?;
+        let stop = site.link(&format!("reminders/stop/{token}"));
+        letter.stop_link = Some((words.stop_reminders.to_string(), stop.clone()));
+        unsubscribe = Some(stop);
         let ticket = tickets::issue(db, registration_id, registration.user_id).await?;
         let qr = qr_png(&ticket.token)?;
         let qr_content_id = site.content_id("ticket-qr", mail.id);
@@ -272,6 +282,7 @@ async fn event_mail(
         letter,
         attachments,
         to_name: one_line(&name),
+        unsubscribe,
     })))
 }
 
@@ -325,11 +336,13 @@ async fn password_link(
             words.reset_footer
         }
         .to_string(),
+        stop_link: None,
     };
     Ok(Composition::Send(Box::new(Composed {
         letter,
         attachments: Vec::new(),
         to_name: one_line(&link.display_name),
+        unsubscribe: None,
     })))
 }
 
@@ -438,6 +451,7 @@ struct Words {
     organizer: &'static str,
     view_ticket: &'static str,
     view_event: &'static str,
+    stop_reminders: &'static str,
     answer_survey: &'static str,
     qr_alt: &'static str,
     confirmed: fn(&str) -> String,
@@ -488,6 +502,7 @@ const EN: Words = Words {
     organizer: "Organizer",
     view_ticket: "View your ticket",
     view_event: "View the event",
+    stop_reminders: "Stop day-before reminders",
     answer_survey: "Answer the survey",
     qr_alt: "Ticket QR code",
     confirmed: |title| format!("You're registered: {title}"),
@@ -533,6 +548,7 @@ const JA: Words = Words {
     organizer: "主催",
     view_ticket: "チケットを表示",
     view_event: "イベントを見る",
+    stop_reminders: "前日のリマインダーを停止する",
     answer_survey: "アンケートに回答する",
     qr_alt: "受付用QRコード",
     confirmed: |title| format!("【参加登録完了】{title}"),

@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use lettre::Message;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use rand::Rng;
 
@@ -305,13 +305,57 @@ fn build(
                 mixed.singlepart(file)
             })
     };
-    Message::builder()
+    let mut message = Message::builder()
         .from(from.clone())
         .to(to)
         .subject(letter.subject.clone())
-        .message_id(Some(message_id.to_string()))
+        .message_id(Some(message_id.to_string()));
+    if let Some(address) = &composed.unsubscribe {
+        message = message
+            .header(ListUnsubscribe(address.clone()))
+            .header(ListUnsubscribePost);
+    }
+    message
         .multipart(body)
         .map_err(|err| format!("the message could not be built: {err}"))
+}
+
+/// `List-Unsubscribe: <https://…>` (RFC 2369): where to stop this kind of mail.
+#[derive(Debug, Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(text: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let address = text.trim().trim_start_matches('<').trim_end_matches('>');
+        Ok(Self(address.to_string()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058): a mail
+/// client may stop the mail with one POST to the address, without a page.
+#[derive(Debug, Clone)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_string())
+    }
 }
 
 /// When a claimed mail is due again if nobody settles it.

@@ -22,6 +22,9 @@ pub struct Letter {
     pub ticket: Option<TicketPicture>,
     /// Why the person gets this mail.
     pub footer: String,
+    /// Label and address of the link that stops mail of this kind, for
+    /// mail a person may decline (reminders).
+    pub stop_link: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +83,10 @@ mod tests {
                 side: 228,
             }),
             footer: "Tsudoi からのお知らせです。".into(),
+            stop_link: Some((
+                "前日のリマインダーを停止する".into(),
+                "https://tsudoi.example/reminders/stop/AAAA".into(),
+            )),
         }
     }
 
@@ -99,6 +106,10 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("7K3M-Q9XD"));
+        assert!(
+            html.contains("href=\"https://tsudoi.example/reminders/stop/AAAA\""),
+            "{html}"
+        );
     }
 
     #[test]
@@ -108,6 +119,11 @@ mod tests {
         assert!(text.contains("日時: 1月10日 18:00"));
         assert!(text.contains("https://tsudoi.example/events/1?a=1&b=2"));
         assert!(text.contains("7K3M-Q9XD"));
+        assert!(
+            text.contains(
+                "前日のリマインダーを停止する: https://tsudoi.example/reminders/stop/AAAA"
+            )
+        );
         assert!(!text.contains('<') || text.contains("<新年会>"));
     }
 }

@@ -522,7 +522,7 @@ pub async fn run_reminder_batch(
         at "$3",
         "FROM events e
          JOIN registrations r ON r.event_id = e.id AND r.status = 'registered'
-         JOIN users u ON u.id = r.user_id AND u.active
+         JOIN users u ON u.id = r.user_id AND u.active AND u.wants_reminders
          WHERE e.status = 'published' AND e.starts_at >= $1 AND e.starts_at < $2"
     );
     let queued = on_tx!(&mut uow, |conn| {

@@ -1,8 +1,8 @@
 //! An administrator reading a queued or sent mail on the outbox page: the
 //! mail composed as the delivery worker composes it, without sending or
 //! changing anything. A link that would let its reader set someone's
-//! password is shown without its secret part: reading the outbox must not
-//! be a way into another person's account.
+//! password (or stop someone's reminders) is shown without its secret part:
+//! reading the outbox must not be a way into another person's account.
 
 use chrono::{DateTime, Utc};
 
@@ -26,10 +26,12 @@ pub async fn preview(
                 tracing::error!(mail = id, error = %err, "cannot render a mail's text");
                 Error::Internal
             })?;
-            let text = if matches!(kind, MailKind::Invitation | MailKind::PasswordReset) {
-                without_link_secret(&text, site)
-            } else {
-                text
+            let text = match kind {
+                MailKind::Invitation | MailKind::PasswordReset => {
+                    without_link_secret(&text, site, "password/")
+                }
+                MailKind::Reminder => without_link_secret(&text, site, "reminders/stop/"),
+                _ => text,
             };
             (Some(composed.letter.subject), Some(text), None)
         }
@@ -45,10 +47,10 @@ pub async fn preview(
     })
 }
 
-/// `text` with every password link's token replaced by "…".
-fn without_link_secret(text: &str, site: &MailSite) -> String {
+/// `text` with the token of every link below `path` replaced by "…".
+fn without_link_secret(text: &str, site: &MailSite, path: &str) -> String {
     // The same address the mail's link was made with, path included.
-    let prefix = site.link("password/");
+    let prefix = site.link(path);
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find(&prefix) {
@@ -74,10 +76,13 @@ mod tests {
         };
         let text = "Set it here:\nhttps://tsudoi.example/password/AAAAAAAAAAE-x_9Z\nThanks";
         assert_eq!(
-            without_link_secret(text, &site),
+            without_link_secret(text, &site, "password/"),
             "Set it here:\nhttps://tsudoi.example/password/…\nThanks"
         );
-        assert_eq!(without_link_secret("no link", &site), "no link");
+        assert_eq!(
+            without_link_secret("no link", &site, "password/"),
+            "no link"
+        );
     }
 
     #[test]
@@ -88,7 +93,7 @@ mod tests {
         };
         let text = "https://intra.example/tsudoi/password/AAAAAAAAAAE-x_9Z";
         assert_eq!(
-            without_link_secret(text, &site),
+            without_link_secret(text, &site, "password/"),
             "https://intra.example/tsudoi/password/…"
         );
     }

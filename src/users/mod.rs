@@ -3,6 +3,7 @@
 mod admin;
 pub mod import;
 pub mod password_links;
+pub mod reminder_preference;
 pub mod throttle;
 
 pub use admin::{

@@ -138,6 +138,8 @@ pub struct Texts {
     pub organize: OrganizeTexts,
     /// Setting a password from a mailed link, and asking for one.
     pub password_links: PasswordLinkTexts,
+    /// The day-before reminders: the setting, and the page of the link that stops them.
+    pub reminders: ReminderTexts,
 
     /// "Thu 3 Dec 2026, 14:00" / "2026年12月3日(木) 14:00"
     pub date_time: fn(DateTime<FixedOffset>) -> String,
@@ -272,6 +274,23 @@ pub struct PasswordLinkTexts {
     pub unusable_title: &'static str,
     pub ask_again: &'static str,
     pub back_to_login: &'static str,
+}
+
+pub struct ReminderTexts {
+    pub setting_title: &'static str,
+    pub are_on: &'static str,
+    pub are_off: &'static str,
+    pub turn_off: &'static str,
+    pub turn_on: &'static str,
+    pub always_sent: &'static str,
+    pub stop_title: &'static str,
+    /// "Stop the day-before reminders sent to {address}?"
+    pub stop_question: fn(&str) -> String,
+    pub stop: &'static str,
+    /// "Day-before reminders are off for {address}."
+    pub stopped: fn(&str) -> String,
+    pub undo_in_account: &'static str,
+    pub to_account: &'static str,
 }
 
 pub struct AdminTexts {
@@ -658,6 +677,20 @@ pub static EN: Texts = Texts {
         admitted: |name| format!("{name} is checked in"),
     },
 
+    reminders: ReminderTexts {
+        setting_title: "Day-before reminders",
+        are_on: "You get a reminder with your ticket the day before each event you hold a seat for.",
+        are_off: "You get no day-before reminders.",
+        turn_off: "Stop reminders",
+        turn_on: "Send me reminders",
+        always_sent: "Mail about your own registrations and about changes to your events always comes.",
+        stop_title: "Stop reminders",
+        stop_question: |address| format!("Stop the day-before reminders sent to {address}?"),
+        stop: "Stop reminders",
+        stopped: |address| format!("Day-before reminders are off for {address}."),
+        undo_in_account: "You can turn them back on under Your account.",
+        to_account: "Your account",
+    },
     password_links: PasswordLinkTexts {
         forgot_link: "Forgot your password?",
         forgot_title: "Set a new password",
@@ -1070,6 +1103,20 @@ pub static JA: Texts = Texts {
         admitted: |name| format!("{name} さんを受付しました"),
     },
 
+    reminders: ReminderTexts {
+        setting_title: "前日のリマインダー",
+        are_on: "参加予定のイベントの前日に、チケット付きのリマインダーをお送りします。",
+        are_off: "前日のリマインダーは停止中です。",
+        turn_off: "リマインダーを停止する",
+        turn_on: "リマインダーを受け取る",
+        always_sent: "ご自身の登録やイベントの変更についてのメールは、これまでどおり届きます。",
+        stop_title: "リマインダーの停止",
+        stop_question: |address| format!("{address} 宛ての前日のリマインダーを停止しますか？"),
+        stop: "停止する",
+        stopped: |address| format!("{address} 宛ての前日のリマインダーを停止しました。"),
+        undo_in_account: "アカウント画面からいつでも再開できます。",
+        to_account: "アカウントへ",
+    },
     password_links: PasswordLinkTexts {
         forgot_link: "パスワードをお忘れの方",
         forgot_title: "パスワードの再設定",

@@ -1,4 +1,5 @@
-//! The viewer's own account: who they are, and changing their password.
+//! The viewer's own account: who they are, changing their password, and
+//! whether they get the day-before reminders.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -36,6 +37,7 @@ pub fn AccountPage() -> impl IntoView {
                             </dl>
                         </section>
                         <PasswordForm />
+                        <crate::pages::reminders::ReminderSetting />
                     }.into_any(),
                     Err(error) => view! { <LoginNeeded error here="/account".to_string() /> }.into_any(),
                 }

@@ -10,6 +10,7 @@ pub mod my_events;
 pub mod not_found;
 pub mod organize;
 pub mod password;
+pub mod reminders;
 pub mod ticket;
 
 /// The `:id` of the current route as a number, reactively; `None` when it is
