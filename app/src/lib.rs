@@ -4,6 +4,7 @@
 //! wasm bundle that makes the server-rendered pages interactive.
 
 pub mod auth;
+pub mod bundle_scripts;
 pub mod error;
 pub mod form_errors;
 pub mod html_time;
@@ -12,6 +13,7 @@ pub mod layout;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server_context;
+pub mod table_region;
 pub mod verbatim;
 
 use leptos::prelude::*;
@@ -43,7 +45,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                <HydrationScripts options />
+                <bundle_scripts::BundleScripts options />
                 <MetaTags />
             </head>
             <body>

@@ -406,6 +406,18 @@ async fn pages_carry_security_headers_and_a_nonce_policy() {
         html.contains(&format!("nonce=\"{nonce}\"")),
         "hydration scripts do not carry the nonce"
     );
+    // Only the script carries it: in a preload's `crossorigin` a nonce is
+    // not a value HTML allows, and a browser may drop the preload.
+    assert_eq!(
+        html.matches(nonce).count(),
+        1,
+        "the nonce appears beside the inline script only: {html}"
+    );
+    assert!(
+        html.contains("<link rel=\"modulepreload\" href=\"/pkg/tsudoi.js\">")
+            && html.contains("as=\"fetch\" type=\"application/wasm\" crossorigin=\"\""),
+        "{html}"
+    );
     assert!(
         policy.contains("frame-ancestors 'none'") && !policy.contains("unsafe-inline"),
         "{policy}"

@@ -36,8 +36,8 @@ pub fn AccountPage() -> impl IntoView {
                                 <dt>{t.role_label}</dt><dd>{(t.role)(viewer.role)}</dd>
                             </dl>
                         </section>
-                        <PasswordForm />
                         <crate::pages::reminders::ReminderSetting />
+                        <PasswordForm />
                     }.into_any(),
                     Err(error) => view! { <LoginNeeded error here="/account".to_string() /> }.into_any(),
                 }

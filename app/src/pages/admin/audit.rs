@@ -7,6 +7,7 @@ use tsudoi::audit::{AuditEntry, AuditPage};
 
 use crate::AppError;
 use crate::layout::LoginNeeded;
+use crate::table_region::TableRegion;
 
 /// A page of the log, with each entry's offset of the company's time zone,
 /// so times read as the company's clock shows them.
@@ -85,7 +86,7 @@ fn AuditTable(page: AuditPage, offsets: Vec<i32>) -> impl IntoView {
         .next
         .map(|cursor| format!("/admin/audit?before={}", cursor.encode()));
     view! {
-        <div class="table-wrap">
+        <TableRegion label=a.audit_title>
             <table class="data-table stack-on-phone" data-testid="audit-table">
                 <thead>
                     <tr><th scope="col">{a.when_utc}</th><th scope="col">{a.who}</th><th scope="col">{a.what}</th><th scope="col">{a.target}</th><th scope="col">{a.details}</th></tr>
@@ -99,7 +100,7 @@ fn AuditTable(page: AuditPage, offsets: Vec<i32>) -> impl IntoView {
                         .collect_view()}
                 </tbody>
             </table>
-        </div>
+        </TableRegion>
         {next.map(|href| view! { <a class="button next-page" href=href>{a.older_entries}</a> })}
     }
     .into_any()

@@ -12,6 +12,7 @@ use tsudoi::mail::{MailPreview, MailStatus, OutboxCounts, OutboxEntry, OutboxPag
 use crate::AppError;
 use crate::i18n::use_texts;
 use crate::layout::LoginNeeded;
+use crate::table_region::TableRegion;
 
 /// Everything the page shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,7 +181,7 @@ fn Outbox(
             }.into_any()
         } else {
             view! {
-                <div class="table-wrap">
+                <TableRegion label=a.outbox_title>
                     <table class="data-table stack-on-phone" data-testid="outbox-table">
                         <thead>
                             <tr>
@@ -197,7 +198,7 @@ fn Outbox(
                             {outbox.page.entries.into_iter().map(|entry| view! { <OutboxRow entry retry offset=outbox.utc_offset_seconds /> }).collect_view()}
                         </tbody>
                     </table>
-                </div>
+                </TableRegion>
             }.into_any()
         }}
         {next.map(|href| view! { <a class="button next-page" href=href>{a.older_entries}</a> })}

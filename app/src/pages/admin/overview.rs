@@ -10,6 +10,7 @@ use crate::AppError;
 use crate::i18n::use_texts;
 use crate::layout::LoginNeeded;
 use crate::pages::organize::BarChart;
+use crate::table_region::TableRegion;
 
 #[server(endpoint = "admin/overview", input = GetUrl)]
 pub async fn load_overview() -> Result<Overview, AppError> {
@@ -72,7 +73,7 @@ fn OverviewView(overview: Overview) -> impl IntoView {
             <h2>{o.events_per_month}</h2>
             <BarChart rows=per_month testid="chart-months" />
         </section>
-        <div class="table-wrap">
+        <TableRegion label=o.events_per_month>
             <table class="data-table" data-testid="months">
                 <thead><tr><th scope="col">{o.month}</th><th scope="col">{o.events}</th><th scope="col">{o.capacity}</th><th scope="col">{o.fill_rate}</th></tr></thead>
                 <tbody>
@@ -81,10 +82,10 @@ fn OverviewView(overview: Overview) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
-        </div>
+        </TableRegion>
         <section class="chart-section">
             <h2>{o.attendance_title}</h2>
-            <div class="table-wrap">
+            <TableRegion label=o.attendance_title>
                 <table class="data-table" data-testid="attendance">
                     <thead><tr><th scope="col">{o.department}</th><th scope="col">{o.registrations}</th><th scope="col">{o.came}</th><th scope="col">{o.no_show_rate}</th></tr></thead>
                     <tbody>
@@ -98,7 +99,7 @@ fn OverviewView(overview: Overview) -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                 </table>
-            </div>
+            </TableRegion>
         </section>
     }
 }

@@ -11,6 +11,7 @@ use tsudoi::model::{ImportReport, Role, UserPage, UserSummary};
 use crate::AppError;
 use crate::i18n::use_texts;
 use crate::layout::LoginNeeded;
+use crate::table_region::TableRegion;
 
 /// The largest CSV accepted: ~50,000 employees at 100 bytes a line.
 #[cfg(feature = "ssr")]
@@ -314,16 +315,16 @@ fn UserTable(
         href
     });
     view! {
-        <div class="table-wrap">
+        <TableRegion label=a.users_title>
             <table class="data-table stack-on-phone" data-testid="users-table">
                 <thead>
-                    <tr><th scope="col"><span class="visually-hidden">{a.invite}</span></th><th scope="col">{t.name}</th><th scope="col">{t.email}</th><th scope="col">{a.department}</th><th scope="col">{t.role_label}</th><th scope="col">{a.sign_in}</th><th scope="col">{a.status}</th></tr>
+                    <tr><th scope="col">{a.invite}</th><th scope="col">{t.name}</th><th scope="col">{t.email}</th><th scope="col">{a.department}</th><th scope="col">{t.role_label}</th><th scope="col">{a.sign_in}</th><th scope="col">{a.status}</th></tr>
                 </thead>
                 <tbody>
                     {page.items.into_iter().map(|user| view! { <UserRow user set_role set_active invite /> }).collect_view()}
                 </tbody>
             </table>
-        </div>
+        </TableRegion>
         {next.map(|href| view! { <a class="button next-page" href=href>{t.next_page}</a> })}
     }
     .into_any()

@@ -13,6 +13,7 @@ use tsudoi::model::RegistrationStatus;
 use crate::AppError;
 use crate::i18n::use_texts;
 use crate::layout::LoginNeeded;
+use crate::table_region::TableRegion;
 
 #[server(endpoint = "organize/attendees", input = GetUrl)]
 pub async fn list_attendees(
@@ -231,14 +232,14 @@ fn AttendeeTable(
         )
     });
     view! {
-        <div class="table-wrap">
+        <TableRegion label=o.attendees>
             <table class="data-table stack-on-phone" data-testid="attendees">
                 <thead>
                     <tr>
                         <th scope="col">{t.name}</th>
                         <th scope="col">{o.department}</th>
                         <th scope="col">{t.admin.status}</th>
-                        <th scope="col"><span class="visually-hidden">{o.actions}</span></th>
+                        <th scope="col">{o.actions}</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -286,7 +287,7 @@ fn AttendeeTable(
                     }).collect_view()}
                 </tbody>
             </table>
-        </div>
+        </TableRegion>
         {next.map(|href| view! { <a class="button next-page" href=href>{t.next_page}</a> })}
     }
     .into_any()

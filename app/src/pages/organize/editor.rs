@@ -261,6 +261,9 @@ fn EventFormView(values: EventForm) -> impl IntoView {
                 <label>{o.description_en}<textarea name="description_en" rows="4">{crate::verbatim::text(values.description_en)}</textarea></label>
                 <label>{o.category}
                     <select name="category" required aria-invalid=form.invalid(Field::Category) aria-describedby=form.described_by(Field::Category)>
+                        // Empty first: `required` then stops a form sent without a
+                        // choice, instead of every new event becoming the first category.
+                        <option value="" selected=category.is_none()>{o.choose_category}</option>
                         {Category::ALL.into_iter().map(|c| view! {
                             <option value=c.code() selected=category == Some(c)>{(t.category)(c)}</option>
                         }).collect_view()}
