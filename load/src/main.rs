@@ -13,8 +13,12 @@
 //! Exit status 1 when a check fails (seats, counts, a request that failed,
 //! `/metrics` disagreeing with the load generator); a missed service level
 //! is a finding to read in the table, not an error.
+//!
+//! With `--growth` (`cargo xtask slo --growth`) it measures instead how each
+//! page and endpoint grows with the company (see `growth.rs`).
 
 mod backend;
+mod growth;
 mod machine;
 mod metrics;
 mod report;
@@ -38,6 +42,7 @@ struct Options {
     binary: PathBuf,
     seconds: u64,
     backend: Option<String>,
+    growth: bool,
 }
 
 impl Options {
@@ -45,6 +50,7 @@ impl Options {
         let mut binary = None;
         let mut seconds = 10;
         let mut backend = None;
+        let mut growth = false;
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -52,8 +58,9 @@ impl Options {
                 "--binary" => binary = Some(PathBuf::from(value()?)),
                 "--seconds" => seconds = value()?.parse().context("--seconds: a number")?,
                 "--backend" => backend = Some(value()?.to_lowercase()),
+                "--growth" => growth = true,
                 other => bail!(
-                    "unknown argument {other}; usage: tsudoi-load --binary PATH [--seconds N] [--backend sqlite|postgres]"
+                    "unknown argument {other}; usage: tsudoi-load --binary PATH [--seconds N] [--backend sqlite|postgres] [--growth]"
                 ),
             }
         }
@@ -61,6 +68,7 @@ impl Options {
             binary: binary.context("--binary PATH (the release `tsudoi`) is required")?,
             seconds,
             backend,
+            growth,
         })
     }
 }
@@ -107,6 +115,28 @@ async fn run() -> Result<bool> {
     }
     let workdir = std::env::temp_dir().join(format!("tsudoi-slo-{}", std::process::id()));
     let machine = machine::Machine::describe();
+    if options.growth {
+        let mut measurements = Vec::new();
+        for backend in &backends {
+            let folder = workdir.join(backend.name().split_whitespace().next().unwrap_or("db"));
+            std::fs::create_dir_all(&folder)?;
+            let binary = Binary {
+                path: binary.clone(),
+                workdir: folder.clone(),
+            };
+            measurements.extend(growth::run(&binary, backend).await.with_context(|| {
+                format!(
+                    "{} growth run (server log in {})",
+                    backend.name(),
+                    folder.display()
+                )
+            })?);
+        }
+        std::fs::remove_dir_all(&workdir).ok();
+        println!("{}\n{}", machine.summary(), growth::table(&measurements));
+        println!("Whole run: {:.0} s.", started.elapsed().as_secs_f64());
+        return Ok(true);
+    }
     let header = report::header(
         &machine.summary(),
         &binary.display().to_string(),

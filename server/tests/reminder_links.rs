@@ -50,11 +50,7 @@ async fn the_stop_link_works_with_one_click_and_from_its_page() {
             .unwrap()
             .contains("Day-before reminders are off for person0@example.co.jp"),
     );
-    assert!(
-        !reminder_preference::wants(&t.db, people[0])
-            .await
-            .unwrap()
-    );
+    assert!(!reminder_preference::wants(&t.db, people[0]).await.unwrap());
     assert!(
         reminder_preference::wants(&t.db, people[1]).await.unwrap(),
         "nobody else's"
@@ -153,7 +149,10 @@ async fn the_stop_link_works_with_one_click_and_from_its_page() {
         .text()
         .await
         .unwrap();
-    assert!(account.contains("data-testid=\"reminders-state\""), "{account}");
+    assert!(
+        account.contains("data-testid=\"reminders-state\""),
+        "{account}"
+    );
     assert!(account.contains("data-on=\"true\""), "{account}");
     // A value that is not yes or no is refused.
     let odd = http

@@ -1,7 +1,8 @@
 //! `cargo xtask slo [--binary PATH] [-- ARGS]`: the service levels measured
 //! over HTTP (the `tsudoi-load` crate). Without `--binary` the release
 //! binary is built first, site included, as `cargo xtask build --release`
-//! does; ARGS go to tsudoi-load (`--seconds N`, `--backend sqlite|postgres`).
+//! does; ARGS go to tsudoi-load (`--seconds N`, `--backend sqlite|postgres`,
+//! `--growth` for the cost of each page at three company sizes instead).
 //! PostgreSQL + Redis are measured too when `TSUDOI_TEST_DATABASE_URL` and
 //! `TSUDOI_TEST_REDIS_ADDR` are set.
 
