@@ -30,7 +30,7 @@ pub use store::{MAX_CAPACITY, NewEvent, create, detail, list_upcoming, upcoming_
 #[cfg(feature = "server")]
 pub(crate) use store::{
     SummaryRow, check_event, earliest_instant, latest_instant, parse_event_status, search_pattern,
-    summary_columns, to_second, trimmed, utc_offset_at,
+    search_text, summary_columns, to_second, trimmed, utc_offset_at,
 };
 
 /// Longest keyword search accepted, in characters.

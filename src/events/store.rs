@@ -293,9 +293,7 @@ pub async fn list_upcoming(
                    OR LOWER(e.description_en) LIKE LOWER($7) ESCAPE '\\')"
         ),
     };
-    let term = search.map(|term| match term {
-        SearchTerm::Indexed(value) | SearchTerm::Scanned(value) => value,
-    });
+    let term = search.map(SearchTerm::into_value);
     let rows: Vec<SummaryRow> = on_pool!(db, |pool| {
         // A search is planned for its own words each time (an unnamed
         // statement): a plan kept for another search would not know

@@ -37,6 +37,15 @@ impl SearchTerm {
     }
 }
 
+impl SearchTerm {
+    /// The value the statement binds.
+    pub(crate) fn into_value(self) -> String {
+        match self {
+            Self::Indexed(value) | Self::Scanned(value) => value,
+        }
+    }
+}
+
 /// `text` as one FTS5 phrase: with the trigram tokenizer a phrase matches
 /// the texts containing it, case folded. Inside the quotes only `"` is
 /// special, written twice.

@@ -157,18 +157,7 @@ pub async fn list_filtered(
 ) -> Result<UserPage> {
     // Every address sorts after the empty string, so no cursor means "from the start".
     let after = after.map(decode_cursor).transpose()?.unwrap_or_default();
-    let search = search
-        .map(|s| s.chars().filter(|c| !c.is_control()).collect::<String>())
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty());
-    if search
-        .as_deref()
-        .is_some_and(|s| s.chars().count() > crate::events::MAX_SEARCH_CHARS)
-    {
-        return Err(Error::Invalid(Reason::SearchTooLong {
-            max_chars: crate::events::MAX_SEARCH_CHARS as u32,
-        }));
-    }
+    let search = crate::events::search_text(search)?;
     let search = search.map(|text| SearchTerm::new(db.backend(), &text.to_lowercase()));
     let sql = match &search {
         None => list_sql!(""),
@@ -177,9 +166,7 @@ pub async fn list_filtered(
             r" AND (lower(u.email) LIKE $5 ESCAPE '\' OR lower(u.display_name) LIKE $5 ESCAPE '\')"
         ),
     };
-    let term = search.map(|term| match term {
-        SearchTerm::Indexed(value) | SearchTerm::Scanned(value) => value,
-    });
+    let term = search.map(SearchTerm::into_value);
     let page_size = model::page_size(Some(page_size));
     let rows: Vec<SummaryRow> = on_pool!(db, |pool| {
         // A search is planned for its own words each time (an unnamed
