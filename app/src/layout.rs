@@ -128,6 +128,9 @@ pub fn LoginNeeded(error: AppError, here: String) -> impl IntoView {
         )
     });
     view! {
+        // Every document needs a title, the refusal too (the page that was
+        // asked for never rendered its own).
+        <leptos_meta::Title text=title />
         <section class="empty-state" role="alert" data-testid="login-needed">
             <h1>{title}</h1>
             <p>{text}</p>

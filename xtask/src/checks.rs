@@ -28,6 +28,7 @@ pub fn run_all(root: &Path) -> Result<()> {
     prerequisites::chromium()?;
     prerequisites::smtp_test_server()?;
     prerequisites::promtool()?;
+    prerequisites::java()?;
     prerequisites::node_modules(&end2end)?;
 
     let mut fmt = cargo(root);
