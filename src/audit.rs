@@ -37,10 +37,14 @@ pub enum AuditAction {
     InvitationsSent,
     PasswordResetRequested,
     PasswordSetWithLink,
+    SurveyCreated,
+    SurveyEdited,
+    SurveyOpened,
+    SurveyClosed,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 23] = [
+    pub const ALL: [AuditAction; 27] = [
         AuditAction::LoginFailed,
         AuditAction::LoginThrottled,
         AuditAction::LoggedIn,
@@ -64,6 +68,10 @@ impl AuditAction {
         AuditAction::InvitationsSent,
         AuditAction::PasswordResetRequested,
         AuditAction::PasswordSetWithLink,
+        AuditAction::SurveyCreated,
+        AuditAction::SurveyEdited,
+        AuditAction::SurveyOpened,
+        AuditAction::SurveyClosed,
     ];
 
     pub fn code(self) -> &'static str {
@@ -91,6 +99,10 @@ impl AuditAction {
             AuditAction::InvitationsSent => "invitations_sent",
             AuditAction::PasswordResetRequested => "password_reset_requested",
             AuditAction::PasswordSetWithLink => "password_set_with_link",
+            AuditAction::SurveyCreated => "survey_created",
+            AuditAction::SurveyEdited => "survey_edited",
+            AuditAction::SurveyOpened => "survey_opened",
+            AuditAction::SurveyClosed => "survey_closed",
         }
     }
 

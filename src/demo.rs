@@ -456,6 +456,17 @@ pub async fn seed(db: &Database, tz: Tz, now: DateTime<Utc>, seed: u64) -> Resul
         registrations += people.len();
     }
 
+    survey_after_training(
+        db,
+        tz,
+        demo_organizer,
+        demo_employee,
+        &event_ids,
+        now,
+        &mut rng,
+    )
+    .await?;
+
     Ok(DemoSummary {
         departments: DEPARTMENTS.len(),
         users: everyone,
@@ -463,4 +474,166 @@ pub async fn seed(db: &Database, tz: Tz, now: DateTime<Utc>, seed: u64) -> Resul
         registrations,
         login: DemoLogin { accounts, password },
     })
+}
+
+/// The most recent event of the demo organizer that is over gets a survey
+/// that is open now: the demo employee was checked in there and has yet to
+/// answer (their *My events* asks them), and most others have answered, so
+/// the dashboard shows results from the first click.
+async fn survey_after_training(
+    db: &Database,
+    tz: Tz,
+    demo_organizer: i64,
+    demo_employee: i64,
+    event_ids: &[(i64, i32, DateTime<Utc>)],
+    now: DateTime<Utc>,
+    rng: &mut StdRng,
+) -> Result<()> {
+    use crate::surveys::{
+        Question, QuestionKind, SurveyDraft, SurveySettings, Wording, answering, build,
+    };
+    let mut last_over = None;
+    for &(event_id, _, starts_at) in event_ids {
+        let managed = events::manage::get(db, tz, event_id).await?;
+        if managed.organizer_id == Some(demo_organizer)
+            && managed.status == EventStatus::Published
+            && managed.draft.ends_at < now
+            && starts_at > now - Duration::days(10)
+        {
+            last_over = Some(event_id);
+        }
+    }
+    let Some(event_id) = last_over else {
+        return Ok(());
+    };
+    // The demo employee sat in this one: they take over the seat of someone
+    // checked in there (their own registration, if any, goes), and the
+    // seats are counted again.
+    let taken: Option<i64> = on_pool!(db, |pool| {
+        sqlx::query_scalar(
+        "SELECT id FROM registrations WHERE event_id = $1 AND status = 'checked_in' AND user_id <> $2
+         ORDER BY id LIMIT 1"
+    )
+    .bind(event_id)
+    .bind(demo_employee)
+    .fetch_optional(pool)
+    .await?
+    });
+    let Some(seat) = taken else {
+        return Ok(());
+    };
+    on_pool!(db, |pool| {
+        sqlx::query("DELETE FROM registrations WHERE event_id = $1 AND user_id = $2")
+            .bind(event_id)
+            .bind(demo_employee)
+            .execute(pool)
+            .await?;
+        sqlx::query("UPDATE registrations SET user_id = $2 WHERE id = $1")
+            .bind(seat)
+            .bind(demo_employee)
+            .execute(pool)
+            .await?;
+        sqlx::query(
+            "UPDATE events SET seats_taken = (SELECT COUNT(*) FROM registrations
+                 WHERE event_id = $1 AND status IN ('registered', 'checked_in'))
+             WHERE id = $1",
+        )
+        .bind(event_id)
+        .execute(pool)
+        .await
+        .map(|_| ())
+    })?;
+    let scale =
+        |kind: QuestionKind, ja: &str, en: &str, low: (&str, &str), high: (&str, &str)| Question {
+            key: String::new(),
+            kind,
+            text: Wording::new(ja, en),
+            required: kind == QuestionKind::Rating,
+            choices: vec![],
+            low_label: Wording::new(low.0, low.1),
+            high_label: Wording::new(high.0, high.1),
+        };
+    let choice = |kind: QuestionKind, ja: &str, en: &str, choices: &[(&str, &str)]| Question {
+        key: String::new(),
+        kind,
+        text: Wording::new(ja, en),
+        required: false,
+        choices: choices.iter().map(|(j, e)| Wording::new(*j, *e)).collect(),
+        low_label: Wording::default(),
+        high_label: Wording::default(),
+    };
+    let draft = SurveyDraft {
+        questions: vec![
+            scale(
+                QuestionKind::Rating,
+                "全体の満足度",
+                "Overall, how satisfied were you?",
+                ("不満", "Poor"),
+                ("満足", "Great"),
+            ),
+            choice(
+                QuestionKind::SingleChoice,
+                "一番役立った内容",
+                "The most useful part",
+                &[
+                    ("講義", "Talks"),
+                    ("演習", "Exercises"),
+                    ("質疑応答", "Questions and answers"),
+                ],
+            ),
+            choice(
+                QuestionKind::MultipleChoice,
+                "参加した理由（複数可）",
+                "Why did you come? (any)",
+                &[
+                    ("業務で必要", "Needed at work"),
+                    ("興味があった", "Interest"),
+                    ("上司の勧め", "My manager suggested it"),
+                ],
+            ),
+            scale(
+                QuestionKind::Nps,
+                "同僚にすすめたいですか",
+                "Would you recommend it to a colleague?",
+                ("", ""),
+                ("", ""),
+            ),
+            Question {
+                required: false,
+                ..choice(QuestionKind::LongText, "ご意見・ご感想", "Comments", &[])
+            },
+        ],
+        settings: SurveySettings::default(),
+    };
+    let survey = build::save(db, demo_organizer, event_id, None, &draft, now).await?;
+    let people: Vec<i64> = on_pool!(db, |pool| {
+        sqlx::query_scalar(
+        "SELECT user_id FROM registrations WHERE event_id = $1 AND status = 'checked_in' AND user_id <> $2 ORDER BY id"
+    )
+    .bind(event_id)
+    .bind(demo_employee)
+    .fetch_all(pool)
+    .await?
+    });
+    const COMMENTS: [&str; 5] = [
+        "演習の時間がもっとほしいです。",
+        "資料がわかりやすかったです。",
+        "Great examples, thank you.",
+        "次回は応用編も希望します。",
+        "",
+    ];
+    for (n, person) in people.iter().enumerate() {
+        if n % 4 == 3 {
+            continue;
+        }
+        let form = vec![
+            ("q1".to_string(), rng.gen_range(3..=5).to_string()),
+            ("q2".to_string(), rng.gen_range(0..3).to_string()),
+            ("q3".to_string(), rng.gen_range(0..3).to_string()),
+            ("q4".to_string(), rng.gen_range(5..=10).to_string()),
+            ("q5".to_string(), COMMENTS[n % COMMENTS.len()].to_string()),
+        ];
+        answering::submit(db, tz, survey.id, *person, &form, now).await?;
+    }
+    Ok(())
 }

@@ -2,7 +2,7 @@
 //!
 //! Everything here is plain Rust and plain async functions, so tests call it
 //! directly without a browser or an HTTP server. The types in [`model`],
-//! [`error`], [`audit`], [`checkin`], [`events`], [`mail`], [`registrations`] and
+//! [`error`], [`audit`], [`checkin`], [`events`], [`mail`], [`registrations`], [`surveys`] and
 //! [`ticket_token`] also compile for the browser (wasm) build; everything that needs a database, a clock or the
 //! network sits behind the `server` feature.
 
@@ -15,6 +15,7 @@ pub mod mail;
 pub mod model;
 pub mod reason;
 pub mod registrations;
+pub mod surveys;
 #[cfg(feature = "server")]
 pub mod text_rules;
 pub mod ticket_token;

@@ -11,6 +11,8 @@
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
+use crate::surveys::{AnswerProblem, QuestionProblem};
+
 /// An input a person fills in, for messages placed next to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Field {
@@ -36,6 +38,9 @@ pub enum Field {
     File,
     Language,
     TicketCode,
+    SurveyOpensAt,
+    OpenDays,
+    ReminderDays,
 }
 
 impl Field {
@@ -64,6 +69,9 @@ impl Field {
             Field::File => "file",
             Field::Language => "language",
             Field::TicketCode => "ticket_code",
+            Field::SurveyOpensAt => "survey_opens_at",
+            Field::OpenDays => "open_days",
+            Field::ReminderDays => "reminder_days",
         }
     }
 
@@ -92,6 +100,9 @@ impl Field {
             Field::File => "file",
             Field::Language => "language",
             Field::TicketCode => "ticket code",
+            Field::SurveyOpensAt => "opening time",
+            Field::OpenDays => "number of days open",
+            Field::ReminderDays => "reminder's days before closing",
         }
     }
 }
@@ -240,6 +251,53 @@ pub enum Reason {
     // ---- Mail --------------------------------------------------------------------
     #[error("Only a failed mail can be sent again.")]
     OnlyFailedMailIsRetried,
+
+    // ---- Surveys -------------------------------------------------------------------
+    #[error("A survey needs at least one question and at most {max}.")]
+    SurveyQuestionCount { max: u32 },
+    /// Each problem names the question's position (from 1), so the builder
+    /// can say it next to that question.
+    #[error("{} of the questions need attention; each says what.", problems.len())]
+    SurveyQuestionsInvalid {
+        problems: Vec<(u32, QuestionProblem)>,
+    },
+    #[error("A survey stays open for 1 to {max} days.")]
+    SurveyOpenDaysOutOfRange { max: u32 },
+    #[error("The reminder must come at least a day after the survey opens and before it closes.")]
+    SurveyReminderOutOfRange,
+    #[error(
+        "People have answered already, so questions can no longer be added, removed, or \
+         changed in kind or number of choices, and the survey cannot switch between anonymous \
+         and named: every answer must keep its meaning. The wording can still be improved."
+    )]
+    SurveyFixedByAnswers,
+    #[error("Someone else changed this survey meanwhile. Reload it and edit again.")]
+    SurveyChangedMeanwhile,
+    #[error("A cancelled event gets no survey.")]
+    SurveyForCancelledEvent,
+    /// Each problem names the question's key, so the page can say it next
+    /// to that question.
+    #[error("{} of the answers need attention; each question says what.", problems.len())]
+    SurveyAnswersInvalid {
+        problems: Vec<(String, AnswerProblem)>,
+    },
+    #[error(
+        "This survey opens on {}.",
+        opens_at.format("%Y-%m-%d %H:%M")
+    )]
+    SurveyNotOpenYet { opens_at: DateTime<FixedOffset> },
+    #[error("This survey has closed; it no longer takes answers.")]
+    SurveyClosed,
+    #[error(
+        "This survey asks the people who were checked in at the event, and there is no \
+         check-in of yours for it."
+    )]
+    SurveyOnlyForAttendees,
+    #[error(
+        "You have answered this anonymous survey already. Anonymous answers cannot be \
+         changed, because nothing links them to you."
+    )]
+    SurveyAnsweredAnonymously,
 }
 
 impl Reason {
@@ -268,6 +326,8 @@ impl Reason {
             }
             RegistrationOpensAfterStart => Some(Field::RegistrationOpensAt),
             InvalidTicketCode => Some(Field::TicketCode),
+            SurveyOpenDaysOutOfRange { .. } => Some(Field::OpenDays),
+            SurveyReminderOutOfRange => Some(Field::ReminderDays),
             _ => None,
         }
     }

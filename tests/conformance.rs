@@ -416,6 +416,25 @@ async fn demo_seed_builds_a_consistent_company_once() {
             }
         }
         assert!(spread_events >= 10, "{:?}: {spread_events}", db.backend());
+        // A survey after the demo organizer's last training, open now: the
+        // demo employee was there and has it waiting; most others answered.
+        let employee =
+            check("SELECT id FROM users WHERE email = 'demo.employee@example.co.jp'").await;
+        let waiting = tsudoi::surveys::answering::open_for_person(db, employee, now)
+            .await
+            .unwrap();
+        assert_eq!(waiting.len(), 1, "{:?}", db.backend());
+        assert!(!waiting[0].answered);
+        let results = tsudoi::surveys::results::results(db, waiting[0].event_id, None, now)
+            .await
+            .unwrap();
+        assert!(
+            results.respondents >= 3 && results.respondents < results.checked_in,
+            "{:?}: {} of {}",
+            db.backend(),
+            results.respondents,
+            results.checked_in
+        );
         let upcoming = events::list_upcoming(db, Tokyo, now, &UpcomingFilter::default(), None, 100)
             .await
             .unwrap();

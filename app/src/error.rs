@@ -106,6 +106,8 @@ pub fn http_status(err: &tsudoi::Error) -> u16 {
     match err {
         Error::Invalid(_) => 422,
         Error::NotFound => 404,
+        // A refusal of who is asking, with its reason: not a conflict of state.
+        Error::Conflict(tsudoi::Reason::SurveyOnlyForAttendees) => 403,
         Error::Conflict(_) => 409,
         Error::Unauthenticated | Error::LoginRequired => 401,
         Error::Forbidden => 403,

@@ -143,6 +143,7 @@ fn PageRoutes() -> impl IntoView {
             <Route path=path!("/events/:id/door") view=pages::door::DoorPage ssr=SsrMode::Async />
             <Route path=path!("/my-events") view=pages::my_events::MyEventsPage ssr=SsrMode::Async />
             <Route path=path!("/tickets/:id") view=pages::ticket::TicketPage ssr=SsrMode::Async />
+            <Route path=path!("/surveys/:id") view=pages::survey::SurveyPage ssr=SsrMode::Async />
             <Route path=path!("/admin/users") view=pages::admin::users::UsersPage ssr=SsrMode::Async />
             <Route path=path!("/admin/audit") view=pages::admin::audit::AuditPage ssr=SsrMode::Async />
             <Route path=path!("/admin/outbox") view=pages::admin::outbox::OutboxPage ssr=SsrMode::Async />
@@ -153,6 +154,7 @@ fn PageRoutes() -> impl IntoView {
             <Route path=path!("/organize/:id") view=pages::organize::DashboardPage ssr=SsrMode::Async />
             <Route path=path!("/organize/:id/edit") view=pages::organize::EditEventPage ssr=SsrMode::Async />
             <Route path=path!("/organize/:id/attendees") view=pages::organize::AttendeesPage ssr=SsrMode::Async />
+            <Route path=path!("/organize/:id/survey") view=pages::organize::SurveyBuilderPage ssr=SsrMode::Async />
         </Routes>
     }
 }

@@ -19,6 +19,8 @@ pub struct ServerContext {
     pub stats_cache: std::sync::Arc<tsudoi::events::stats_cache::StatsCache>,
     /// Pages of the public event list, kept until a write changes them.
     pub list_cache: std::sync::Arc<tsudoi::events::list_cache::ListCache>,
+    /// Survey results, checked for freshness on every read like the dashboard.
+    pub survey_results: std::sync::Arc<tsudoi::surveys::results_cache::SurveyResultsCache>,
 }
 
 /// The rules for logging in and staying logged in.

@@ -161,15 +161,25 @@ for (const lang of ['ja', 'en'] as const) {
     await documents.served(staff.request, `/events/${id}/door`, 'door');
 
     const ticket = await firstLink(employee, '/my-events', 'a[href^="/tickets/"]');
+    // The demo's survey: waiting on the employee's My events.
+    const survey = await firstLink(employee, '/my-events', '[data-testid="surveys-waiting"] a[href^="/surveys/"]');
+    const surveyEvent = await employee.locator('[data-testid="surveys-waiting"] li').first().getAttribute('data-event');
     for (const [url, name] of [
       [`/events/${id}`, 'event'],
       ['/my-events', 'my-events'],
       [ticket, 'ticket'],
       ['/account', 'account'],
       ['/events?q=%E7%A0%94%E4%BF%AE', 'events-search'],
+      [survey, 'survey'],
     ]) {
       await documents.served(employee.request, url, name);
     }
+
+    await documents.served(admin.request, `/organize/${surveyEvent}`, 'dashboard-with-survey');
+    await documents.served(admin.request, `/organize/${surveyEvent}/survey`, 'survey-builder');
+    await documents.served(admin.request, `/organize/${id}/survey`, 'survey-builder-empty');
+    // Someone who was not there is told why.
+    await documents.served(admin.request, survey, 'survey-not-for-you', 403);
 
     const visitor = await (await browser.newContext({ locale: lang === 'ja' ? 'ja-JP' : 'en-US' })).newPage();
     await visitor.request.post(`${server.baseUrl}/api/lang`, { form: { lang } });

@@ -115,6 +115,15 @@ for (const viewport of VIEWPORTS) {
       await check(employee, `/events/${id}`, 'event', 'h1');
       await check(employee, '/my-events', 'my-events', 'h1');
       await check(employee, '/account', 'account', 'h1');
+      // The demo's survey, waiting on My events: the answer form, and its
+      // builder and results for the organizer.
+      await employee.goto(`${server.baseUrl}/my-events`);
+      const waiting = employee.locator('[data-testid="surveys-waiting"] li').first();
+      const surveyPath = await waiting.locator('a').getAttribute('href');
+      const surveyEvent = await waiting.getAttribute('data-event');
+      await check(employee, surveyPath!, 'survey', '[data-testid="survey"]');
+      await check(admin, `/organize/${surveyEvent}`, 'dashboard-survey', '[data-testid="survey-rate"]');
+      await check(admin, `/organize/${surveyEvent}/survey`, 'survey-builder', '[data-testid="save-survey"]');
 
       const visitor = await (await browser.newContext({ locale: lang === 'ja' ? 'ja-JP' : 'en-US', viewport })).newPage();
       await visitor.request.post(`${server.baseUrl}/api/lang`, { form: { lang } });

@@ -9,6 +9,7 @@ use tsudoi::caching::redis::SharedCache;
 use tsudoi::events::list_cache::ListCache;
 use tsudoi::events::stats_cache::StatsCache;
 use tsudoi::storage::Database;
+use tsudoi::surveys::results_cache::SurveyResultsCache;
 
 use crate::config::Settings;
 
@@ -17,6 +18,7 @@ const DASHBOARDS_KEPT: usize = 10_000;
 
 pub struct Caches {
     pub stats: Arc<StatsCache>,
+    pub survey_results: Arc<SurveyResultsCache>,
     pub list: Arc<ListCache>,
     /// The Redis the caches share through, when configured.
     pub shared: Option<Arc<SharedCache>>,
@@ -33,6 +35,7 @@ pub async fn open(settings: &Settings, db: &Database) -> Result<Caches, String> 
     }
     Ok(Caches {
         stats: Arc::new(stats),
+        survey_results: Arc::new(SurveyResultsCache::new(DASHBOARDS_KEPT)),
         list: Arc::new(ListCache::new(settings.list_cache_pages)),
         shared,
     })

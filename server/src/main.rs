@@ -170,6 +170,7 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
                 .to_string(),
             mail_folder: mail.folder.clone(),
             stats_cache: caches.stats,
+            survey_results: caches.survey_results,
             list_cache: caches.list,
             db,
             time_zone: settings.time_zone,

@@ -81,6 +81,8 @@ struct Targets {
     registration: i64,
     /// An event nobody organizes, for the one action that cancels it.
     doomed_event: i64,
+    /// The survey of `event`, which nobody attended.
+    survey: i64,
 }
 
 fn actions(targets: Targets, tag: &str) -> Vec<Action> {
@@ -511,6 +513,89 @@ fn actions(targets: Targets, tag: &str) -> Vec<Action> {
             rule: Rule::Everyone,
         },
         Action {
+            name: "survey builder (page)",
+            method: Method::GET,
+            path: format!("/organize/{}/survey", targets.event),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "survey builder",
+            method: Method::GET,
+            path: format!("/api/organize/survey?event_id={}", targets.event),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            // A form from an older version: admins get 409 and nothing changes.
+            name: "save a survey",
+            method: Method::POST,
+            path: "/api/organize/survey/save".into(),
+            body: form(&[
+                ("event_id", &targets.event.to_string()),
+                ("version", "999"),
+                ("questions[0][kind]", "rating"),
+                ("questions[0][text_en]", "Changed?"),
+                ("opens", ""),
+                ("open_days", "14"),
+                ("reminder_days", ""),
+            ]),
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            // The doomed event has no survey: admins get 404.
+            name: "close a survey",
+            method: Method::POST,
+            path: "/api/organize/survey/close".into(),
+            body: form(&[("event_id", &targets.doomed_event.to_string())]),
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "survey results",
+            method: Method::GET,
+            path: format!("/api/organize/survey/results?event_id={}", targets.event),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "survey answers CSV",
+            method: Method::GET,
+            path: format!("/api/organize/survey.csv?event_id={}", targets.event),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "survey page of an event one did not attend",
+            method: Method::GET,
+            path: format!("/surveys/{}", targets.survey),
+            body: Body::None,
+            rule: Rule::Nobody,
+        },
+        Action {
+            name: "survey of an event one did not attend",
+            method: Method::GET,
+            path: format!("/api/surveys/page?survey_id={}", targets.survey),
+            body: Body::None,
+            rule: Rule::Nobody,
+        },
+        Action {
+            name: "answer a survey of an event one did not attend",
+            method: Method::POST,
+            path: "/api/surveys/answer".into(),
+            body: form(&[
+                ("survey_id", &targets.survey.to_string()),
+                ("answers[q1]", "5"),
+            ]),
+            rule: Rule::Nobody,
+        },
+        Action {
+            name: "my open surveys",
+            method: Method::GET,
+            path: "/api/me/surveys".into(),
+            body: Body::None,
+            rule: Rule::LoggedIn,
+        },
+        Action {
             name: "switch language",
             method: Method::POST,
             path: "/api/lang".into(),
@@ -713,11 +798,37 @@ async fn every_action_allows_exactly_the_roles_it_should_on_every_backend() {
                 .unwrap()
                 .id;
         let doomed_event = tsudoi::events::create(&t.db, &open_event()).await.unwrap();
+        let survey = tsudoi::surveys::build::save(
+            &t.db,
+            target,
+            event,
+            None,
+            &tsudoi::surveys::SurveyDraft {
+                questions: vec![tsudoi::surveys::Question {
+                    key: String::new(),
+                    kind: tsudoi::surveys::QuestionKind::Rating,
+                    text: tsudoi::surveys::Wording::new("満足度", "Satisfaction"),
+                    required: true,
+                    choices: vec![],
+                    low_label: Default::default(),
+                    high_label: Default::default(),
+                }],
+                settings: tsudoi::surveys::SurveySettings {
+                    opens_at: Some(chrono::Utc::now() - chrono::Duration::hours(1)),
+                    ..Default::default()
+                },
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap()
+        .id;
         let targets = Targets {
             user: target,
             event,
             registration,
             doomed_event,
+            survey,
         };
         for (i, caller) in CALLERS.iter().enumerate().skip(1) {
             if let Caller::Signed(role) = caller {

@@ -287,6 +287,10 @@ pub async fn update(
     } else {
         0
     };
+    if time_changed {
+        crate::surveys::build::follow_event_end(&mut uow, event_id, to_second(draft.ends_at))
+            .await?;
+    }
     let notified = if notify {
         outbox::notify_attendees(
             &mut uow,

@@ -156,6 +156,17 @@ async fn event_mail(
             "Not sent: the seat was given up, or the event was cancelled or has started.".into(),
         ));
     }
+    let survey_id = mail.payload.get("survey_id").and_then(Value::as_i64);
+    if matches!(
+        mail.kind,
+        MailKind::SurveyInvitation | MailKind::SurveyReminder
+    ) {
+        let reason =
+            survey_mail_obsolete(db, mail.kind, survey_id, registration.user_id, now).await?;
+        if let Some(reason) = reason {
+            return Ok(Composition::Obsolete(reason.into()));
+        }
+    }
     let words = Words::of(lang);
     let title = one_line(detail.event.title(lang));
     let event_url = site.link(&format!("events/{event_id}"));
@@ -223,18 +234,22 @@ async fn event_mail(
         MailKind::SurveyInvitation => {
             ((words.survey)(&title), words.survey_text.to_string(), false)
         }
+        MailKind::SurveyReminder => (
+            (words.survey_reminder)(&title),
+            words.survey_reminder_text.to_string(),
+            false,
+        ),
         MailKind::Invitation | MailKind::PasswordReset => {
             return Ok(Composition::Obsolete("Not a mail about an event.".into()));
         }
     };
     let button = match mail.kind {
-        MailKind::SurveyInvitation => mail
-            .payload
-            .get("survey_url")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .or_else(|| Some(event_url.clone()))
-            .map(|url| (words.answer_survey.to_string(), url)),
+        MailKind::SurveyInvitation | MailKind::SurveyReminder => survey_id.map(|id| {
+            (
+                words.answer_survey.to_string(),
+                site.link(&format!("surveys/{id}")),
+            )
+        }),
         _ if button_to_ticket && holds_seat => Some((words.view_ticket.to_string(), ticket_url)),
         _ => Some((words.view_event.to_string(), event_url)),
     };
@@ -251,11 +266,13 @@ async fn event_mail(
     };
     let mut attachments = Vec::new();
     let mut unsubscribe = None;
-    if mail.kind == MailKind::Reminder {
+    if matches!(mail.kind, MailKind::Reminder | MailKind::SurveyReminder) {
         let token = crate::users::reminder_preference::stop_token(db, registration.user_id).await?;
         let stop = site.link(&format!("reminders/stop/{token}"));
         letter.stop_link = Some((words.stop_reminders.to_string(), stop.clone()));
         unsubscribe = Some(stop);
+    }
+    if mail.kind == MailKind::Reminder {
         let ticket = tickets::issue(db, registration_id, registration.user_id).await?;
         let qr = qr_png(&ticket.token)?;
         let qr_content_id = site.content_id("ticket-qr", mail.id);
@@ -284,6 +301,34 @@ async fn event_mail(
         to_name: one_line(&name),
         unsubscribe,
     })))
+}
+
+/// Why a survey mail is no longer worth sending: the survey is gone or
+/// closed, or (for a reminder) the person has answered meanwhile.
+async fn survey_mail_obsolete(
+    db: &Database,
+    kind: MailKind,
+    survey_id: Option<i64>,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<&'static str>> {
+    let Some(survey_id) = survey_id else {
+        return Ok(Some("The mail names no survey."));
+    };
+    let survey = match crate::surveys::build::get(db, survey_id, now).await {
+        Ok(survey) => survey,
+        Err(Error::NotFound) => return Ok(Some("The survey no longer exists.")),
+        Err(err) => return Err(err),
+    };
+    if survey.state == crate::surveys::SurveyState::Closed {
+        return Ok(Some("Not sent: the survey has closed."));
+    }
+    if kind == MailKind::SurveyReminder
+        && crate::surveys::answering::has_answered(db, survey_id, user_id).await?
+    {
+        return Ok(Some("Not sent: the person has answered."));
+    }
+    Ok(None)
 }
 
 /// An invitation or a reset: the link to set a password, and until when it
@@ -472,6 +517,8 @@ struct Words {
     reminder_text: &'static str,
     survey: fn(&str) -> String,
     survey_text: &'static str,
+    survey_reminder: fn(&str) -> String,
+    survey_reminder_text: &'static str,
     invitation: &'static str,
     invitation_text: &'static str,
     invitation_footer: &'static str,
@@ -502,7 +549,7 @@ const EN: Words = Words {
     organizer: "Organizer",
     view_ticket: "View your ticket",
     view_event: "View the event",
-    stop_reminders: "Stop day-before reminders",
+    stop_reminders: "Stop reminder mails",
     answer_survey: "Answer the survey",
     qr_alt: "Ticket QR code",
     confirmed: |title| format!("You're registered: {title}"),
@@ -527,6 +574,8 @@ const EN: Words = Words {
     reminder_text: "A reminder that you are registered for this event tomorrow. Show the QR code below at the entrance; the event is attached for your calendar.",
     survey: |title| format!("How was {title}?"),
     survey_text: "Thank you for coming. Please tell us what you thought; it takes two minutes.",
+    survey_reminder: |title| format!("Reminder: how was {title}?"),
+    survey_reminder_text: "The survey about this event closes soon. If you have a moment, please tell us what you thought; it takes two minutes.",
     invitation: "Your account on Tsudoi, the company's event site",
     invitation_text: "You can now browse and register for company events on Tsudoi. Set your password with the button below to sign in.",
     invitation_footer: "You receive this mail because an administrator added you to Tsudoi, your company's event site.",
@@ -548,7 +597,7 @@ const JA: Words = Words {
     organizer: "主催",
     view_ticket: "チケットを表示",
     view_event: "イベントを見る",
-    stop_reminders: "前日のリマインダーを停止する",
+    stop_reminders: "リマインダーメールを停止する",
     answer_survey: "アンケートに回答する",
     qr_alt: "受付用QRコード",
     confirmed: |title| format!("【参加登録完了】{title}"),
@@ -573,6 +622,8 @@ const JA: Words = Words {
     reminder_text: "明日のイベントのご案内です。当日は受付で下のQRコードをご提示ください。カレンダー用のファイルを添付しています。",
     survey: |title| format!("【アンケートのお願い】{title}"),
     survey_text: "ご参加ありがとうございました。ご感想をお聞かせください（2分ほどで終わります）。",
+    survey_reminder: |title| format!("【アンケート締切間近】{title}"),
+    survey_reminder_text: "このイベントのアンケートはまもなく締め切られます。よろしければご感想をお聞かせください（2分ほどで終わります）。",
     invitation: "【Tsudoi】社内イベントサイトのアカウントのご案内",
     invitation_text: "社内イベントサイト Tsudoi で、社内イベントの閲覧と参加登録ができるようになりました。下のボタンからパスワードを設定してサインインしてください。",
     invitation_footer: "このメールは、管理者が社内イベントサイト Tsudoi にあなたを登録したためお送りしています。",

@@ -44,6 +44,8 @@ pub enum MailKind {
     EventCancelled,
     Reminder,
     SurveyInvitation,
+    /// To the attendees who have not answered, some days before the survey closes.
+    SurveyReminder,
     /// A link to set a first password, for someone an administrator added.
     Invitation,
     /// A link to set a new password, asked for on the login page.
@@ -51,7 +53,7 @@ pub enum MailKind {
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 10] = [
+    pub const ALL: [MailKind; 11] = [
         MailKind::RegistrationConfirmed,
         MailKind::Waitlisted,
         MailKind::Promoted,
@@ -60,6 +62,7 @@ impl MailKind {
         MailKind::EventCancelled,
         MailKind::Reminder,
         MailKind::SurveyInvitation,
+        MailKind::SurveyReminder,
         MailKind::Invitation,
         MailKind::PasswordReset,
     ];
@@ -74,6 +77,7 @@ impl MailKind {
             MailKind::EventCancelled => "event_cancelled",
             MailKind::Reminder => "reminder",
             MailKind::SurveyInvitation => "survey_invitation",
+            MailKind::SurveyReminder => "survey_reminder",
             MailKind::Invitation => "invitation",
             MailKind::PasswordReset => "password_reset",
         }

@@ -45,6 +45,7 @@ macro_rules! queue_mails_sql {
         )
     };
 }
+pub(crate) use queue_mails_sql;
 
 /// Queues a mail to `user_id` as a step of `uow`.
 pub(crate) async fn enqueue(

@@ -30,7 +30,9 @@ pub async fn preview(
                 MailKind::Invitation | MailKind::PasswordReset => {
                     without_link_secret(&text, site, "password/")
                 }
-                MailKind::Reminder => without_link_secret(&text, site, "reminders/stop/"),
+                MailKind::Reminder | MailKind::SurveyReminder => {
+                    without_link_secret(&text, site, "reminders/stop/")
+                }
                 _ => text,
             };
             (Some(composed.letter.subject), Some(text), None)

@@ -79,7 +79,8 @@ pub async fn run_for(
     Ok(queued)
 }
 
-/// Checks the clock every half minute until `shutdown` completes.
+/// Checks the clock every half minute until `shutdown` completes: the
+/// day-before reminders, and the survey mails that are due.
 pub async fn run_scheduler(
     db: Database,
     schedule: ReminderSchedule,
@@ -89,6 +90,11 @@ pub async fn run_scheduler(
     loop {
         if let Err(err) = run_if_due(&db, schedule, Utc::now()).await {
             tracing::warn!(error = %err, "the reminder batch failed; trying again shortly");
+        }
+        // Survey invitations and reminders are due at their own times, so
+        // they are looked for at every tick.
+        if let Err(err) = crate::surveys::invitations::run_due(&db, Utc::now()).await {
+            tracing::warn!(error = %err, "queueing survey mails failed; trying again shortly");
         }
         tokio::select! {
             () = &mut shutdown => return,

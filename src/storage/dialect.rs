@@ -20,6 +20,10 @@
 //! | `skip_locked` | nothing | ` FOR UPDATE SKIP LOCKED` |
 //! | `[matches_search "e", "events", "$n"]` | `e.id IN (SELECT rowid FROM events_search WHERE events_search MATCH $n)` | `e.search_text ILIKE $n ESCAPE '\'` |
 //! | `[each_row_of "users", "u", "r.user_id"]` | `JOIN users u ON u.id = r.user_id` | the same, looked up row by row |
+//! | `[json_entries "r.answers", "a"]` | `json_each(r.answers) a` | `jsonb_each(r.answers) a` |
+//! | `[json_numbers_in "a"]` | the numbers of entry `a` (an array's, or the one) | the same |
+//! | `[json_number "v"]` | `v.value` | `v.value` as a bigint |
+//! | `[json_is_text "a"]`, `[json_text "a"]` | `a.type = 'text'`, `a.value` | `jsonb_typeof(a.value) = 'string'`, `a.value #>> '{}'` |
 //!
 //! Locking: a SELECT in a write transaction that ends with `lock_rows` keeps
 //! the rows it read from changing until the commit, for a check-then-write
@@ -127,6 +131,52 @@ macro_rules! fragment {
             " OFFSET 0) ",
             $alias
         )
+    };
+    (Sqlite, [json_entries $json:literal, $alias:literal]) => {
+        concat!("json_each(", $json, ") ", $alias)
+    };
+    (Postgres, [json_entries $json:literal, $alias:literal]) => {
+        concat!("jsonb_each(", $json, ") ", $alias)
+    };
+    (Sqlite, [json_numbers_in $entry:literal]) => {
+        concat!(
+            "json_each(CASE ",
+            $entry,
+            ".type WHEN 'array' THEN ",
+            $entry,
+            ".value WHEN 'integer' THEN json_array(",
+            $entry,
+            ".value) ELSE '[]' END)"
+        )
+    };
+    (Postgres, [json_numbers_in $entry:literal]) => {
+        concat!(
+            "jsonb_array_elements(CASE jsonb_typeof(",
+            $entry,
+            ".value) WHEN 'array' THEN ",
+            $entry,
+            ".value WHEN 'number' THEN jsonb_build_array(",
+            $entry,
+            ".value) ELSE '[]'::jsonb END)"
+        )
+    };
+    (Sqlite, [json_number $element:literal]) => {
+        concat!($element, ".value")
+    };
+    (Postgres, [json_number $element:literal]) => {
+        concat!("CAST(", $element, ".value #>> '{}' AS BIGINT)")
+    };
+    (Sqlite, [json_is_text $entry:literal]) => {
+        concat!($entry, ".type = 'text'")
+    };
+    (Postgres, [json_is_text $entry:literal]) => {
+        concat!("jsonb_typeof(", $entry, ".value) = 'string'")
+    };
+    (Sqlite, [json_text $entry:literal]) => {
+        concat!($entry, ".value")
+    };
+    (Postgres, [json_text $entry:literal]) => {
+        concat!("(", $entry, ".value #>> '{}')")
     };
     ($backend:ident, $sql:literal) => {
         $sql

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test file uses part of this module
 
+pub mod survey_seed;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Asia::Tokyo;
 use tsudoi::events::{self, EventDraft, NewEvent};

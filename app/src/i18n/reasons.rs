@@ -2,6 +2,7 @@
 //! wording (`Reason`'s `Display`). The match is exhaustive: a new reason
 //! without its Japanese text does not compile.
 
+use tsudoi::surveys::{AnswerProblem, QuestionProblem};
 use tsudoi::{Field, Reason};
 
 /// The field's name inside a Japanese sentence.
@@ -29,6 +30,9 @@ pub fn field_ja(field: Field) -> &'static str {
         Field::File => "ファイル",
         Field::Language => "言語",
         Field::TicketCode => "チケットコード",
+        Field::SurveyOpensAt => "開始日時",
+        Field::OpenDays => "回答期間",
+        Field::ReminderDays => "再案内の日数",
     }
 }
 
@@ -149,6 +153,57 @@ pub fn japanese(reason: &Reason) -> String {
         TooManyScans { max } => format!("一度に送れる読み取りは{max}件までです。"),
 
         OnlyFailedMailIsRetried => "再送できるのは送信に失敗したメールだけです。".into(),
+
+        SurveyQuestionCount { max } => {
+            format!("アンケートには1問以上、{max}問までの質問が必要です。")
+        }
+        SurveyQuestionsInvalid { problems } => {
+            format!("{}件の質問を確認してください。それぞれの質問に理由を表示しています。", problems.len())
+        }
+        SurveyOpenDaysOutOfRange { max } => {
+            format!("回答期間は1日から{max}日までにしてください。")
+        }
+        SurveyReminderOutOfRange => {
+            "再案内は、回答受付の開始から1日以上あと、締切より前にしてください。".into()
+        }
+        SurveyFixedByAnswers => "すでに回答があるため、質問の追加・削除、種類や選択肢の数の変更、匿名・記名の切り替えはできません（回答の意味が変わってしまうため）。文言の修正はできます。".into(),
+        SurveyChangedMeanwhile => {
+            "このアンケートは別の人が変更しました。再読み込みしてから編集してください。".into()
+        }
+        SurveyForCancelledEvent => "中止したイベントにはアンケートを作成できません。".into(),
+        SurveyAnswersInvalid { problems } => {
+            format!("{}件の回答を確認してください。それぞれの質問に理由を表示しています。", problems.len())
+        }
+        SurveyNotOpenYet { opens_at } => format!(
+            "このアンケートはまだ始まっていません。{}に回答を受け付け始めます。",
+            opens_at.format("%Y年%-m月%-d日 %H:%M")
+        ),
+        SurveyClosed => "このアンケートは締め切られました。回答は受け付けていません。".into(),
+        SurveyOnlyForAttendees => "このアンケートは、イベント当日に受付を済ませた方にお願いしています。あなたの受付記録はありません。".into(),
+        SurveyAnsweredAnonymously => "この匿名アンケートにはすでに回答済みです。匿名の回答はあなたと結び付けて保存していないため、変更できません。".into(),
+    }
+}
+
+/// What is wrong with one answer, in Japanese, shown at its question.
+pub fn answer_problem_ja(problem: AnswerProblem) -> String {
+    match problem {
+        AnswerProblem::Required => "この質問は回答が必要です。".into(),
+        AnswerProblem::NotAnOption => "選択肢の中から選んでください。".into(),
+        AnswerProblem::TooLong { max_chars } => format!("{max_chars}文字以内で入力してください。"),
+        AnswerProblem::ControlCharacters => "表示できない文字が含まれています。".into(),
+    }
+}
+
+/// What is wrong with one question of a survey being built, in Japanese.
+pub fn question_problem_ja(problem: QuestionProblem) -> String {
+    match problem {
+        QuestionProblem::TextMissing => "質問文を日本語か英語で入力してください。".into(),
+        QuestionProblem::TooFewChoices => "選択肢を2つ以上入力してください。".into(),
+        QuestionProblem::TooManyChoices { max } => format!("選択肢は{max}個までです。"),
+        QuestionProblem::ChoiceTextMissing => "空の選択肢があります。文言を入力するか削除してください。".into(),
+        QuestionProblem::TooLong { max_chars } => format!("文言は{max_chars}文字以内にしてください。"),
+        QuestionProblem::ControlCharacters => "文言は改行や制御文字を含まない1行にしてください。".into(),
+        QuestionProblem::ChangedAfterAnswers => "回答があるため、この質問は文言だけ変更できます（追加や種類・選択肢の数の変更はできません）。".into(),
     }
 }
 
@@ -232,6 +287,22 @@ mod tests {
             ScanAgain,
             TooManyScans { max: 1000 },
             OnlyFailedMailIsRetried,
+            SurveyQuestionCount { max: 30 },
+            SurveyQuestionsInvalid {
+                problems: vec![(1, QuestionProblem::TextMissing)],
+            },
+            SurveyOpenDaysOutOfRange { max: 90 },
+            SurveyReminderOutOfRange,
+            SurveyFixedByAnswers,
+            SurveyChangedMeanwhile,
+            SurveyForCancelledEvent,
+            SurveyAnswersInvalid {
+                problems: vec![("q1".into(), AnswerProblem::Required)],
+            },
+            SurveyNotOpenYet { opens_at },
+            SurveyClosed,
+            SurveyOnlyForAttendees,
+            SurveyAnsweredAnonymously,
         ];
         // Compile-time reminder: this match must name every variant.
         for reason in &all {
@@ -293,7 +364,19 @@ mod tests {
                 | NotCheckedIn
                 | ScanAgain
                 | TooManyScans { .. }
-                | OnlyFailedMailIsRetried => {}
+                | OnlyFailedMailIsRetried
+                | SurveyQuestionCount { .. }
+                | SurveyQuestionsInvalid { .. }
+                | SurveyOpenDaysOutOfRange { .. }
+                | SurveyReminderOutOfRange
+                | SurveyFixedByAnswers
+                | SurveyChangedMeanwhile
+                | SurveyForCancelledEvent
+                | SurveyAnswersInvalid { .. }
+                | SurveyNotOpenYet { .. }
+                | SurveyClosed
+                | SurveyOnlyForAttendees
+                | SurveyAnsweredAnonymously => {}
             }
         }
         all
@@ -302,7 +385,7 @@ mod tests {
     #[test]
     fn every_reason_has_a_text_in_both_languages() {
         let all = every_reason();
-        assert_eq!(all.len(), 58);
+        assert_eq!(all.len(), 70);
         for reason in all {
             let japanese = japanese(&reason);
             let english = reason.to_string();

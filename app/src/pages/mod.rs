@@ -11,6 +11,7 @@ pub mod not_found;
 pub mod organize;
 pub mod password;
 pub mod reminders;
+pub mod survey;
 pub mod ticket;
 
 /// The `:id` of the current route as a number, reactively; `None` when it is

@@ -20,6 +20,14 @@ pub async fn load_my_events() -> Result<MyEvents, AppError> {
     Ok(tsudoi::registrations::mine(&ctx.db, viewer.id, ctx.time_zone, chrono::Utc::now()).await?)
 }
 
+/// Surveys of events the viewer attended that wait for an answer.
+#[server(endpoint = "me/surveys", input = leptos::server_fn::codec::GetUrl)]
+pub async fn my_open_surveys() -> Result<Vec<tsudoi::surveys::OpenSurvey>, AppError> {
+    let viewer = crate::auth::caller::require_login().await?;
+    let ctx = crate::server_context::server_context()?;
+    Ok(tsudoi::surveys::answering::open_for_person(&ctx.db, viewer.id, chrono::Utc::now()).await?)
+}
+
 /// The address of the viewer's personal calendar feed (made on first use).
 #[server(endpoint = "me/calendar", input = leptos::server_fn::codec::GetUrl)]
 pub async fn calendar_feed() -> Result<String, AppError> {
@@ -45,6 +53,7 @@ pub fn MyEventsPage() -> impl IntoView {
     let renew = ServerAction::<RenewCalendarFeed>::new();
     let events = Resource::new(move || cancel.version().get(), |_| load_my_events());
     let feed = Resource::new(move || renew.version().get(), |_| calendar_feed());
+    let surveys = Resource::new(|| (), |_| my_open_surveys());
     view! {
         <Title text=t.my_events_title />
         <div class="page-head"><h1>{t.my_events_title}</h1></div>
@@ -52,6 +61,11 @@ pub fn MyEventsPage() -> impl IntoView {
             Ok(()) => view! { <p class="notice" role="status" data-testid="action-done">{t.cancel_done}</p> }.into_any(),
             Err(err) => view! { <p class="error" role="alert">{t.error(&err)}</p> }.into_any(),
         })}
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                surveys.await.ok().filter(|list| !list.is_empty()).map(|list| view! { <SurveysWaiting list /> })
+            })}
+        </Suspense>
         <Suspense fallback=move || view! { <p class="loading" aria-busy="true">{t.loading}</p> }>
             {move || Suspend::new(async move {
                 match events.await {
@@ -152,6 +166,27 @@ fn MyRow(
                 })}
             </div>
         </li>
+    }
+}
+
+#[component]
+fn SurveysWaiting(list: Vec<tsudoi::surveys::OpenSurvey>) -> impl IntoView {
+    let t = use_texts();
+    let lang = use_lang();
+    view! {
+        <section class="form-card" data-testid="surveys-waiting">
+            <h2>{t.surveys.waiting_for_you}</h2>
+            <ul class="my-list">
+                {list.into_iter().map(|survey| view! {
+                    <li class="my-row" data-survey=survey.survey_id data-event=survey.event_id>
+                        <span class="my-title">{survey.event_title.read(lang).to_string()}</span>
+                        <a class="button small" href=format!("/surveys/{}", survey.survey_id)>
+                            {if survey.answered { t.surveys.answered_change } else { t.surveys.answer_now }}
+                        </a>
+                    </li>
+                }).collect_view()}
+            </ul>
+        </section>
     }
 }
 

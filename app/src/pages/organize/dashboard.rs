@@ -130,6 +130,7 @@ fn DashboardView(
                 <a class="button small secondary" href=format!("/organize/{id}/edit")>{o.edit}</a>
             })}
             <a class="button small secondary" href=format!("/organize/{id}/attendees")>{o.attendees}</a>
+            <a class="button small secondary" href=format!("/organize/{id}/survey") data-testid="survey-link">{t.surveys.survey}</a>
             <a class="button small secondary" href=format!("/events/{id}/door")>{o.door}</a>
             <a class="button small secondary" href=format!("/api/organize/attendees.csv?event_id={id}") download="">{o.export_csv}</a>
             {(status == EventStatus::Draft).then(|| view! {
@@ -172,5 +173,6 @@ fn DashboardView(
             <h2>{o.by_day}</h2>
             <BarChart rows=days testid="chart-days" />
         </section>
+        <super::SurveyResultsSection event_id=id />
     }
 }

@@ -57,7 +57,7 @@ pub struct EventForm {
 }
 
 #[cfg(feature = "ssr")]
-const LOCAL_FORMAT: &str = "%Y-%m-%dT%H:%M";
+pub(super) const LOCAL_FORMAT: &str = "%Y-%m-%dT%H:%M";
 
 #[cfg(feature = "ssr")]
 fn form_of(event: &tsudoi::events::ManagedEvent, zone: chrono_tz::Tz) -> EventForm {
@@ -106,7 +106,7 @@ pub async fn load_event_form(id: Option<i64>) -> Result<EventForm, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-fn parse_local(
+pub(super) fn parse_local(
     zone: chrono_tz::Tz,
     text: &str,
     field: Field,

@@ -6,11 +6,13 @@ mod attendees;
 mod charts;
 mod dashboard;
 mod editor;
+mod survey;
 
 pub use attendees::AttendeesPage;
 pub use charts::BarChart;
 pub use dashboard::DashboardPage;
 pub use editor::{EditEventPage, NewEventPage};
+pub use survey::{SurveyBuilderPage, SurveyResultsSection};
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;

@@ -1,0 +1,327 @@
+//! The organizer's view of the answers: the response rate overall and per
+//! department, per question the distribution of a scale or the count of each
+//! choice, and the newest free-text answers. Every figure is a SQL aggregate
+//! over the JSON answers (PostgreSQL's JSONB functions, SQLite's JSON1);
+//! the answers themselves never come into the application. Six statements
+//! whatever the number of responses, optionally narrowed to one department.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::build;
+use super::{DepartmentRate, QuestionResult, Survey, SurveyResults, TextAnswer, TextAnswerPage};
+use crate::storage::{Backend, Database, contains_pattern, dialect_sql, on_pool};
+use crate::{Error, Result};
+
+/// Free-text answers shown per question before "more".
+pub const FIRST_TEXTS: i64 = 5;
+/// Free-text answers per page of one question.
+pub const TEXT_PAGE_SIZE: i64 = 50;
+
+/// Narrowing by department: the statements with `AND r.department_id = $2`.
+#[derive(Clone, Copy)]
+enum Narrowing {
+    Whole,
+    Department,
+}
+
+/// The statements [`results`] runs after reading the survey, for tests that
+/// look at their plans: checked in by department (`$1` the event), answers by
+/// department, answered per question, counts per value, and the first
+/// texts (`$1` the survey, `$2` the department when narrowed).
+pub fn statements(backend: Backend, by_department: bool) -> [&'static str; 5] {
+    let narrowing = if by_department {
+        Narrowing::Department
+    } else {
+        Narrowing::Whole
+    };
+    [
+        checked_in_sql(backend),
+        "SELECT department_id, COUNT(*) FROM survey_responses WHERE survey_id = $1 GROUP BY department_id",
+        answered_sql(backend, narrowing),
+        counts_sql(backend, narrowing),
+        first_texts_sql(backend, narrowing),
+    ]
+}
+
+fn checked_in_sql(backend: Backend) -> &'static str {
+    // The people of this event only, each looked up by id: the cost follows
+    // the event's size, not the company's.
+    dialect_sql!(
+        backend,
+        "SELECT u.department_id, d.name, COUNT(*) FROM registrations r ",
+        [each_row_of "users", "u", "r.user_id"],
+        " LEFT JOIN departments d ON d.id = u.department_id
+         WHERE r.event_id = $1 AND r.status = 'checked_in'
+         GROUP BY u.department_id, d.name"
+    )
+}
+
+fn answered_sql(backend: Backend, narrowing: Narrowing) -> &'static str {
+    match narrowing {
+        Narrowing::Whole => dialect_sql!(
+            backend,
+            "SELECT a.key, COUNT(*) FROM survey_responses r CROSS JOIN ",
+            [json_entries "r.answers", "a"],
+            " WHERE r.survey_id = $1 GROUP BY a.key"
+        ),
+        Narrowing::Department => dialect_sql!(
+            backend,
+            "SELECT a.key, COUNT(*) FROM survey_responses r CROSS JOIN ",
+            [json_entries "r.answers", "a"],
+            " WHERE r.survey_id = $1 AND r.department_id = $2 GROUP BY a.key"
+        ),
+    }
+}
+
+fn counts_sql(backend: Backend, narrowing: Narrowing) -> &'static str {
+    match narrowing {
+        Narrowing::Whole => dialect_sql!(
+            backend,
+            "SELECT a.key, ",
+            [json_number "v"],
+            ", COUNT(*) FROM survey_responses r CROSS JOIN ",
+            [json_entries "r.answers", "a"],
+            " CROSS JOIN ",
+            [json_numbers_in "a"],
+            " v WHERE r.survey_id = $1 GROUP BY 1, 2"
+        ),
+        Narrowing::Department => dialect_sql!(
+            backend,
+            "SELECT a.key, ",
+            [json_number "v"],
+            ", COUNT(*) FROM survey_responses r CROSS JOIN ",
+            [json_entries "r.answers", "a"],
+            " CROSS JOIN ",
+            [json_numbers_in "a"],
+            " v WHERE r.survey_id = $1 AND r.department_id = $2 GROUP BY 1, 2"
+        ),
+    }
+}
+
+fn first_texts_sql(backend: Backend, narrowing: Narrowing) -> &'static str {
+    match narrowing {
+        Narrowing::Whole => dialect_sql!(
+            backend,
+            "SELECT key, id, text, submitted_at FROM (
+                SELECT a.key AS key, r.id AS id, ",
+            [json_text "a"],
+            " AS text, r.submitted_at AS submitted_at,
+                       ROW_NUMBER() OVER (PARTITION BY a.key ORDER BY r.submitted_at DESC, r.id DESC) AS n
+                FROM survey_responses r CROSS JOIN ",
+            [json_entries "r.answers", "a"],
+            " WHERE r.survey_id = $1 AND ",
+            [json_is_text "a"],
+            ") t WHERE n <= 5 ORDER BY key, n"
+        ),
+        Narrowing::Department => dialect_sql!(
+            backend,
+            "SELECT key, id, text, submitted_at FROM (
+                SELECT a.key AS key, r.id AS id, ",
+            [json_text "a"],
+            " AS text, r.submitted_at AS submitted_at,
+                       ROW_NUMBER() OVER (PARTITION BY a.key ORDER BY r.submitted_at DESC, r.id DESC) AS n
+                FROM survey_responses r CROSS JOIN ",
+            [json_entries "r.answers", "a"],
+            " WHERE r.survey_id = $1 AND r.department_id = $2 AND ",
+            [json_is_text "a"],
+            ") t WHERE n <= 5 ORDER BY key, n"
+        ),
+    }
+}
+
+/// Binds `$1` and, when narrowed, `$2`, and runs `fetch_all`.
+macro_rules! fetch_narrowed {
+    ($db:expr, $sql:expr, $survey:expr, $department:expr) => {
+        on_pool!($db, |pool| {
+            let query = sqlx::query_as($sql).bind($survey);
+            match $department {
+                Some(department) => query.bind(department).fetch_all(pool).await?,
+                None => query.fetch_all(pool).await?,
+            }
+        })
+    };
+}
+
+/// The results of the event's survey, for everyone or for one department.
+#[tracing::instrument(level = "debug", name = "db.survey_results", skip(db, now))]
+pub async fn results(
+    db: &Database,
+    event_id: i64,
+    department_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<SurveyResults> {
+    let survey = build::of_event(db, event_id, now)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let [
+        checked_in_sql,
+        responses_sql,
+        answered_sql,
+        counts_sql,
+        texts_sql,
+    ] = statements(db.backend(), department_id.is_some());
+
+    let checked_in: Vec<(Option<i64>, Option<String>, i64)> =
+        on_pool!(db, |pool| sqlx::query_as(checked_in_sql)
+            .bind(event_id)
+            .fetch_all(pool)
+            .await?);
+    let responses: Vec<(Option<i64>, i64)> = on_pool!(db, |pool| sqlx::query_as(responses_sql)
+        .bind(survey.id)
+        .fetch_all(pool)
+        .await?);
+    let answered: Vec<(String, i64)> = fetch_narrowed!(db, answered_sql, survey.id, department_id);
+    let counts: Vec<(String, i64, i64)> = fetch_narrowed!(db, counts_sql, survey.id, department_id);
+    let texts: Vec<(String, i64, String, DateTime<Utc>)> =
+        fetch_narrowed!(db, texts_sql, survey.id, department_id);
+
+    let departments = department_rates(checked_in, &responses);
+    let (checked_in, respondents) = match department_id {
+        None => (
+            departments.iter().map(|d| d.checked_in).sum(),
+            survey.respondents,
+        ),
+        Some(wanted) => departments
+            .iter()
+            .find(|d| d.department_id == Some(wanted))
+            .map_or((0, 0), |d| (d.checked_in, d.respondents)),
+    };
+    let questions = question_results(&survey, &answered, &counts, texts);
+    Ok(SurveyResults {
+        survey,
+        department_id,
+        checked_in,
+        respondents,
+        questions,
+        departments,
+    })
+}
+
+/// Every department with someone checked in (and any whose people answered
+/// and have since moved on), largest first.
+fn department_rates(
+    checked_in: Vec<(Option<i64>, Option<String>, i64)>,
+    responses: &[(Option<i64>, i64)],
+) -> Vec<DepartmentRate> {
+    let answered: HashMap<Option<i64>, i64> = responses.iter().copied().collect();
+    let mut rates: Vec<DepartmentRate> = checked_in
+        .into_iter()
+        .map(|(department_id, department, checked_in)| DepartmentRate {
+            department_id,
+            department,
+            checked_in,
+            respondents: answered.get(&department_id).copied().unwrap_or(0),
+        })
+        .collect();
+    rates.sort_by(|a, b| {
+        b.checked_in
+            .cmp(&a.checked_in)
+            .then_with(|| a.department.cmp(&b.department))
+    });
+    rates
+}
+
+fn question_results(
+    survey: &Survey,
+    answered: &[(String, i64)],
+    counts: &[(String, i64, i64)],
+    texts: Vec<(String, i64, String, DateTime<Utc>)>,
+) -> Vec<QuestionResult> {
+    let mut texts_by_key: HashMap<String, Vec<TextAnswer>> = HashMap::new();
+    for (key, response_id, text, submitted_at) in texts {
+        texts_by_key.entry(key).or_default().push(TextAnswer {
+            response_id,
+            text,
+            submitted_at,
+        });
+    }
+    survey
+        .questions
+        .iter()
+        .map(|question| {
+            let count_of = |value: i64| {
+                counts
+                    .iter()
+                    .find(|(key, v, _)| *key == question.key && *v == value)
+                    .map_or(0, |(_, _, n)| *n)
+            };
+            // Every value of the scale and every choice, also those nobody
+            // picked, so a chart has all its bars.
+            let values: Vec<i64> = match question.kind.scale() {
+                Some((low, high)) => (low..=high).collect(),
+                None => (0..question.choices.len() as i64).collect(),
+            };
+            QuestionResult {
+                key: question.key.clone(),
+                answered: answered
+                    .iter()
+                    .find(|(key, _)| *key == question.key)
+                    .map_or(0, |(_, n)| *n),
+                counts: values.into_iter().map(|v| (v, count_of(v))).collect(),
+                texts: texts_by_key.remove(&question.key).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// One page of a question's free-text answers, newest first, optionally
+/// only those containing `search` and from one department.
+pub async fn text_answers(
+    db: &Database,
+    event_id: i64,
+    key: &str,
+    department_id: Option<i64>,
+    search: Option<&str>,
+    page: u32,
+    now: DateTime<Utc>,
+) -> Result<TextAnswerPage> {
+    let survey = build::of_event(db, event_id, now)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if survey.question(key).is_none_or(|q| !q.kind.is_text()) {
+        return Err(Error::NotFound);
+    }
+    // Answers of one survey are few enough to filter as they are read; a
+    // LIKE over the text of this survey's answers, not an index.
+    let pattern = contains_pattern(search.unwrap_or(""));
+    let sql = dialect_sql!(
+        db.backend(),
+        "SELECT r.id, ",
+        [json_text "a"],
+        ", r.submitted_at, COUNT(*) OVER ()
+         FROM survey_responses r CROSS JOIN ",
+        [json_entries "r.answers", "a"],
+        " WHERE r.survey_id = $1 AND a.key = $2 AND ",
+        [json_is_text "a"],
+        " AND ($3 IS NULL OR r.department_id = $3)
+           AND LOWER(",
+        [json_text "a"],
+        ") LIKE LOWER($4) ESCAPE '\\'
+         ORDER BY r.submitted_at DESC, r.id DESC
+         LIMIT $5 OFFSET $6"
+    );
+    let rows: Vec<(i64, String, DateTime<Utc>, i64)> = on_pool!(db, |pool| sqlx::query_as(sql)
+        .persistent(false)
+        .bind(survey.id)
+        .bind(key)
+        .bind(department_id)
+        .bind(&pattern)
+        .bind(TEXT_PAGE_SIZE)
+        .bind(i64::from(page) * TEXT_PAGE_SIZE)
+        .fetch_all(pool)
+        .await?);
+    let total = rows.first().map_or(0, |row| row.3);
+    Ok(TextAnswerPage {
+        items: rows
+            .into_iter()
+            .map(|(response_id, text, submitted_at, _)| TextAnswer {
+                response_id,
+                text,
+                submitted_at,
+            })
+            .collect(),
+        total,
+    })
+}
