@@ -1006,3 +1006,65 @@ async fn results_are_aggregates_by_question_and_department_and_the_csv_has_every
         assert_eq!(&rows[1][9], "長い\n感想");
     }
 }
+
+#[tokio::test]
+async fn the_overview_has_the_rate_and_mean_rating_per_month_and_department() {
+    for t in each_backend().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        // 6 checked in: 営業部 0 and 3, 開発部 1, 2, 4, 5.
+        let g = gathering(db, "over", 6, 1).await;
+        let survey = build::save(
+            db,
+            g.organizer,
+            g.event_id,
+            None,
+            &every_kind(false),
+            after(),
+        )
+        .await
+        .unwrap();
+        for (n, rating) in [(0, "5"), (1, "4"), (2, "2")] {
+            answering::submit(
+                db,
+                Tokyo,
+                survey.id,
+                g.checked_in[n],
+                &form(&[("q1", rating), ("q6", "9")]),
+                after(),
+            )
+            .await
+            .unwrap();
+        }
+        // Another event without a survey does not count.
+        gathering(db, "nosurvey", 2, 0).await;
+        let overview = tsudoi::surveys::overview::overview(
+            db,
+            Tokyo,
+            tokyo(2026, 12, 1, 0, 0),
+            tokyo(2027, 1, 1, 0, 0),
+        )
+        .await
+        .unwrap();
+        assert_eq!(overview.months.len(), 1, "{backend}");
+        let month = &overview.months[0];
+        assert_eq!(month.label.as_deref(), Some("2026-12"));
+        assert_eq!(
+            (month.surveys, month.checked_in, month.respondents),
+            (1, 6, 3),
+            "{backend}"
+        );
+        // Only the 1–5 rating counts toward the mean, not the 0–10 question.
+        assert_eq!((month.rating_sum, month.ratings), (11, 3), "{backend}");
+        assert_eq!(month.mean_rating_hundredths(), Some(367));
+        let department = |name: &str| {
+            overview
+                .departments
+                .iter()
+                .find(|d| d.label.as_deref() == Some(name))
+                .map(|d| (d.checked_in, d.respondents, d.rating_sum, d.ratings))
+        };
+        assert_eq!(department("営業部"), Some((2, 1, 5, 1)), "{backend}");
+        assert_eq!(department("開発部"), Some((4, 2, 6, 2)), "{backend}");
+    }
+}

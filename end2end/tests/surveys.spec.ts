@@ -185,7 +185,7 @@ test('build, invite the checked-in only, answer on a phone, read the results', a
   await logInOn(absent, base, NO_SHOW, PASSWORD);
   const refused = await absent.goto(`${base}${surveyPath}`);
   expect(refused!.status()).toBe(403);
-  await expect(absent.getByTestId('survey-not-for-you')).toContainText('受付記録はありません');
+  await expect(absent.getByTestId('survey-not-for-you')).toContainText('there is no check-in of yours');
   expect(world.sql(`SELECT COUNT(*) FROM survey_responses`)).toBe('1');
 
   // Without JavaScript the same form changes her answer.

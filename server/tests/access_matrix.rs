@@ -589,6 +589,13 @@ fn actions(targets: Targets, tag: &str) -> Vec<Action> {
             rule: Rule::Nobody,
         },
         Action {
+            name: "survey overview",
+            method: Method::GET,
+            path: "/api/admin/survey-overview".into(),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
             name: "my open surveys",
             method: Method::GET,
             path: "/api/me/surveys".into(),

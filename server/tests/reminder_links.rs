@@ -48,7 +48,7 @@ async fn the_stop_link_works_with_one_click_and_from_its_page() {
             .text()
             .await
             .unwrap()
-            .contains("Day-before reminders are off for person0@example.co.jp"),
+            .contains("Reminder mails are off for person0@example.co.jp"),
     );
     assert!(!reminder_preference::wants(&t.db, people[0]).await.unwrap());
     assert!(
@@ -97,7 +97,7 @@ async fn the_stop_link_works_with_one_click_and_from_its_page() {
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(
-        html.contains("person1@example.co.jp 宛ての前日のリマインダーを停止しますか？"),
+        html.contains("person1@example.co.jp 宛てのリマインダーメールを停止しますか？"),
         "{html}"
     );
     assert!(reminder_preference::wants(&t.db, people[1]).await.unwrap());
@@ -125,7 +125,7 @@ async fn the_stop_link_works_with_one_click_and_from_its_page() {
         .await
         .unwrap();
     assert!(
-        stopped.contains("Day-before reminders are off for person1@example.co.jp."),
+        stopped.contains("Reminder mails are off for person1@example.co.jp."),
         "{stopped}"
     );
 

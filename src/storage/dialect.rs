@@ -23,6 +23,8 @@
 //! | `[json_entries "r.answers", "a"]` | `json_each(r.answers) a` | `jsonb_each(r.answers) a` |
 //! | `[json_numbers_in "a"]` | the numbers of entry `a` (an array's, or the one) | the same |
 //! | `[json_number "v"]` | `v.value` | `v.value` as a bigint |
+//! | `[json_elements "s.questions", "q"]` | `json_each(s.questions) q` | `jsonb_array_elements(s.questions) q` |
+//! | `[json_field "q", "kind"]` | `json_extract(q.value, '$.kind')` | `(q.value ->> 'kind')` |
 //! | `[json_is_text "a"]`, `[json_text "a"]` | `a.type = 'text'`, `a.value` | `jsonb_typeof(a.value) = 'string'`, `a.value #>> '{}'` |
 //!
 //! Locking: a SELECT in a write transaction that ends with `lock_rows` keeps
@@ -165,6 +167,18 @@ macro_rules! fragment {
     };
     (Postgres, [json_number $element:literal]) => {
         concat!("CAST(", $element, ".value #>> '{}' AS BIGINT)")
+    };
+    (Sqlite, [json_elements $json:literal, $alias:literal]) => {
+        concat!("json_each(", $json, ") ", $alias)
+    };
+    (Postgres, [json_elements $json:literal, $alias:literal]) => {
+        concat!("jsonb_array_elements(", $json, ") ", $alias)
+    };
+    (Sqlite, [json_field $entry:literal, $field:literal]) => {
+        concat!("json_extract(", $entry, ".value, '$.", $field, "')")
+    };
+    (Postgres, [json_field $entry:literal, $field:literal]) => {
+        concat!("(", $entry, ".value ->> '", $field, "')")
     };
     (Sqlite, [json_is_text $entry:literal]) => {
         concat!($entry, ".type = 'text'")

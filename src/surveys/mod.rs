@@ -25,6 +25,8 @@ pub mod export;
 #[cfg(feature = "server")]
 pub mod invitations;
 #[cfg(feature = "server")]
+pub mod overview;
+#[cfg(feature = "server")]
 pub mod results;
 #[cfg(feature = "server")]
 pub mod results_cache;
@@ -406,6 +408,36 @@ pub struct SurveyResults {
     pub questions: Vec<QuestionResult>,
     /// Every department with someone checked in, largest first.
     pub departments: Vec<DepartmentRate>,
+}
+
+/// Surveys across events, for administrators: per month of the events'
+/// start and per department, the response rate and the mean of every
+/// 1–5 rating answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SurveyOverview {
+    pub months: Vec<SurveyTotals>,
+    pub departments: Vec<SurveyTotals>,
+}
+
+/// One month (`label` "2026-12") or one department (`label` its name,
+/// `None` for people without one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SurveyTotals {
+    pub label: Option<String>,
+    /// Events with a survey (months only).
+    pub surveys: i64,
+    pub checked_in: i64,
+    pub respondents: i64,
+    pub rating_sum: i64,
+    pub ratings: i64,
+}
+
+impl SurveyTotals {
+    /// Mean rating in hundredths (4.25 → 425), `None` without ratings.
+    pub fn mean_rating_hundredths(&self) -> Option<i64> {
+        (self.ratings > 0)
+            .then(|| (self.rating_sum * 100 + self.ratings / 2).div_euclid(self.ratings))
+    }
 }
 
 /// A page of one question's free-text answers.

@@ -15,7 +15,9 @@ use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
-use tsudoi::surveys::{QuestionKind, QuestionProblem, SurveyResults, SurveySettings, SurveyState};
+#[cfg(feature = "ssr")]
+use tsudoi::surveys::SurveySettings;
+use tsudoi::surveys::{QuestionKind, QuestionProblem, SurveyResults, SurveyState};
 
 use super::charts::BarChart;
 use crate::AppError;
@@ -295,12 +297,26 @@ pub fn SurveyBuilderPage() -> impl IntoView {
             .get("copy_from")
             .and_then(|n| n.trim().parse::<i64>().ok())
     };
-    let saved = move || query.read().get("saved").is_some();
     let save = ServerAction::<SaveSurvey>::new();
     let close = ServerAction::<CloseSurvey>::new();
+    // Counts the saves that succeeded: the form is read again after those
+    // (new questions get their keys, the version moves on), never after a
+    // refused one, whose typing stays as it was.
+    let saves = Memo::new(move |previous: Option<&usize>| {
+        let version = save.version().get();
+        match save.value().get() {
+            Some(Ok(())) => version,
+            _ => previous.copied().unwrap_or(0),
+        }
+    });
+    // Said after a save: with JavaScript from the action, without it from
+    // the address the save redirected to.
+    let saved = Signal::derive(move || {
+        matches!(save.value().get(), Some(Ok(()))) || query.read().get("saved").is_some()
+    });
     let builder = Resource::new(
-        move || (id(), copy_from(), close.version().get()),
-        |(id, copy_from, _)| load_survey_builder(id, copy_from),
+        move || (id(), copy_from(), close.version().get(), saves.get()),
+        |(id, copy_from, ..)| load_survey_builder(id, copy_from),
     );
     let returned_error = form_error_in_url(<SaveSurvey as leptos::server_fn::ServerFn>::PATH);
     view! {
@@ -310,7 +326,7 @@ pub fn SurveyBuilderPage() -> impl IntoView {
                 let returned_error = returned_error.clone();
                 Suspend::new(async move {
                     match builder.await {
-                        Ok(data) => view! { <BuilderForm data save close saved=saved() returned_error /> }.into_any(),
+                        Ok(data) => view! { <BuilderForm data save close saved returned_error /> }.into_any(),
                         Err(error) => view! { <LoginNeeded error here=format!("/organize/{}/survey", id()) /> }.into_any(),
                     }
                 })
@@ -324,7 +340,7 @@ fn BuilderForm(
     data: SurveyBuilder,
     save: ServerAction<SaveSurvey>,
     close: ServerAction<CloseSurvey>,
-    saved: bool,
+    saved: Signal<bool>,
     returned_error: Option<AppError>,
 ) -> impl IntoView {
     let t = use_texts();
@@ -364,7 +380,7 @@ fn BuilderForm(
         </div>
         <p class="event-meta"><a href=format!("/organize/{event_id}")>{t.organize.dashboard}</a></p>
         <p class="hint">{s.builder_intro}</p>
-        {saved.then(|| view! { <p class="notice" role="status" data-testid="survey-saved">{s.saved_survey}</p> })}
+        {move || saved.get().then(|| view! { <p class="notice" role="status" data-testid="survey-saved">{s.saved_survey}</p> })}
         {fixed.then(|| view! { <p class="notice" role="status" data-testid="survey-fixed">{(s.fixed_by_answers)(data.respondents)}</p> })}
         {data.copied_from.map(|n| view! { <p class="notice" role="status" data-testid="survey-copied">{format!("#{n} → {}", s.copy)}</p> })}
         {move || error.get().filter(|_| problems.get().is_empty()).map(|e| view! {
@@ -474,14 +490,10 @@ fn QuestionGroup(
             </div>
             <p class="hint">{s.one_per_line}</p>
             <div class="two-columns">
-                <label>{s.low_label}
-                    <input type="text" name=name("low_ja") value=form.low_ja.clone() maxlength="300" lang="ja" />
-                    <input type="text" name=name("low_en") value=form.low_en.clone() maxlength="300" lang="en" aria-label=format!("{} (EN)", s.low_label) />
-                </label>
-                <label>{s.high_label}
-                    <input type="text" name=name("high_ja") value=form.high_ja.clone() maxlength="300" lang="ja" />
-                    <input type="text" name=name("high_en") value=form.high_en.clone() maxlength="300" lang="en" aria-label=format!("{} (EN)", s.high_label) />
-                </label>
+                <label>{s.low_label}{s.in_ja}<input type="text" name=name("low_ja") value=form.low_ja.clone() maxlength="300" lang="ja" /></label>
+                <label>{s.low_label}{s.in_en}<input type="text" name=name("low_en") value=form.low_en.clone() maxlength="300" lang="en" /></label>
+                <label>{s.high_label}{s.in_ja}<input type="text" name=name("high_ja") value=form.high_ja.clone() maxlength="300" lang="ja" /></label>
+                <label>{s.high_label}{s.in_en}<input type="text" name=name("high_en") value=form.high_en.clone() maxlength="300" lang="en" /></label>
             </div>
             <div class="question-options">
                 <label class="check"><input type="checkbox" name=name("required") value="on" checked=form.required.is_some() />{s.is_required}</label>
@@ -625,7 +637,7 @@ fn ResultsView(results: SurveyResults) -> impl IntoView {
                 <dt>{s.response_rate}</dt>
                 <dd data-testid="survey-rate" title=(s.respondents_of)(results.respondents, results.checked_in)>
                     {percent(results.respondents, results.checked_in)}
-                    <small>{format!(" {}", (s.respondents_of)(results.respondents, results.checked_in))}</small>
+                    <small class="rate-detail">{(s.respondents_of)(results.respondents, results.checked_in)}</small>
                 </dd>
             </div>
         </dl>
