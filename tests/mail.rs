@@ -130,6 +130,40 @@ fn claimed(kind: MailKind, lang: &str, event_id: i64, registration_id: i64) -> C
     }
 }
 
+/// [`claimed`], naming also the event's survey, which survey mails link to.
+fn claimed_with_survey(
+    kind: MailKind,
+    lang: &str,
+    event_id: i64,
+    registration_id: i64,
+    survey_id: i64,
+) -> ClaimedMail {
+    let mut mail = claimed(kind, lang, event_id, registration_id);
+    mail.payload["survey_id"] = serde_json::json!(survey_id);
+    mail
+}
+
+/// A one-question survey for `event_id`, saved by `organizer`.
+async fn survey_of(db: &Database, organizer: i64, event_id: i64) -> i64 {
+    use tsudoi::surveys::{Question, QuestionKind, SurveyDraft, SurveySettings, Wording, build};
+    let draft = SurveyDraft {
+        questions: vec![Question {
+            key: String::new(),
+            kind: QuestionKind::Rating,
+            text: Wording::new("満足度", "Satisfaction"),
+            required: true,
+            choices: vec![],
+            low_label: Wording::default(),
+            high_label: Wording::default(),
+        }],
+        settings: SurveySettings::default(),
+    };
+    build::save(db, organizer, event_id, None, &draft, registered_at())
+        .await
+        .unwrap()
+        .id
+}
+
 #[tokio::test]
 async fn a_title_with_line_breaks_stays_one_subject_line() {
     let t = test_support::sqlite().await;
@@ -169,6 +203,7 @@ async fn every_kind_of_letter_in_both_languages() {
     let eri = person(db, "eri@example.co.jp", "加藤 恵理", Lang::Ja).await;
     let ben = person(db, "ben@example.co.jp", "Ben Hall", Lang::En).await;
     let (event_id, regs) = event_with(db, "Year-end party", &[eri, ben]).await;
+    let survey_id = survey_of(db, eri, event_id).await;
     // Invitations and resets are about an account, not an event; their own
     // test is with the accounts.
     let event_kinds = MailKind::ALL
@@ -179,7 +214,7 @@ async fn every_kind_of_letter_in_both_languages() {
             ("ja", regs[0], "加藤 恵理 様"),
             ("en", regs[1], "Hello Ben Hall,"),
         ] {
-            let mail = claimed(kind, lang, event_id, registration);
+            let mail = claimed_with_survey(kind, lang, event_id, registration, survey_id);
             let Composition::Send(composed) = compose::compose(db, &site(), &mail, Utc::now())
                 .await
                 .unwrap()
@@ -283,11 +318,12 @@ async fn markup_in_titles_places_and_names_reaches_the_html_letter_as_text() {
     let title = r#"</title><meta http-equiv="refresh" content="0;url=https://evil.example/">"#;
     let (event_id, regs) = event_with(db, title, &[hacker]).await;
     sqlx_place(db, event_id, "<script>alert(2)</script>").await;
+    let survey_id = survey_of(db, hacker, event_id).await;
     let event_kinds = MailKind::ALL
         .into_iter()
         .filter(|kind| !matches!(kind, MailKind::Invitation | MailKind::PasswordReset));
     for kind in event_kinds {
-        let mail = claimed(kind, "ja", event_id, regs[0]);
+        let mail = claimed_with_survey(kind, "ja", event_id, regs[0], survey_id);
         let Composition::Send(composed) = compose::compose(db, &site(), &mail, Utc::now())
             .await
             .unwrap()
@@ -794,5 +830,47 @@ async fn deliver_all_seen(db: &Database, count: i64) {
             "not all sent in time"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn survey_mails_link_the_survey_and_are_dropped_once_pointless() {
+    let t = test_support::sqlite().await;
+    let db = &t.db;
+    let eri = person(db, "eri@example.co.jp", "加藤 恵理", Lang::Ja).await;
+    let (event_id, regs) = event_with(db, "研修", &[eri]).await;
+    let survey_id = survey_of(db, eri, event_id).await;
+    let compose_now = |kind| {
+        let mail = claimed_with_survey(kind, "ja", event_id, regs[0], survey_id);
+        async move {
+            compose::compose(db, &site(), &mail, Utc::now())
+                .await
+                .unwrap()
+        }
+    };
+    // The invitation links the survey; the reminder also offers the stop link.
+    let Composition::Send(invitation) = compose_now(MailKind::SurveyInvitation).await else {
+        panic!("the invitation is sent");
+    };
+    let link = format!("https://tsudoi.example.co.jp/tsudoi/surveys/{survey_id}");
+    assert!(invitation.letter.text().unwrap().contains(&link));
+    assert!(
+        invitation.unsubscribe.is_none(),
+        "an invitation is not a reminder"
+    );
+    let Composition::Send(reminder) = compose_now(MailKind::SurveyReminder).await else {
+        panic!("the reminder is sent");
+    };
+    assert!(reminder.letter.text().unwrap().contains(&link));
+    assert!(reminder.unsubscribe.is_some());
+    // Closed: neither goes out any more.
+    tsudoi::surveys::build::close_now(db, eri, event_id, Utc::now())
+        .await
+        .unwrap();
+    for kind in [MailKind::SurveyInvitation, MailKind::SurveyReminder] {
+        assert!(
+            matches!(compose_now(kind).await, Composition::Obsolete(_)),
+            "{kind:?} after closing"
+        );
     }
 }

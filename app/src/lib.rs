@@ -155,6 +155,7 @@ fn PageRoutes() -> impl IntoView {
             <Route path=path!("/organize/:id/edit") view=pages::organize::EditEventPage ssr=SsrMode::Async />
             <Route path=path!("/organize/:id/attendees") view=pages::organize::AttendeesPage ssr=SsrMode::Async />
             <Route path=path!("/organize/:id/survey") view=pages::organize::SurveyBuilderPage ssr=SsrMode::Async />
+            <Route path=path!("/organize/:id/survey/answers") view=pages::organize::SurveyAnswersPage ssr=SsrMode::Async />
         </Routes>
     }
 }

@@ -5,81 +5,13 @@
 // registers. The link works once. "Forgot your password?" works the same
 // way and answers alike for an address nobody has.
 
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { World, freePort, logInOn } from './support';
+import { type ParsedMail } from 'mailparser';
+import { MailServer, PYTHON, World, addressOf, logInOn } from './support';
 
 const ADMIN = 'admin@example.co.jp';
 const PASSWORD = 'correct horse battery';
-
-/** Debian's Python, which has aiosmtpd (`cargo xtask test` installs python3-aiosmtpd). */
-const PYTHON = process.env.TSUDOI_TEST_PYTHON ?? '/usr/bin/python3';
-
-/** aiosmtpd writing every mail it accepts into a Maildir. */
-class MailServer {
-  private constructor(readonly port: number, readonly maildir: string, private readonly child: ChildProcess) {}
-
-  static async start(): Promise<MailServer> {
-    const port = await freePort();
-    const folder = mkdtempSync(join(tmpdir(), 'tsudoi-smtp-'));
-    const maildir = join(folder, 'maildir');
-    const child = spawn(PYTHON, ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'aiosmtpd.handlers.Mailbox', maildir], {
-      stdio: 'ignore',
-    });
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const open = await new Promise<boolean>((ok) => {
-        const socket = connect(port, '127.0.0.1', () => {
-          socket.end();
-          ok(true);
-        });
-        socket.on('error', () => ok(false));
-      });
-      if (open) break;
-      if (Date.now() > deadline) throw new Error('aiosmtpd did not start (is python3-aiosmtpd installed?)');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return new MailServer(port, maildir, child);
-  }
-
-  async received(): Promise<ParsedMail[]> {
-    let files: string[] = [];
-    try {
-      files = readdirSync(join(this.maildir, 'new'));
-    } catch {
-      return [];
-    }
-    return Promise.all(files.map((name) => simpleParser(readFileSync(join(this.maildir, 'new', name)))));
-  }
-
-  /** The newest mail to `to` whose subject starts with `subject`, once it has arrived. */
-  async mailTo(to: string, subject: string, count = 1): Promise<ParsedMail> {
-    let found: ParsedMail[] = [];
-    await expect
-      .poll(async () => {
-        found = (await this.received()).filter((mail) => addressOf(mail) === to && mail.subject?.startsWith(subject));
-        return found.length;
-      }, { timeout: 30_000 })
-      .toBeGreaterThanOrEqual(count);
-    found.sort((a, b) => (a.date?.getTime() ?? 0) - (b.date?.getTime() ?? 0));
-    return found[found.length - 1];
-  }
-
-  stop(): void {
-    this.child.kill();
-    rmSync(join(this.maildir, '..'), { recursive: true, force: true });
-  }
-}
-
-function addressOf(mail: ParsedMail): string {
-  const to = mail.to && !Array.isArray(mail.to) ? mail.to.value[0]?.address : undefined;
-  return to ?? '';
-}
 
 /** The password link in a mail's text and its HTML button alike. */
 function passwordLink(mail: ParsedMail): string {

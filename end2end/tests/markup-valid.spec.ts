@@ -177,6 +177,7 @@ for (const lang of ['ja', 'en'] as const) {
 
     await documents.served(admin.request, `/organize/${surveyEvent}`, 'dashboard-with-survey');
     await documents.served(admin.request, `/organize/${surveyEvent}/survey`, 'survey-builder');
+    await documents.served(admin.request, `/organize/${surveyEvent}/survey/answers?key=q5&q=${encodeURIComponent('<i>"')}`, 'survey-answers');
     await documents.served(admin.request, `/organize/${id}/survey`, 'survey-builder-empty');
     // Someone who was not there is told why.
     await documents.served(admin.request, survey, 'survey-not-for-you', 403);

@@ -124,6 +124,7 @@ for (const viewport of VIEWPORTS) {
       await check(employee, surveyPath!, 'survey', '[data-testid="survey"]');
       await check(admin, `/organize/${surveyEvent}`, 'dashboard-survey', '[data-testid="survey-rate"]');
       await check(admin, `/organize/${surveyEvent}/survey`, 'survey-builder', '[data-testid="save-survey"]');
+      await check(admin, `/organize/${surveyEvent}/survey/answers?key=q5`, 'survey-answers', '[data-testid="text-answers"]');
 
       const visitor = await (await browser.newContext({ locale: lang === 'ja' ? 'ja-JP' : 'en-US', viewport })).newPage();
       await visitor.request.post(`${server.baseUrl}/api/lang`, { form: { lang } });

@@ -2,11 +2,12 @@
 // port and database, so tests can run in parallel and leave nothing behind.
 
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect, type Page } from '@playwright/test';
+import { simpleParser, type ParsedMail } from 'mailparser';
 
 /** Debian's Chromium, never a downloaded browser (see ../shared/TOOLCHAIN.md). */
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -191,4 +192,68 @@ export async function logInOn(page: Page, baseUrl: string, email: string, passwo
   await page.locator('form button[type="submit"]').last().click();
   await expect(page.getByTestId('viewer-name')).toBeVisible();
   return page;
+}
+
+/** Debian's Python, which has aiosmtpd (`cargo xtask test` installs python3-aiosmtpd). */
+export const PYTHON = process.env.TSUDOI_TEST_PYTHON ?? '/usr/bin/python3';
+
+/** aiosmtpd writing every mail it accepts into a Maildir. */
+export class MailServer {
+  private constructor(readonly port: number, readonly maildir: string, private readonly child: ChildProcess) {}
+
+  static async start(): Promise<MailServer> {
+    const port = await freePort();
+    const folder = mkdtempSync(join(tmpdir(), 'tsudoi-smtp-'));
+    const maildir = join(folder, 'maildir');
+    const child = spawn(PYTHON, ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'aiosmtpd.handlers.Mailbox', maildir], {
+      stdio: 'ignore',
+    });
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const open = await new Promise<boolean>((ok) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.end();
+          ok(true);
+        });
+        socket.on('error', () => ok(false));
+      });
+      if (open) break;
+      if (Date.now() > deadline) throw new Error('aiosmtpd did not start (is python3-aiosmtpd installed?)');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return new MailServer(port, maildir, child);
+  }
+
+  async received(): Promise<ParsedMail[]> {
+    let files: string[] = [];
+    try {
+      files = readdirSync(join(this.maildir, 'new'));
+    } catch {
+      return [];
+    }
+    return Promise.all(files.map((name) => simpleParser(readFileSync(join(this.maildir, 'new', name)))));
+  }
+
+  /** The newest mail to `to` whose subject starts with `subject`, once it has arrived. */
+  async mailTo(to: string, subject: string, count = 1): Promise<ParsedMail> {
+    let found: ParsedMail[] = [];
+    await expect
+      .poll(async () => {
+        found = (await this.received()).filter((mail) => addressOf(mail) === to && mail.subject?.startsWith(subject));
+        return found.length;
+      }, { timeout: 30_000 })
+      .toBeGreaterThanOrEqual(count);
+    found.sort((a, b) => (a.date?.getTime() ?? 0) - (b.date?.getTime() ?? 0));
+    return found[found.length - 1];
+  }
+
+  stop(): void {
+    this.child.kill();
+    rmSync(join(this.maildir, '..'), { recursive: true, force: true });
+  }
+}
+
+export function addressOf(mail: ParsedMail): string {
+  const to = mail.to && !Array.isArray(mail.to) ? mail.to.value[0]?.address : undefined;
+  return to ?? '';
 }

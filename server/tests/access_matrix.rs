@@ -589,6 +589,16 @@ fn actions(targets: Targets, tag: &str) -> Vec<Action> {
             rule: Rule::Nobody,
         },
         Action {
+            name: "survey: all answers to one question",
+            method: Method::GET,
+            path: format!(
+                "/api/organize/survey/answers?event_id={}&key=q1",
+                targets.event
+            ),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
             name: "survey overview",
             method: Method::GET,
             path: "/api/admin/survey-overview".into(),

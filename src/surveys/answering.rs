@@ -112,13 +112,13 @@ fn check_open(row: &SurveyRow, now: DateTime<Utc>, tz: Tz) -> Result<()> {
     let closes_at = row
         .closed_early_at
         .map_or(row.closes_at, |early| early.min(row.closes_at));
+    if now >= closes_at {
+        return Err(Error::Conflict(Reason::SurveyClosed));
+    }
     if now < row.opens_at {
         return Err(Error::Conflict(Reason::SurveyNotOpenYet {
             opens_at: row.opens_at.with_timezone(&tz).fixed_offset(),
         }));
-    }
-    if now >= closes_at {
-        return Err(Error::Conflict(Reason::SurveyClosed));
     }
     Ok(())
 }

@@ -54,12 +54,14 @@ impl SurveyRow {
         let closes_at = self
             .closed_early_at
             .map_or(self.closes_at, |early| early.min(self.closes_at));
-        let state = if now < self.opens_at {
-            SurveyState::NotYetOpen
-        } else if now < closes_at {
-            SurveyState::Open
-        } else {
+        // Closed early wins over "not yet open": an organizer may call a
+        // survey off before it opens.
+        let state = if now >= closes_at {
             SurveyState::Closed
+        } else if now < self.opens_at {
+            SurveyState::NotYetOpen
+        } else {
+            SurveyState::Open
         };
         Survey {
             id: self.id,

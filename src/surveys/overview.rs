@@ -1,7 +1,8 @@
 //! Surveys across events, for administrators: for the published events
 //! with a survey that start in a window of months, the response rate and
 //! the mean 1–5 rating per company-local month and per department. Five
-//! grouped statements; no answer is loaded into the application. A rating
+//! grouped statements; no answer is loaded into the application (sums are
+//! cast back to BIGINT: PostgreSQL sums bigints as numeric). A rating
 //! is an answer to a question whose kind, in the survey's own question
 //! list, is `rating`.
 
@@ -22,8 +23,8 @@ pub fn statements(backend: Backend) -> [&'static str; 5] {
         "SELECT ",
         [local_month "e.starts_at", "$3"],
         " AS month, COUNT(*),
-           SUM((SELECT COUNT(*) FROM registrations r WHERE r.event_id = e.id AND r.status = 'checked_in')),
-           SUM((SELECT COUNT(*) FROM survey_respondents sr WHERE sr.survey_id = s.id))
+           CAST(SUM((SELECT COUNT(*) FROM registrations r WHERE r.event_id = e.id AND r.status = 'checked_in')) AS BIGINT),
+           CAST(SUM((SELECT COUNT(*) FROM survey_respondents sr WHERE sr.survey_id = s.id)) AS BIGINT)
          FROM surveys s JOIN events e ON e.id = s.event_id
          WHERE e.status = 'published' AND e.starts_at >= $1 AND e.starts_at < $2
          GROUP BY 1 ORDER BY 1"
@@ -32,9 +33,9 @@ pub fn statements(backend: Backend) -> [&'static str; 5] {
         backend,
         "SELECT ",
         [local_month "e.starts_at", "$3"],
-        " AS month, SUM(",
+        " AS month, CAST(SUM(",
         [json_number "a"],
-        "), COUNT(*)
+        ") AS BIGINT), COUNT(*)
          FROM surveys s JOIN events e ON e.id = s.event_id
          JOIN survey_responses r ON r.survey_id = s.id
          CROSS JOIN ",
@@ -51,9 +52,9 @@ pub fn statements(backend: Backend) -> [&'static str; 5] {
     );
     let ratings_per_department = dialect_sql!(
         backend,
-        "SELECT r.department_id, SUM(",
+        "SELECT r.department_id, CAST(SUM(",
         [json_number "a"],
-        "), COUNT(*)
+        ") AS BIGINT), COUNT(*)
          FROM surveys s JOIN events e ON e.id = s.event_id
          JOIN survey_responses r ON r.survey_id = s.id
          CROSS JOIN ",

@@ -7,12 +7,14 @@ mod charts;
 mod dashboard;
 mod editor;
 mod survey;
+mod survey_answers;
 
 pub use attendees::AttendeesPage;
 pub use charts::BarChart;
 pub use dashboard::DashboardPage;
 pub use editor::{EditEventPage, NewEventPage};
 pub use survey::{SurveyBuilderPage, SurveyResultsSection};
+pub use survey_answers::SurveyAnswersPage;
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;

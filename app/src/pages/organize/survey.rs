@@ -686,6 +686,7 @@ fn ResultsView(results: SurveyResults) -> impl IntoView {
                                 <ul class="text-answers" aria-label=s.latest_texts>
                                     {texts.into_iter().map(|a| view! { <li>{a.text}</li> }).collect_view()}
                                 </ul>
+                                <p><a href=format!("/organize/{event_id}/survey/answers?key={}", result.key) data-testid="all-answers">{(s.all_texts)(result.answered)}</a></p>
                             }
                             .into_any()
                         }
