@@ -40,6 +40,8 @@ pub const MAX_WORDING_CHARS: usize = 300;
 /// Longest short answer and longest long answer, in characters.
 pub const MAX_SHORT_ANSWER_CHARS: usize = 200;
 pub const MAX_LONG_ANSWER_CHARS: usize = 4000;
+/// Free-text answers per page of one question.
+pub const TEXT_PAGE_SIZE: i64 = 50;
 /// How long a survey stays open when the organizer does not say.
 pub const DEFAULT_OPEN_DAYS: u32 = 14;
 pub const MAX_OPEN_DAYS: u32 = 90;

@@ -16,8 +16,7 @@ use crate::{Error, Result};
 
 /// Free-text answers shown per question before "more".
 pub const FIRST_TEXTS: i64 = 5;
-/// Free-text answers per page of one question.
-pub const TEXT_PAGE_SIZE: i64 = 50;
+pub use super::TEXT_PAGE_SIZE;
 
 /// Narrowing by department: the statements with `AND r.department_id = $2`.
 #[derive(Clone, Copy)]

@@ -69,7 +69,7 @@ pub async fn load_text_answers(
         now,
     )
     .await?;
-    let size = tsudoi::surveys::results::TEXT_PAGE_SIZE;
+    let size = tsudoi::surveys::TEXT_PAGE_SIZE;
     let pages = u32::try_from((answers.total + size - 1) / size).unwrap_or(u32::MAX);
     Ok(TextAnswersView {
         event_id,
@@ -157,7 +157,7 @@ fn AnswersView(view: TextAnswersView) -> impl IntoView {
             view! { <p class="hint">{s.no_answers_yet}</p> }.into_any()
         } else {
             view! {
-                <ol class="text-answers" data-testid="text-answers" start=(view.page as usize * tsudoi::surveys::results::TEXT_PAGE_SIZE as usize + 1).to_string()>
+                <ol class="text-answers" data-testid="text-answers" start=(view.page as usize * tsudoi::surveys::TEXT_PAGE_SIZE as usize + 1).to_string()>
                     {view.answers.items.into_iter().map(|answer| {
                         let at = tsudoi::model::to_local(answer.submitted_at, offset);
                         view! {
