@@ -58,7 +58,9 @@ async fn survey_results_cost_the_same_statements_for_50_and_5000_responses() {
         for seeded in [&small, &large] {
             // Once uncounted first: a connection the pool opens on the way
             // runs its own setup statements, which are not the page's.
-            results::results(db, seeded.event_id, None, now).await.unwrap();
+            results::results(db, seeded.event_id, None, now)
+                .await
+                .unwrap();
             results::results(db, seeded.event_id, Some(seeded.department_id), now)
                 .await
                 .unwrap();
