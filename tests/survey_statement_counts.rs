@@ -39,6 +39,24 @@ async fn counted<T>(counter: &AtomicUsize, work: impl Future<Output = T>) -> (us
     (counter.load(Ordering::SeqCst) - before, result)
 }
 
+/// The fewest statements of three runs of `work`: the pool's own upkeep on
+/// a busy machine (a connection opened or closed meanwhile) can add one to
+/// a run, never take one away.
+async fn fewest<T, F, Fut>(counter: &AtomicUsize, mut work: F) -> (usize, T)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = T>,
+{
+    let mut best = counted(counter, work()).await;
+    for _ in 0..2 {
+        let run = counted(counter, work()).await;
+        if run.0 < best.0 {
+            best = run;
+        }
+    }
+    best
+}
+
 #[tokio::test]
 async fn survey_results_cost_the_same_statements_for_50_and_5000_responses() {
     let counter = Arc::new(AtomicUsize::new(0));
@@ -56,21 +74,14 @@ async fn survey_results_cost_the_same_statements_for_50_and_5000_responses() {
         let now = Utc::now();
         let mut costs = Vec::new();
         for seeded in [&small, &large] {
-            // Once uncounted first: a connection the pool opens on the way
-            // runs its own setup statements, which are not the page's.
-            results::results(db, seeded.event_id, None, now)
-                .await
-                .unwrap();
-            results::results(db, seeded.event_id, Some(seeded.department_id), now)
-                .await
-                .unwrap();
-            let (whole, all) =
-                counted(&counter, results::results(db, seeded.event_id, None, now)).await;
+            let (whole, all) = fewest(&counter, || {
+                results::results(db, seeded.event_id, None, now)
+            })
+            .await;
             let all = all.unwrap();
-            let (narrowed, some) = counted(
-                &counter,
-                results::results(db, seeded.event_id, Some(seeded.department_id), now),
-            )
+            let (narrowed, some) = fewest(&counter, || {
+                results::results(db, seeded.event_id, Some(seeded.department_id), now)
+            })
             .await;
             let some = some.unwrap();
             // The figures are the responses' own, not a sample.
@@ -89,10 +100,17 @@ async fn survey_results_cost_the_same_statements_for_50_and_5000_responses() {
             "{backend}: the survey, then five aggregates"
         );
 
-        let cache = SurveyResultsCache::new(10);
-        let (first, computed) = counted(&counter, cache.get(db, large.event_id, None, now)).await;
+        // Computed: the freshness check, then the six; cached: the check only.
+        let (first, computed) = fewest(&counter, || async {
+            SurveyResultsCache::new(10)
+                .get(db, large.event_id, None, now)
+                .await
+        })
+        .await;
         assert_eq!(computed.unwrap().1, Served::Computed);
-        let (again, cached) = counted(&counter, cache.get(db, large.event_id, None, now)).await;
+        let cache = SurveyResultsCache::new(10);
+        cache.get(db, large.event_id, None, now).await.unwrap();
+        let (again, cached) = fewest(&counter, || cache.get(db, large.event_id, None, now)).await;
         assert_eq!(cached.unwrap().1, Served::Cached, "{backend}");
         assert_eq!(
             (first, again),
