@@ -551,13 +551,6 @@ fn actions(targets: Targets, tag: &str) -> Vec<Action> {
             rule: Rule::AdminOnly,
         },
         Action {
-            name: "survey results",
-            method: Method::GET,
-            path: format!("/api/organize/survey/results?event_id={}", targets.event),
-            body: Body::None,
-            rule: Rule::AdminOnly,
-        },
-        Action {
             name: "survey answers CSV",
             method: Method::GET,
             path: format!("/api/organize/survey.csv?event_id={}", targets.event),

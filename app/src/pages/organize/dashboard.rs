@@ -21,13 +21,27 @@ use crate::layout::LoginNeeded;
 pub struct Dashboard {
     pub event: ManagedEvent,
     pub stats: EventStats,
+    /// The survey's results (for one department when `department` is
+    /// given); `None` without a survey.
+    pub survey: Option<tsudoi::surveys::SurveyResults>,
 }
 
+// One server function for the whole page: a resource started by a part of
+// the page that renders late would outlive a client that hung up.
 #[server(endpoint = "organize/dashboard", input = GetUrl)]
-pub async fn load_dashboard(event_id: i64) -> Result<Dashboard, AppError> {
+pub async fn load_dashboard(event_id: i64, department: Option<i64>) -> Result<Dashboard, AppError> {
     super::manager_of(event_id).await?;
     let ctx = crate::server_context::server_context()?;
     let now = chrono::Utc::now();
+    let survey = match ctx
+        .survey_results
+        .get(&ctx.db, event_id, department, now)
+        .await
+    {
+        Ok((results, _)) => Some(results),
+        Err(tsudoi::Error::NotFound) => None,
+        Err(err) => return Err(err.into()),
+    };
     Ok(Dashboard {
         event: tsudoi::events::manage::get(&ctx.db, ctx.time_zone, event_id).await?,
         stats: ctx
@@ -35,6 +49,7 @@ pub async fn load_dashboard(event_id: i64) -> Result<Dashboard, AppError> {
             .get(&ctx.db, ctx.time_zone, event_id, now)
             .await?
             .0,
+        survey,
     })
 }
 
@@ -52,9 +67,22 @@ pub fn DashboardPage() -> impl IntoView {
     };
     let publish = ServerAction::<PublishEvent>::new();
     let cancel = ServerAction::<CancelEvent>::new();
+    let department = move || {
+        query
+            .read()
+            .get("department")
+            .and_then(|d| d.trim().parse::<i64>().ok())
+    };
     let dashboard = Resource::new(
-        move || (id(), publish.version().get(), cancel.version().get()),
-        |(id, ..)| load_dashboard(id),
+        move || {
+            (
+                id(),
+                department(),
+                publish.version().get(),
+                cancel.version().get(),
+            )
+        },
+        |(id, department, ..)| load_dashboard(id, department),
     );
     view! {
         {move || notified().map(|n| view! { <p class="notice" role="status" data-testid="notified">{(t.organize.notified)(n)}</p> })}
@@ -83,7 +111,11 @@ fn DashboardView(
     let o = &t.organize;
     let lang = use_lang();
     let duplicate = ServerAction::<DuplicateEvent>::new();
-    let Dashboard { event, stats } = data;
+    let Dashboard {
+        event,
+        stats,
+        survey,
+    } = data;
     let id = event.id;
     let title = event.draft.title(lang).to_string();
     let rate = if stats.registered > 0 {
@@ -173,6 +205,6 @@ fn DashboardView(
             <h2>{o.by_day}</h2>
             <BarChart rows=days testid="chart-days" />
         </section>
-        <super::SurveyResultsSection event_id=id />
+        <super::SurveyResultsSection event_id=id results=survey />
     }
 }

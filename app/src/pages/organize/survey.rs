@@ -506,25 +506,6 @@ fn QuestionGroup(
     }
 }
 
-#[server(endpoint = "organize/survey/results", input = GetUrl)]
-pub async fn load_survey_results(
-    event_id: i64,
-    department: Option<i64>,
-) -> Result<Option<SurveyResults>, AppError> {
-    super::manager_of(event_id).await?;
-    let ctx = crate::server_context::server_context()?;
-    let now = chrono::Utc::now();
-    match ctx
-        .survey_results
-        .get(&ctx.db, event_id, department, now)
-        .await
-    {
-        Ok((results, _)) => Ok(Some(results)),
-        Err(tsudoi::Error::NotFound) => Ok(None),
-        Err(err) => Err(err.into()),
-    }
-}
-
 /// The answers as CSV for Excel (UTF-8 with a byte order mark), streamed.
 #[server(endpoint = "organize/survey.csv", input = GetUrl, output = leptos::server_fn::codec::Streaming)]
 pub async fn export_survey(
@@ -555,37 +536,22 @@ pub async fn export_survey(
 }
 
 /// The survey part of the dashboard: the rate, each question's figures,
-/// and the same narrowed to one department.
+/// and the same narrowed to one department (loaded with the dashboard).
 #[component]
-pub fn SurveyResultsSection(event_id: i64) -> impl IntoView {
+pub fn SurveyResultsSection(event_id: i64, results: Option<SurveyResults>) -> impl IntoView {
     let t = use_texts();
     let s = &t.surveys;
-    let query = use_query_map();
-    let department = move || {
-        query
-            .read()
-            .get("department")
-            .and_then(|d| d.trim().parse::<i64>().ok())
-    };
-    let results = Resource::new(department, move |department| {
-        load_survey_results(event_id, department)
-    });
     view! {
         <section class="survey-results" data-testid="survey-results">
             <h2>{s.results}</h2>
-            <Suspense fallback=move || view! { <p class="loading" aria-busy="true">{t.loading}</p> }>
-                {move || Suspend::new(async move {
-                    match results.await {
-                        Ok(Some(results)) => view! { <ResultsView results /> }.into_any(),
-                        Ok(None) => view! {
-                            <p data-testid="no-survey">{s.no_survey}</p>
-                            <p><a class="button small" href=format!("/organize/{event_id}/survey") data-testid="build-survey">{s.build_survey}</a></p>
-                        }
-                        .into_any(),
-                        Err(error) => view! { <p class="error" role="alert">{t.error(&error)}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            {match results {
+                Some(results) => view! { <ResultsView results /> }.into_any(),
+                None => view! {
+                    <p data-testid="no-survey">{s.no_survey}</p>
+                    <p><a class="button small" href=format!("/organize/{event_id}/survey") data-testid="build-survey">{s.build_survey}</a></p>
+                }
+                .into_any(),
+            }}
         </section>
     }
 }
