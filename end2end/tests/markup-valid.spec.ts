@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { expect, test, type APIRequestContext, type Browser, type Page } from '@playwright/test';
-import { Tsudoi, logInOn } from './support';
+import { Tsudoi, demoAccount, logInOn } from './support';
 
 let server: Tsudoi;
 let printed = '';
@@ -23,10 +23,7 @@ test.afterAll(async () => {
 });
 
 function demoLogin(role: string): [string, string] {
-  const email = new RegExp(`^\\s+${role}\\s+(\\S+@\\S+)$`, 'm').exec(printed);
-  const password = /^\s+password\s+(\S+)$/m.exec(printed);
-  expect(email && password, printed).toBeTruthy();
-  return [email![1], password![1]];
+  return demoAccount(printed, role);
 }
 
 type Lang = 'ja' | 'en';

@@ -184,6 +184,14 @@ export class World {
   }
 }
 
+/** The e-mail address of `role`'s demo account and the demo password, as `seed-demo` printed them. */
+export function demoAccount(printed: string, role: string): [string, string] {
+  const email = new RegExp(`^\\s+${role}\\s+(\\S+@\\S+)$`, 'm').exec(printed);
+  const password = /^\s+password\s+(\S+)$/m.exec(printed);
+  expect(email && password, printed).toBeTruthy();
+  return [email![1], password![1]];
+}
+
 /** Logs `page` in through the login form and waits until the header names the person. */
 export async function logInOn(page: Page, baseUrl: string, email: string, password: string): Promise<Page> {
   await page.goto(`${baseUrl}/login`);

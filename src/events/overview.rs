@@ -34,6 +34,17 @@ pub fn statements(backend: Backend) -> [&'static str; 2] {
     ]
 }
 
+/// The zone's offset in seconds at the start of a window, as the
+/// statements' `local_month` takes it: one offset for the window, as for
+/// the dashboard's days.
+pub(crate) fn window_offset(tz: Tz, from: DateTime<Utc>) -> f64 {
+    f64::from(
+        tz.offset_from_utc_datetime(&from.naive_utc())
+            .fix()
+            .local_minus_utc(),
+    )
+}
+
 /// Published events starting in `[from, until)`: per company-local month,
 /// and the attendance of those that are over, per department.
 pub async fn overview(
@@ -44,12 +55,7 @@ pub async fn overview(
     now: DateTime<Utc>,
 ) -> Result<Overview> {
     let [per_month, attendance] = statements(db.backend());
-    // One offset for the window, as for the dashboard's days.
-    let offset = f64::from(
-        tz.offset_from_utc_datetime(&from.naive_utc())
-            .fix()
-            .local_minus_utc(),
-    );
+    let offset = window_offset(tz, from);
     let months: Vec<(String, i64, Option<i64>, Option<i64>)> =
         on_pool!(db, |pool| sqlx::query_as(per_month)
             .bind(from)

@@ -14,7 +14,7 @@ use sqlx::types::Json;
 use super::build::{self, SurveyRow, survey_columns};
 use super::{
     Answer, AnswerProblem, Answers, MAX_LONG_ANSWER_CHARS, MAX_SHORT_ANSWER_CHARS, OpenSurvey,
-    Question, QuestionKind, SurveyForPerson, Wording,
+    Question, QuestionKind, SurveyForPerson, SurveyState, Wording,
 };
 use crate::reason::Reason;
 use crate::storage::{Database, on_pool, on_tx};
@@ -109,18 +109,13 @@ fn read_one(
 
 /// Whether the survey takes answers at `now`, in the person's terms.
 fn check_open(row: &SurveyRow, now: DateTime<Utc>, tz: Tz) -> Result<()> {
-    let closes_at = row
-        .closed_early_at
-        .map_or(row.closes_at, |early| early.min(row.closes_at));
-    if now >= closes_at {
-        return Err(Error::Conflict(Reason::SurveyClosed));
-    }
-    if now < row.opens_at {
-        return Err(Error::Conflict(Reason::SurveyNotOpenYet {
+    match row.state(now) {
+        SurveyState::Open => Ok(()),
+        SurveyState::Closed => Err(Error::Conflict(Reason::SurveyClosed)),
+        SurveyState::NotYetOpen => Err(Error::Conflict(Reason::SurveyNotOpenYet {
             opens_at: row.opens_at.with_timezone(&tz).fixed_offset(),
-        }));
+        })),
     }
-    Ok(())
 }
 
 /// The day of `at` (midnight UTC): the finest time kept with an anonymous answer.

@@ -17,6 +17,7 @@ use super::{
     Survey, SurveyDraft, SurveySettings, SurveyState, Wording,
 };
 use crate::audit::{self, AuditAction};
+use crate::events::to_second;
 use crate::model::EventStatus;
 use crate::reason::Reason;
 use crate::storage::{Database, UnitOfWork, dialect_sql, is_unique_violation, on_pool, on_tx};
@@ -50,19 +51,27 @@ macro_rules! survey_columns {
 pub(super) use survey_columns;
 
 impl SurveyRow {
-    pub fn into_survey(self, now: DateTime<Utc>) -> Survey {
-        let closes_at = self
-            .closed_early_at
-            .map_or(self.closes_at, |early| early.min(self.closes_at));
-        // Closed early wins over "not yet open": an organizer may call a
-        // survey off before it opens.
-        let state = if now >= closes_at {
+    /// When it stops taking answers: its time, or earlier if closed early.
+    fn effective_closes_at(&self) -> DateTime<Utc> {
+        self.closed_early_at
+            .map_or(self.closes_at, |early| early.min(self.closes_at))
+    }
+
+    /// Whether it takes answers at `now`. Closed early wins over "not yet
+    /// open": an organizer may call a survey off before it opens.
+    pub fn state(&self, now: DateTime<Utc>) -> SurveyState {
+        if now >= self.effective_closes_at() {
             SurveyState::Closed
         } else if now < self.opens_at {
             SurveyState::NotYetOpen
         } else {
             SurveyState::Open
-        };
+        }
+    }
+
+    pub fn into_survey(self, now: DateTime<Utc>) -> Survey {
+        let closes_at = self.effective_closes_at();
+        let state = self.state(now);
         Survey {
             id: self.id,
             event_id: self.event_id,
@@ -112,18 +121,13 @@ pub async fn get(db: &Database, survey_id: i64, now: DateTime<Utc>) -> Result<Su
     row.map(|row| row.into_survey(now)).ok_or(Error::NotFound)
 }
 
-/// Times are kept to the second, like the event's, so SQLite's text
-/// timestamps compare as instants.
-fn to_second(at: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
-}
-
 /// When a survey with `settings` opens, closes and reminds, for an event
 /// ending at `event_ends_at`.
 fn schedule(
     settings: &SurveySettings,
     event_ends_at: DateTime<Utc>,
 ) -> (DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>) {
+    // Kept to the second, like the event's times (SQLite compares text).
     let opens_at = to_second(settings.opens_at.unwrap_or(event_ends_at));
     let closes_at = opens_at + Duration::days(i64::from(settings.open_days));
     let remind_at = settings

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::{SurveyOverview, SurveyTotals};
@@ -102,12 +102,7 @@ pub async fn overview(
         responses,
         ratings_per_department,
     ] = statements(db.backend());
-    // One offset for the window, as for the events overview.
-    let offset = f64::from(
-        tz.offset_from_utc_datetime(&from.naive_utc())
-            .fix()
-            .local_minus_utc(),
-    );
+    let offset = crate::events::overview::window_offset(tz, from);
     let months: Vec<(String, i64, Option<i64>, Option<i64>)> =
         on_pool!(db, |pool| sqlx::query_as(per_month)
             .bind(from)
