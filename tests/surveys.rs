@@ -1068,3 +1068,98 @@ async fn the_overview_has_the_rate_and_mean_rating_per_month_and_department() {
         assert_eq!(department("開発部"), Some((4, 2, 6, 2)), "{backend}");
     }
 }
+
+#[tokio::test]
+async fn the_tallies_kept_with_each_answer_match_a_count_of_the_stored_answers() {
+    for t in each_backend().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let g = gathering(db, "tally", 8, 0).await;
+        let survey = build::save(
+            db,
+            g.organizer,
+            g.event_id,
+            None,
+            &every_kind(false),
+            after(),
+        )
+        .await
+        .unwrap();
+        // Everyone at once, then three change their answers: a new rating,
+        // other choices, and an optional answer left empty the second time.
+        let first = g.checked_in.iter().enumerate().map(|(n, &person)| {
+            let rating = (1 + n % 5).to_string();
+            let choice = (n % 3).to_string();
+            let score = (n % 11).to_string();
+            async move {
+                answering::submit(
+                    db,
+                    Tokyo,
+                    survey.id,
+                    person,
+                    &form(&[
+                        ("q1", &rating),
+                        ("q2", &choice),
+                        ("q3", "0"),
+                        ("q3", &choice),
+                        ("q4", "良い"),
+                        ("q6", &score),
+                    ]),
+                    after(),
+                )
+                .await
+            }
+        });
+        for answered in futures_util::future::join_all(first).await {
+            assert_eq!(answered.unwrap(), Submitted::Answered, "{backend}");
+        }
+        let changes: [(usize, &[(&str, &str)]); 3] = [
+            (0, &[("q1", "5"), ("q2", "1"), ("q3", "0"), ("q4", "良い")]),
+            (
+                1,
+                &[("q1", "2"), ("q3", "1"), ("q3", "2"), ("q5", "長い\n感想")],
+            ),
+            (2, &[("q1", "3")]),
+        ];
+        for (n, pairs) in changes {
+            let changed = answering::submit(
+                db,
+                Tokyo,
+                survey.id,
+                g.checked_in[n],
+                &form(pairs),
+                after() + Duration::minutes(1),
+            )
+            .await
+            .unwrap();
+            assert_eq!(changed, Submitted::Changed, "{backend}");
+        }
+
+        let tallies_sql = format!(
+            "SELECT answers, question_key || ':' || value || ':' || department_id
+               FROM survey_tallies WHERE survey_id = {} AND answers <> 0
+              ORDER BY question_key, value, department_id",
+            survey.id
+        );
+        let kept = common::pairs(db, &tallies_sql).await;
+        tsudoi::surveys::tallies::recount(db, survey.id)
+            .await
+            .unwrap();
+        let counted = common::pairs(db, &tallies_sql).await;
+        assert_eq!(kept, counted, "{backend}");
+        // The figures are there: 8 answered the rating, 6 the short text
+        // after two left it empty the second time.
+        let all: i64 = kept
+            .iter()
+            .filter(|(_, tally)| tally.starts_with("q1:-1:"))
+            .map(|(n, _)| n)
+            .sum();
+        assert_eq!(all, 8, "{backend}");
+        let short_texts: i64 = kept
+            .iter()
+            .filter(|(_, tally)| tally.starts_with("q4:-1:"))
+            .map(|(n, _)| n)
+            .sum();
+        assert_eq!(short_texts, 6, "{backend}");
+    }
+}

@@ -26,6 +26,10 @@
 //! | `[json_elements "s.questions", "q"]` | `json_each(s.questions) q` | `jsonb_array_elements(s.questions) q` |
 //! | `[json_field "q", "kind"]` | `json_extract(q.value, '$.kind')` | `(q.value ->> 'kind')` |
 //! | `[json_is_text "a"]`, `[json_text "a"]` | `a.type = 'text'`, `a.value` | `jsonb_typeof(a.value) = 'string'`, `a.value #>> '{}'` |
+//! | `[json_strings_in "$2", "k"]` | `json_each($2) k` | `jsonb_array_elements_text($2) AS k(value)` |
+//! | `[json_is_text_at "n.answers", "k.value"]` | `json_type(n.answers -> k.value) = 'text'` | `jsonb_typeof(n.answers -> k.value) = 'string'` |
+//! | `[json_text_at "r.answers", "k.value"]` | `(r.answers ->> k.value)` | the same |
+//! | `[first_rows_of "t", "n", "r"]` … `[first_rows_end "r"]` | `JOIN t r ON r.id IN (SELECT n.id FROM t n WHERE …)` | `CROSS JOIN LATERAL (SELECT n.* FROM t n WHERE …) r` |
 //!
 //! Locking: a SELECT in a write transaction that ends with `lock_rows` keeps
 //! the rows it read from changing until the commit, for a check-then-write
@@ -46,6 +50,13 @@
 //! subquery with `OFFSET 0` cannot be merged into the join, so it is looked
 //! up once per row through the primary key and the cost follows the small
 //! side. SQLite already starts from the filtered side and looks rows up.
+//!
+//! `first_rows_of` … `first_rows_end` joins to each row so far the rows of
+//! `t` that the WHERE … ORDER BY … LIMIT written between them picks for it
+//! (the newest five answers per question): each is read from an index and
+//! stops at the limit, where ranking every row with a window function reads
+//! them all. SQLite has no LATERAL; it runs the correlated `IN` once per
+//! outer row and looks the ids up.
 //!
 //! Local days and months take the zone's offset in seconds as a parameter
 //! (`$n`), so a count per day is a day in the organizer's zone, not UTC's.
@@ -191,6 +202,61 @@ macro_rules! fragment {
     };
     (Postgres, [json_text $entry:literal]) => {
         concat!("(", $entry, ".value #>> '{}')")
+    };
+    (Sqlite, [json_strings_in $json:literal, $alias:literal]) => {
+        concat!("json_each(", $json, ") ", $alias)
+    };
+    (Postgres, [json_strings_in $json:literal, $alias:literal]) => {
+        concat!(
+            "jsonb_array_elements_text(",
+            $json,
+            ") AS ",
+            $alias,
+            "(value)"
+        )
+    };
+    (Sqlite, [json_is_text_at $json:literal, $key:literal]) => {
+        concat!("json_type(", $json, " -> ", $key, ") = 'text'")
+    };
+    (Postgres, [json_is_text_at $json:literal, $key:literal]) => {
+        concat!("jsonb_typeof(", $json, " -> ", $key, ") = 'string'")
+    };
+    ($backend:ident, [json_text_at $json:literal, $key:literal]) => {
+        concat!("(", $json, " ->> ", $key, ")")
+    };
+    (Sqlite, [first_rows_of $table:literal, $inner:literal, $alias:literal]) => {
+        concat!(
+            "JOIN ",
+            $table,
+            " ",
+            $alias,
+            " ON ",
+            $alias,
+            ".id IN (SELECT ",
+            $inner,
+            ".id FROM ",
+            $table,
+            " ",
+            $inner,
+            " WHERE "
+        )
+    };
+    (Postgres, [first_rows_of $table:literal, $inner:literal, $alias:literal]) => {
+        concat!(
+            "CROSS JOIN LATERAL (SELECT ",
+            $inner,
+            ".* FROM ",
+            $table,
+            " ",
+            $inner,
+            " WHERE "
+        )
+    };
+    (Sqlite, [first_rows_end $alias:literal]) => {
+        ")"
+    };
+    (Postgres, [first_rows_end $alias:literal]) => {
+        concat!(") ", $alias)
     };
     ($backend:ident, $sql:literal) => {
         $sql

@@ -12,6 +12,7 @@ use chrono_tz::Tz;
 use sqlx::types::Json;
 
 use super::build::{self, SurveyRow, survey_columns};
+use super::tallies;
 use super::{
     Answer, AnswerProblem, Answers, MAX_LONG_ANSWER_CHARS, MAX_SHORT_ANSWER_CHARS, OpenSurvey,
     Question, QuestionKind, SurveyForPerson, SurveyState, Wording,
@@ -52,6 +53,54 @@ pub fn read_answers(
     } else {
         Err(problems)
     }
+}
+
+/// What a person gave in a refused form, to show it again next to the
+/// problems: every value that fits its question's control (a number of the
+/// scale, existing choices, text without control characters other than
+/// line breaks and tabs). Never stored as an answer.
+pub fn as_given(questions: &[Question], form: &[(String, String)]) -> Answers {
+    let mut given = Answers::new();
+    for question in questions {
+        let values = form
+            .iter()
+            .filter(|(name, _)| *name == question.key)
+            .map(|(_, value)| value.trim())
+            .filter(|value| !value.is_empty());
+        let answer = if let Some((low, high)) = question.kind.scale() {
+            values
+                .filter_map(|value| value.parse::<i64>().ok())
+                .find(|n| (low..=high).contains(n))
+                .map(Answer::Scale)
+        } else if question.kind.has_choices() {
+            let mut chosen: Vec<u32> = values
+                .filter_map(|value| value.parse::<u32>().ok())
+                .filter(|&n| (n as usize) < question.choices.len())
+                .collect();
+            chosen.sort_unstable();
+            chosen.dedup();
+            (!chosen.is_empty()).then_some(Answer::Choices(chosen))
+        } else {
+            // Twice the allowed length at most: enough to see it is too
+            // long, bounded for the session that carries it.
+            let longest = 2 * match question.kind {
+                QuestionKind::LongText => MAX_LONG_ANSWER_CHARS,
+                _ => MAX_SHORT_ANSWER_CHARS,
+            };
+            values.into_iter().next().map(|text| {
+                Answer::Text(
+                    text.chars()
+                        .filter(|&c| !c.is_control() || matches!(c, '\n' | '\t'))
+                        .take(longest)
+                        .collect(),
+                )
+            })
+        };
+        if let Some(answer) = answer {
+            given.insert(question.key.clone(), answer);
+        }
+    }
+    given
 }
 
 fn read_one(
@@ -219,9 +268,29 @@ pub async fn submit(
             .await?
             .rows_affected()
             });
+            tallies::apply(
+                &mut uow,
+                survey_id,
+                department_id,
+                &tallies::changes(None, &answers),
+            )
+            .await?;
             Submitted::Answered
         }
         (false, false) => {
+            // The earlier answer is counted under the department it was
+            // given in; the row keeps that department. The survey's row,
+            // locked above, keeps a second submission of the same person
+            // from changing it meanwhile.
+            let (Json(before), answered_in): (Json<Answers>, Option<i64>) =
+                on_tx!(&mut uow, |conn| sqlx::query_as(
+                    "SELECT answers, department_id FROM survey_responses
+                     WHERE survey_id = $1 AND user_id = $2"
+                )
+                .bind(survey_id)
+                .bind(user_id)
+                .fetch_one(&mut *conn)
+                .await?);
             on_tx!(&mut uow, |conn| sqlx::query(
                 "UPDATE survey_responses SET answers = $3, updated_at = $4
                  WHERE survey_id = $1 AND user_id = $2"
@@ -233,6 +302,13 @@ pub async fn submit(
             .execute(&mut *conn)
             .await?
             .rows_affected());
+            tallies::apply(
+                &mut uow,
+                survey_id,
+                answered_in,
+                &tallies::changes(Some(&before), &answers),
+            )
+            .await?;
             Submitted::Changed
         }
     };
@@ -451,5 +527,39 @@ mod tests {
             read_answers(&questions[1..], &form(&[])),
             Ok(Answers::new())
         );
+    }
+
+    #[test]
+    fn a_refused_form_is_shown_again_with_what_fits_its_controls() {
+        let questions = [
+            question("q1", QuestionKind::Rating, true),
+            question("q2", QuestionKind::MultipleChoice, false),
+            question("q3", QuestionKind::ShortText, false),
+            question("q4", QuestionKind::LongText, false),
+        ];
+        let long = "あ".repeat(MAX_SHORT_ANSWER_CHARS * 3);
+        let given = as_given(
+            &questions,
+            &form(&[
+                ("q1", "9"),
+                ("q2", "2"),
+                ("q2", "7"),
+                ("q2", "0"),
+                ("q3", &long),
+                ("q4", "一行目\n二行目\u{0}"),
+                ("q9", "ignored"),
+            ]),
+        );
+        assert_eq!(given.get("q1"), None, "9 is not on the scale");
+        assert_eq!(given.get("q2"), Some(&Answer::Choices(vec![0, 2])));
+        assert_eq!(
+            given.get("q3"),
+            Some(&Answer::Text("あ".repeat(MAX_SHORT_ANSWER_CHARS * 2)))
+        );
+        assert_eq!(
+            given.get("q4"),
+            Some(&Answer::Text("一行目\n二行目".into()))
+        );
+        assert_eq!(given.len(), 3);
     }
 }

@@ -30,6 +30,8 @@ pub mod overview;
 pub mod results;
 #[cfg(feature = "server")]
 pub mod results_cache;
+#[cfg(feature = "server")]
+pub mod tallies;
 
 /// Most questions one survey may have.
 pub const MAX_QUESTIONS: usize = 30;

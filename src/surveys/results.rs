@@ -1,16 +1,19 @@
 //! The organizer's view of the answers: the response rate overall and per
 //! department, per question the distribution of a scale or the count of each
-//! choice, and the newest free-text answers. Every figure is a SQL aggregate
-//! over the JSON answers (PostgreSQL's JSONB functions, SQLite's JSON1);
-//! the answers themselves never come into the application. Six statements
-//! whatever the number of responses, optionally narrowed to one department.
+//! choice, and the newest free-text answers. Every figure is computed in SQL;
+//! the answers themselves never come into the application. Counts per
+//! question and value are sums of the tallies kept with each answer
+//! (`tallies.rs`), the newest texts are read from the JSON answers
+//! (PostgreSQL's JSONB functions, SQLite's JSON1). Five statements whatever
+//! the number of responses, optionally narrowed to one department.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use sqlx::types::Json;
 
-use super::build;
 use super::{DepartmentRate, QuestionResult, Survey, SurveyResults, TextAnswer, TextAnswerPage};
+use super::{build, tallies};
 use crate::storage::{Backend, Database, contains_pattern, dialect_sql, on_pool};
 use crate::{Error, Result};
 
@@ -27,9 +30,10 @@ enum Narrowing {
 
 /// The statements [`results`] runs after reading the survey, for tests that
 /// look at their plans: checked in by department (`$1` the event), answers by
-/// department, answered per question, counts per value, and the first
-/// texts (`$1` the survey, `$2` the department when narrowed).
-pub fn statements(backend: Backend, by_department: bool) -> [&'static str; 5] {
+/// department, the tallies per question and value (`$1` the survey, `$2`
+/// the department when narrowed), and the first texts (`$1` the survey, `$2`
+/// the text questions' keys as a JSON array, `$3` the department or NULL).
+pub fn statements(backend: Backend, by_department: bool) -> [&'static str; 4] {
     let narrowing = if by_department {
         Narrowing::Department
     } else {
@@ -38,9 +42,8 @@ pub fn statements(backend: Backend, by_department: bool) -> [&'static str; 5] {
     [
         checked_in_sql(backend),
         "SELECT department_id, COUNT(*) FROM survey_responses WHERE survey_id = $1 GROUP BY department_id",
-        answered_sql(backend, narrowing),
-        counts_sql(backend, narrowing),
-        first_texts_sql(backend, narrowing),
+        tallies_sql(narrowing),
+        first_texts_sql(backend),
     ]
 }
 
@@ -57,77 +60,37 @@ fn checked_in_sql(backend: Backend) -> &'static str {
     )
 }
 
-fn answered_sql(backend: Backend, narrowing: Narrowing) -> &'static str {
+fn tallies_sql(narrowing: Narrowing) -> &'static str {
     match narrowing {
-        Narrowing::Whole => dialect_sql!(
-            backend,
-            "SELECT a.key, COUNT(*) FROM survey_responses r CROSS JOIN ",
-            [json_entries "r.answers", "a"],
-            " WHERE r.survey_id = $1 GROUP BY a.key"
-        ),
-        Narrowing::Department => dialect_sql!(
-            backend,
-            "SELECT a.key, COUNT(*) FROM survey_responses r CROSS JOIN ",
-            [json_entries "r.answers", "a"],
-            " WHERE r.survey_id = $1 AND r.department_id = $2 GROUP BY a.key"
-        ),
+        Narrowing::Whole => {
+            "SELECT question_key, value, CAST(SUM(answers) AS BIGINT) FROM survey_tallies
+             WHERE survey_id = $1 GROUP BY question_key, value"
+        }
+        Narrowing::Department => {
+            "SELECT question_key, value, answers FROM survey_tallies
+             WHERE survey_id = $1 AND department_id = $2"
+        }
     }
 }
 
-fn counts_sql(backend: Backend, narrowing: Narrowing) -> &'static str {
-    match narrowing {
-        Narrowing::Whole => dialect_sql!(
-            backend,
-            "SELECT a.key, ",
-            [json_number "v"],
-            ", COUNT(*) FROM survey_responses r CROSS JOIN ",
-            [json_entries "r.answers", "a"],
-            " CROSS JOIN ",
-            [json_numbers_in "a"],
-            " v WHERE r.survey_id = $1 GROUP BY 1, 2"
-        ),
-        Narrowing::Department => dialect_sql!(
-            backend,
-            "SELECT a.key, ",
-            [json_number "v"],
-            ", COUNT(*) FROM survey_responses r CROSS JOIN ",
-            [json_entries "r.answers", "a"],
-            " CROSS JOIN ",
-            [json_numbers_in "a"],
-            " v WHERE r.survey_id = $1 AND r.department_id = $2 GROUP BY 1, 2"
-        ),
-    }
-}
-
-fn first_texts_sql(backend: Backend, narrowing: Narrowing) -> &'static str {
-    match narrowing {
-        Narrowing::Whole => dialect_sql!(
-            backend,
-            "SELECT key, id, text, submitted_at FROM (
-                SELECT a.key AS key, r.id AS id, ",
-            [json_text "a"],
-            " AS text, r.submitted_at AS submitted_at,
-                       ROW_NUMBER() OVER (PARTITION BY a.key ORDER BY r.submitted_at DESC, r.id DESC) AS n
-                FROM survey_responses r CROSS JOIN ",
-            [json_entries "r.answers", "a"],
-            " WHERE r.survey_id = $1 AND ",
-            [json_is_text "a"],
-            ") t WHERE n <= 5 ORDER BY key, n"
-        ),
-        Narrowing::Department => dialect_sql!(
-            backend,
-            "SELECT key, id, text, submitted_at FROM (
-                SELECT a.key AS key, r.id AS id, ",
-            [json_text "a"],
-            " AS text, r.submitted_at AS submitted_at,
-                       ROW_NUMBER() OVER (PARTITION BY a.key ORDER BY r.submitted_at DESC, r.id DESC) AS n
-                FROM survey_responses r CROSS JOIN ",
-            [json_entries "r.answers", "a"],
-            " WHERE r.survey_id = $1 AND r.department_id = $2 AND ",
-            [json_is_text "a"],
-            ") t WHERE n <= 5 ORDER BY key, n"
-        ),
-    }
+fn first_texts_sql(backend: Backend) -> &'static str {
+    // Per text question, its newest answers from the (survey, time) index,
+    // stopping at five.
+    dialect_sql!(
+        backend,
+        "SELECT k.value, r.id, ",
+        [json_text_at "r.answers", "k.value"],
+        ", r.submitted_at FROM ",
+        [json_strings_in "$2", "k"],
+        " ",
+        [first_rows_of "survey_responses", "n", "r"],
+        "n.survey_id = $1 AND ",
+        [json_is_text_at "n.answers", "k.value"],
+        " AND ($3 IS NULL OR n.department_id = $3)
+           ORDER BY n.submitted_at DESC, n.id DESC LIMIT 5",
+        [first_rows_end "r"],
+        " ORDER BY k.value, r.submitted_at DESC, r.id DESC"
+    )
 }
 
 /// Binds `$1` and, when narrowed, `$2`, and runs `fetch_all`.
@@ -154,13 +117,8 @@ pub async fn results(
     let survey = build::of_event(db, event_id, now)
         .await?
         .ok_or(Error::NotFound)?;
-    let [
-        checked_in_sql,
-        responses_sql,
-        answered_sql,
-        counts_sql,
-        texts_sql,
-    ] = statements(db.backend(), department_id.is_some());
+    let [checked_in_sql, responses_sql, tallies_sql, texts_sql] =
+        statements(db.backend(), department_id.is_some());
 
     let checked_in: Vec<(Option<i64>, Option<String>, i64)> =
         on_pool!(db, |pool| sqlx::query_as(checked_in_sql)
@@ -171,10 +129,21 @@ pub async fn results(
         .bind(survey.id)
         .fetch_all(pool)
         .await?);
-    let answered: Vec<(String, i64)> = fetch_narrowed!(db, answered_sql, survey.id, department_id);
-    let counts: Vec<(String, i64, i64)> = fetch_narrowed!(db, counts_sql, survey.id, department_id);
+    let tallies: Vec<(String, i64, i64)> =
+        fetch_narrowed!(db, tallies_sql, survey.id, department_id);
+    let text_keys: Vec<&str> = survey
+        .questions
+        .iter()
+        .filter(|q| q.kind.is_text())
+        .map(|q| q.key.as_str())
+        .collect();
     let texts: Vec<(String, i64, String, DateTime<Utc>)> =
-        fetch_narrowed!(db, texts_sql, survey.id, department_id);
+        on_pool!(db, |pool| sqlx::query_as(texts_sql)
+            .bind(survey.id)
+            .bind(Json(&text_keys))
+            .bind(department_id)
+            .fetch_all(pool)
+            .await?);
 
     let departments = department_rates(checked_in, &responses);
     let (checked_in, respondents) = match department_id {
@@ -187,7 +156,7 @@ pub async fn results(
             .find(|d| d.department_id == Some(wanted))
             .map_or((0, 0), |d| (d.checked_in, d.respondents)),
     };
-    let questions = question_results(&survey, &answered, &counts, texts);
+    let questions = question_results(&survey, &tallies, texts);
     Ok(SurveyResults {
         survey,
         department_id,
@@ -224,8 +193,7 @@ fn department_rates(
 
 fn question_results(
     survey: &Survey,
-    answered: &[(String, i64)],
-    counts: &[(String, i64, i64)],
+    tallies: &[(String, i64, i64)],
     texts: Vec<(String, i64, String, DateTime<Utc>)>,
 ) -> Vec<QuestionResult> {
     let mut texts_by_key: HashMap<String, Vec<TextAnswer>> = HashMap::new();
@@ -241,7 +209,7 @@ fn question_results(
         .iter()
         .map(|question| {
             let count_of = |value: i64| {
-                counts
+                tallies
                     .iter()
                     .find(|(key, v, _)| *key == question.key && *v == value)
                     .map_or(0, |(_, _, n)| *n)
@@ -254,10 +222,7 @@ fn question_results(
             };
             QuestionResult {
                 key: question.key.clone(),
-                answered: answered
-                    .iter()
-                    .find(|(key, _)| *key == question.key)
-                    .map_or(0, |(_, n)| *n),
+                answered: count_of(tallies::ANSWERED),
                 counts: values.into_iter().map(|v| (v, count_of(v))).collect(),
                 texts: texts_by_key.remove(&question.key).unwrap_or_default(),
             }

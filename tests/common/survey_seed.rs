@@ -215,6 +215,11 @@ pub async fn seed(db: &Database, tag: &str, people: usize, answers: usize) -> Se
             starts
         ),
     }
+    // The answers went straight into their table; their tallies are counted
+    // from them as the migration counts earlier answers.
+    tsudoi::surveys::tallies::recount(db, survey.id)
+        .await
+        .unwrap();
     SeededSurvey {
         event_id,
         survey_id: survey.id,
