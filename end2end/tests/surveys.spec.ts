@@ -199,10 +199,21 @@ test('build, invite the checked-in only, answer on a phone, read the results', a
   await expect(plain.getByTestId('viewer-name')).toBeVisible();
   await plain.goto(`${base}${surveyPath}`);
   await expect(plain.getByTestId('question-q1').locator('input[value="4"]')).toBeChecked();
+  // A refused form comes back through a redirect with her new answers still
+  // in it and the problem at its question; nothing is stored.
+  await plain.getByTestId('question-q4').locator('input').fill('そのまま残る');
+  await plain.getByTestId('question-q5').locator('textarea').fill('制御文字\u0001入り');
+  await plain.getByTestId('send-answers').click();
+  await expect(plain.getByTestId('problem-q5')).toBeVisible();
+  await expect(plain.getByTestId('question-q4').locator('input')).toHaveValue('そのまま残る');
+  await expect(plain.getByTestId('question-q5').locator('textarea')).toHaveValue('制御文字入り');
+  expect(world.sql(`SELECT answers->>'q4' FROM survey_responses`)).toBe('わかりやすい');
+  await plain.getByTestId('question-q5').locator('textarea').fill('実習が多くて良かった。');
   await plain.getByTestId('question-q1').getByText('5', { exact: true }).click();
   await plain.getByTestId('send-answers').click();
   await expect(plain.getByTestId('survey-state')).toContainText('まで回答を変更できます');
   await expect(plain.getByTestId('question-q1').locator('input[value="5"]')).toBeChecked();
   expect(world.sql(`SELECT answers->>'q1' FROM survey_responses`)).toBe('5');
+  expect(world.sql(`SELECT answers->>'q4' FROM survey_responses`)).toBe('そのまま残る');
   expect(world.sql(`SELECT COUNT(*) FROM survey_responses`)).toBe('1');
 });

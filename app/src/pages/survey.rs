@@ -1,7 +1,9 @@
 //! `/surveys/:id`: a person who attended answers the event's survey, on one
 //! page built for a phone. A plain form, so it works without JavaScript;
 //! with it, a problem is shown at its question without leaving the page and
-//! the answers stay as typed.
+//! the answers stay as typed. Without it the refused form comes back through
+//! a redirect, and the answers given are kept in the session for that one
+//! page load (see `refused_answers`).
 //!
 //! Field names: `answers[q1]` for a question's one value, and
 //! `answers[q3c0]`, `answers[q3c2]`, … for the ticked choices of a
@@ -27,14 +29,18 @@ use crate::layout::{LoginNeeded, form_error_in_url};
 pub async fn survey_to_answer(survey_id: i64) -> Result<SurveyForPerson, AppError> {
     let viewer = crate::auth::caller::require_login().await?;
     let ctx = crate::server_context::server_context()?;
-    Ok(tsudoi::surveys::answering::for_person(
+    let mut page = tsudoi::surveys::answering::for_person(
         &ctx.db,
         ctx.time_zone,
         survey_id,
         viewer.id,
         chrono::Utc::now(),
     )
-    .await?)
+    .await?;
+    if let Some(given) = refused_answers::take(survey_id).await {
+        page.answers = Some(given);
+    }
+    Ok(page)
 }
 
 /// Stores the caller's answers; `true` for a first answer, `false` for a change.
@@ -53,16 +59,79 @@ pub async fn answer_survey(
             _ => (name, value),
         })
         .collect();
+    let now = chrono::Utc::now();
     let outcome = tsudoi::surveys::answering::submit(
         &ctx.db,
         ctx.time_zone,
         survey_id,
         viewer.id,
         &pairs,
-        chrono::Utc::now(),
+        now,
     )
-    .await?;
-    Ok(outcome == tsudoi::surveys::answering::Submitted::Answered)
+    .await;
+    match outcome {
+        Ok(outcome) => {
+            refused_answers::forget().await;
+            Ok(outcome == tsudoi::surveys::answering::Submitted::Answered)
+        }
+        Err(error) => {
+            if matches!(
+                error,
+                tsudoi::Error::Invalid(tsudoi::Reason::SurveyAnswersInvalid { .. })
+            ) && let Ok(survey) = tsudoi::surveys::build::get(&ctx.db, survey_id, now).await
+            {
+                let given = tsudoi::surveys::answering::as_given(&survey.questions, &pairs);
+                refused_answers::keep(survey_id, given).await;
+            }
+            Err(error.into())
+        }
+    }
+}
+
+/// The answers of a refused form, kept in the session until the survey page
+/// that shows the problems reads them once. Only the latest form is kept;
+/// a session that cannot be written loses them, nothing else.
+#[cfg(feature = "ssr")]
+mod refused_answers {
+    use serde::{Deserialize, Serialize};
+    use tower_sessions::Session;
+    use tsudoi::surveys::Answers;
+
+    const KEY: &str = "refused_survey_answers";
+
+    #[derive(Serialize, Deserialize)]
+    struct Refused {
+        survey_id: i64,
+        answers: Answers,
+    }
+
+    async fn session() -> Option<Session> {
+        leptos_axum::extract::<Session>().await.ok()
+    }
+
+    pub async fn keep(survey_id: i64, answers: Answers) {
+        if let Some(session) = session().await
+            && let Err(error) = session.insert(KEY, Refused { survey_id, answers }).await
+        {
+            tracing::warn!(%error, "could not keep the refused survey answers");
+        }
+    }
+
+    pub async fn take(survey_id: i64) -> Option<Answers> {
+        let session = session().await?;
+        let refused: Refused = session.get(KEY).await.ok().flatten()?;
+        if refused.survey_id != survey_id {
+            return None;
+        }
+        let _ = session.remove::<Refused>(KEY).await;
+        Some(refused.answers)
+    }
+
+    pub async fn forget() {
+        if let Some(session) = session().await {
+            let _ = session.remove::<Refused>(KEY).await;
+        }
+    }
 }
 
 /// The problems of a refused submission, by question key.
