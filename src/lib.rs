@@ -21,6 +21,8 @@ pub mod text_rules;
 pub mod ticket_token;
 
 #[cfg(feature = "server")]
+pub mod backup;
+#[cfg(feature = "server")]
 pub mod caching;
 #[cfg(feature = "server")]
 pub mod calendar;

@@ -1,4 +1,4 @@
-//! The command line: `tsudoi serve | migrate | create-admin | set-password | import-users | seed-demo`.
+//! The command line: `tsudoi serve | migrate | create-admin | set-password | import-users | seed-demo | backup | backup-check | restore`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -69,6 +69,24 @@ pub enum Command {
     },
     /// Fill an empty database with a demo company: 10 departments, 300 employees, 60 events.
     SeedDemo {
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Copy the embedded database to FILE while Tsudoi serves, then check the
+    /// copy. Never overwrites a file. (PostgreSQL: use pg_dump.)
+    Backup {
+        /// The new backup file.
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Check a backup file: SQLite's integrity check, and what it holds.
+    BackupCheck { file: PathBuf },
+    /// Put a backup in place of the embedded database. Stop Tsudoi first; the
+    /// current database is kept beside it as `<name>.before-restore`.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
         #[command(flatten)]
         database: DatabaseArg,
     },

@@ -64,7 +64,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         | Command::CreateAdmin { database, .. }
         | Command::SetPassword { database, .. }
         | Command::ImportUsers { database, .. }
-        | Command::SeedDemo { database } => (None, database),
+        | Command::SeedDemo { database }
+        | Command::Backup { database, .. }
+        | Command::Restore { database, .. } => (None, database),
+        Command::BackupCheck { file } => return check_backup(file).await,
     };
     let overrides = Overrides {
         addr,
@@ -74,6 +77,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let settings = config::load(file.as_deref(), &overrides).map_err(|e| e.to_string())?;
     // Kept to the end of the command: dropping it sends the last spans.
     let _traces = init_logging(&settings)?;
+    if let Command::Restore { file, .. } = &cli.command {
+        // Before opening the database: the file is about to be replaced.
+        return restore_backup(file, &settings).await;
+    }
 
     let db = Database::open(&settings.database, &settings.pool)
         .await
@@ -92,6 +99,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::SetPassword { email, .. } => set_password(&db, &email).await,
         Command::ImportUsers { file, .. } => import_users(&db, &file).await,
         Command::SeedDemo { .. } => seed_demo(&db, &settings).await,
+        Command::Backup { file, .. } => back_up(&db, &file).await,
+        Command::BackupCheck { .. } | Command::Restore { .. } => Ok(()),
     };
     db.close().await;
     result
@@ -356,6 +365,49 @@ async fn import_users(db: &Database, path: &std::path::Path) -> Result<(), Failu
         report.updated,
         report.unchanged,
         report.rejected.len()
+    );
+    Ok(())
+}
+
+fn describe_backup(file: &std::path::Path, contents: &tsudoi::backup::BackupContents) -> String {
+    format!(
+        "{}: {} events, {} people, {} registrations, {:.1} MB; integrity check ok.",
+        file.display(),
+        contents.events,
+        contents.people,
+        contents.registrations,
+        contents.bytes as f64 / 1_000_000.0
+    )
+}
+
+async fn back_up(db: &Database, file: &std::path::Path) -> Result<(), Failure> {
+    let contents = tsudoi::backup::back_up(db, file)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("Backed up to {}", describe_backup(file, &contents));
+    Ok(())
+}
+
+async fn check_backup(file: &std::path::Path) -> Result<(), Failure> {
+    let contents = tsudoi::backup::check(file)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("{}", describe_backup(file, &contents));
+    Ok(())
+}
+
+async fn restore_backup(file: &std::path::Path, settings: &Settings) -> Result<(), Failure> {
+    let tsudoi::storage::DatabaseUrl::Sqlite(database) = &settings.database else {
+        return Err(tsudoi::backup::BackupError::NotEmbedded.to_string());
+    };
+    let contents = tsudoi::backup::restore(file, database)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Restored {} from {}; the database it replaced is kept as {}.before-restore. Start Tsudoi now.",
+        database.display(),
+        describe_backup(file, &contents),
+        database.display()
     );
     Ok(())
 }

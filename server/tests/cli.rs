@@ -21,6 +21,9 @@ fn every_command_has_help() {
         vec!["set-password", "--help"],
         vec!["seed-demo", "--help"],
         vec!["import-users", "--help"],
+        vec!["backup", "--help"],
+        vec!["backup-check", "--help"],
+        vec!["restore", "--help"],
     ] {
         let mut command = tsudoi(dir.path());
         command.args(&args);
@@ -316,4 +319,63 @@ fn import_users_reports_each_rejected_line_and_reruns_cleanly() {
         "{}",
         stderr_of(&output)
     );
+}
+
+#[test]
+fn backup_check_and_restore_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("t.db");
+    let db = format!("sqlite://{}", live.display());
+    let run = |args: &[&str]| {
+        let mut command = tsudoi(dir.path());
+        command.args(args);
+        run_with_timeout(command, Duration::from_secs(60))
+    };
+    let seeded = run(&["seed-demo", "--database-url", &db]);
+    assert!(seeded.status.success(), "{}", stderr_of(&seeded));
+
+    let copy = dir.path().join("copy.db");
+    let copy_name = copy.to_str().unwrap();
+    let backed_up = run(&["backup", copy_name, "--database-url", &db]);
+    assert!(backed_up.status.success(), "{}", stderr_of(&backed_up));
+    let said = String::from_utf8_lossy(&backed_up.stdout).to_string();
+    assert!(said.contains("60 events, 304 people"), "{said}");
+    assert!(said.contains("integrity check ok"), "{said}");
+
+    // Again to the same name: refused in one line, the file untouched.
+    let bytes = std::fs::read(&copy).unwrap();
+    let again = run(&["backup", copy_name, "--database-url", &db]);
+    assert!(!again.status.success());
+    assert_eq!(
+        stderr_of(&again).lines().count(),
+        1,
+        "{}",
+        stderr_of(&again)
+    );
+    assert!(stderr_of(&again).contains("already exists"));
+    assert_eq!(std::fs::read(&copy).unwrap(), bytes);
+
+    let checked = run(&["backup-check", copy_name]);
+    assert!(checked.status.success(), "{}", stderr_of(&checked));
+    // One changed byte in a page of the file: the check fails.
+    let mut damaged = bytes.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0xff;
+    let damaged_file = dir.path().join("damaged.db");
+    std::fs::write(&damaged_file, &damaged).unwrap();
+    let refused = run(&["backup-check", damaged_file.to_str().unwrap()]);
+    assert!(!refused.status.success(), "a damaged backup passed");
+    assert_eq!(
+        stderr_of(&refused).lines().count(),
+        1,
+        "{}",
+        stderr_of(&refused)
+    );
+
+    // Restore: the live database comes back as the copy, the old one is kept.
+    let restored = run(&["restore", copy_name, "--database-url", &db]);
+    assert!(restored.status.success(), "{}", stderr_of(&restored));
+    assert!(dir.path().join("t.db.before-restore").exists());
+    let migrated = run(&["migrate", "--database-url", &db]);
+    assert!(migrated.status.success(), "{}", stderr_of(&migrated));
 }
