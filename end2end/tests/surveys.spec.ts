@@ -154,6 +154,18 @@ test('build, invite the checked-in only, answer on a phone, read the results', a
   await phone.getByTestId('send-answers').click();
   await expect(phone.getByTestId('survey-state')).toHaveText('ご回答ありがとうございました。回答を保存しました。');
   expect(world.sql(`SELECT answers->>'q1' FROM survey_responses`)).toBe('4');
+  // Her account offers everything Tsudoi holds about her, her answer included.
+  await phone.goto(`${base}/account`);
+  const download = phone.getByTestId('own-data-download');
+  await expect(download).toHaveText('データをダウンロード（JSON）');
+  const ownData = await phone.request.get(`${base}${await download.getAttribute('href')}`);
+  expect(ownData.status()).toBe(200);
+  expect(ownData.headers()['content-disposition']).toContain('attachment');
+  const mine = await ownData.json();
+  expect(mine.person.email).toBe(ATTENDEE);
+  expect(mine.registrations.map((r: { event_id: number }) => r.event_id)).toContain(eventId);
+  expect(mine.survey_answers[0].answers.q5).toBe('実習が多くて良かった。\n時間がもう少しほしい。');
+  expect(JSON.stringify(mine)).not.toContain(NO_SHOW);
 
   // The organizer sees the rate, the chart and the department, and downloads the answers.
   await organizer.goto(`${base}/organize/${eventId}`);

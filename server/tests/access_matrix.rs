@@ -448,6 +448,13 @@ fn actions(targets: Targets, tag: &str) -> Vec<Action> {
             rule: Rule::LoggedIn,
         },
         Action {
+            name: "own data download",
+            method: Method::GET,
+            path: "/api/me/data.json".into(),
+            body: Body::None,
+            rule: Rule::LoggedIn,
+        },
+        Action {
             name: "my events page",
             method: Method::GET,
             path: "/my-events".into(),

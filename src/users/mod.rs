@@ -2,6 +2,7 @@
 
 mod admin;
 pub mod import;
+pub mod own_data;
 pub mod password_links;
 pub mod reminder_preference;
 pub mod throttle;

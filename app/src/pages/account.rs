@@ -1,5 +1,6 @@
-//! The viewer's own account: who they are, changing their password, and
-//! whether they get the day-before reminders.
+//! The viewer's own account: who they are, changing their password,
+//! whether they get the day-before reminders, and a download of everything
+//! Tsudoi holds about them.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -17,6 +18,36 @@ const PASSWORD_FIELDS: &[Field] = &[
     Field::NewPassword,
     Field::RepeatPassword,
 ];
+
+/// Everything Tsudoi holds about the caller, as a JSON file to keep.
+#[server(endpoint = "me/data.json", input = leptos::server_fn::codec::GetUrl, output = leptos::server_fn::codec::Streaming)]
+pub async fn download_own_data()
+-> Result<leptos::server_fn::codec::ByteStream<crate::AppError>, crate::AppError> {
+    let viewer = crate::auth::caller::require_login().await?;
+    let ctx = crate::server_context::server_context()?;
+    let data = tsudoi::users::own_data::own_data(&ctx.db, viewer.id, chrono::Utc::now()).await?;
+    let file = serde_json::to_vec_pretty(&data).map_err(|error| {
+        tracing::error!(%error, "own data not written as JSON");
+        crate::AppError::Domain(tsudoi::Error::Internal)
+    })?;
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        use axum::http::{HeaderValue, header};
+        response.insert_header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        response.insert_header(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment; filename=\"tsudoi-my-data.json\""),
+        );
+        response.insert_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(leptos::server_fn::codec::ByteStream::new(
+        futures_util::stream::once(
+            async move { Ok::<_, crate::AppError>(bytes::Bytes::from(file)) },
+        ),
+    ))
+}
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
@@ -38,6 +69,11 @@ pub fn AccountPage() -> impl IntoView {
                         </section>
                         <crate::pages::reminders::ReminderSetting />
                         <PasswordForm />
+                        <section class="form-card" data-testid="own-data">
+                            <h2>{t.own_data_title}</h2>
+                            <p class="hint">{t.own_data_text}</p>
+                            <p><a class="button secondary" href="/api/me/data.json" download="" data-testid="own-data-download">{t.own_data_download}</a></p>
+                        </section>
                     }.into_any(),
                     Err(error) => view! { <LoginNeeded error here="/account".to_string() /> }.into_any(),
                 }
