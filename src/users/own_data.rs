@@ -85,9 +85,8 @@ type AnswerRow = (
 /// What Tsudoi holds about `user_id`, as of `now`.
 #[tracing::instrument(level = "debug", name = "db.own_data", skip(db, now))]
 pub async fn own_data(db: &Database, user_id: i64, now: DateTime<Utc>) -> Result<OwnData> {
-    let person: Option<Person> =
-        on_pool!(db, |pool| {
-            sqlx::query_as(
+    let person: Option<Person> = on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT u.email, u.display_name, d.name AS department, u.role, u.lang, u.wants_reminders
            FROM users u LEFT JOIN departments d ON d.id = u.department_id
           WHERE u.id = $1"
@@ -95,11 +94,10 @@ pub async fn own_data(db: &Database, user_id: i64, now: DateTime<Utc>) -> Result
     .bind(user_id)
     .fetch_optional(pool)
     .await?
-        });
+    });
     let person = person.ok_or(Error::NotFound)?;
-    let registrations: Vec<OwnRegistration> =
-        on_pool!(db, |pool| {
-            sqlx::query_as(
+    let registrations: Vec<OwnRegistration> = on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT r.event_id, e.title_ja AS event_title_ja, e.title_en AS event_title_en, e.place,
                 e.starts_at, e.ends_at, r.status, r.registered_at, r.checked_in_at,
                 r.updated_at AS last_changed_at
@@ -110,7 +108,7 @@ pub async fn own_data(db: &Database, user_id: i64, now: DateTime<Utc>) -> Result
     .bind(user_id)
     .fetch_all(pool)
     .await?
-        });
+    });
     let answers: Vec<AnswerRow> = on_pool!(db, |pool| {
         sqlx::query_as(
         "SELECT e.id, e.title_ja, e.title_en, s.questions, sr.answers, sr.submitted_at, sr.updated_at
