@@ -33,6 +33,8 @@ pub mod demo;
 #[cfg(feature = "server")]
 mod observe;
 #[cfg(feature = "server")]
+pub mod retention;
+#[cfg(feature = "server")]
 pub mod site;
 #[cfg(feature = "server")]
 pub mod storage;

@@ -1,4 +1,4 @@
-//! The command line: `tsudoi serve | migrate | create-admin | set-password | import-users | seed-demo | backup | backup-check | restore`.
+//! The command line: `tsudoi serve | migrate | create-admin | set-password | import-users | seed-demo | backup | backup-check | restore | retention --dry-run`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -82,6 +82,16 @@ pub enum Command {
     },
     /// Check a backup file: SQLite's integrity check, and what it holds.
     BackupCheck { file: PathBuf },
+    /// Show which events are past `retention_months` and how many personal
+    /// rows each holds. Only the dry run exists: the job that archives and
+    /// removes them is not built yet.
+    Retention {
+        /// Required: show the plan, change nothing.
+        #[arg(long, required = true)]
+        dry_run: bool,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
     /// Put a backup in place of the embedded database. Stop Tsudoi first; the
     /// current database is kept beside it as `<name>.before-restore`.
     Restore {

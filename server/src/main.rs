@@ -66,6 +66,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         | Command::ImportUsers { database, .. }
         | Command::SeedDemo { database }
         | Command::Backup { database, .. }
+        | Command::Retention { database, .. }
         | Command::Restore { database, .. } => (None, database),
         Command::BackupCheck { file } => return check_backup(file).await,
     };
@@ -100,6 +101,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::ImportUsers { file, .. } => import_users(&db, &file).await,
         Command::SeedDemo { .. } => seed_demo(&db, &settings).await,
         Command::Backup { file, .. } => back_up(&db, &file).await,
+        Command::Retention { .. } => show_retention_plan(&db, settings.retention_months).await,
         Command::BackupCheck { .. } | Command::Restore { .. } => Ok(()),
     };
     db.close().await;
@@ -408,6 +410,49 @@ async fn restore_backup(file: &std::path::Path, settings: &Settings) -> Result<(
         database.display(),
         describe_backup(file, &contents),
         database.display()
+    );
+    Ok(())
+}
+
+async fn show_retention_plan(db: &Database, months: u32) -> Result<(), Failure> {
+    let plan = tsudoi::retention::plan(db, chrono::Utc::now(), months)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Retention: {months} months (retention_months); events that ended before {} are past it.",
+        plan.cutoff.format("%Y-%m-%d %H:%M UTC")
+    );
+    const SHOWN: usize = 20;
+    for event in plan.events.iter().take(SHOWN) {
+        let title = event
+            .title_ja
+            .as_deref()
+            .or(event.title_en.as_deref())
+            .unwrap_or_default();
+        println!(
+            "  event {} ({}), ended {}: {} registrations ({} checked in), {} survey respondents, {} survey answers",
+            event.event_id,
+            title.replace(['\r', '\n'], " "),
+            event.ended_at.format("%Y-%m-%d"),
+            event.rows.registrations,
+            event.rows.checked_in,
+            event.rows.survey_respondents,
+            event.rows.survey_responses
+        );
+    }
+    if plan.events.len() > SHOWN {
+        println!("  … and {} more events", plan.events.len() - SHOWN);
+    }
+    let totals = plan.totals;
+    println!(
+        "In all: {} events, {} registrations, {} survey respondents, {} survey answers.",
+        plan.events.len(),
+        totals.registrations,
+        totals.survey_respondents,
+        totals.survey_responses
+    );
+    println!(
+        "Dry run: nothing was changed. (The job that archives and removes these rows is not built yet.)"
     );
     Ok(())
 }

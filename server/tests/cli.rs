@@ -24,6 +24,7 @@ fn every_command_has_help() {
         vec!["backup", "--help"],
         vec!["backup-check", "--help"],
         vec!["restore", "--help"],
+        vec!["retention", "--help"],
     ] {
         let mut command = tsudoi(dir.path());
         command.args(&args);
@@ -378,4 +379,80 @@ fn backup_check_and_restore_from_the_command_line() {
     assert!(dir.path().join("t.db.before-restore").exists());
     let migrated = run(&["migrate", "--database-url", &db]);
     assert!(migrated.status.success(), "{}", stderr_of(&migrated));
+}
+
+#[test]
+fn retention_dry_run_lists_events_past_the_configured_months_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let run = |args: &[&str], months: &str| {
+        let mut command = tsudoi(dir.path());
+        command.args(args).env("TSUDOI_RETENTION_MONTHS", months);
+        run_with_timeout(command, Duration::from_secs(60))
+    };
+    let migrated = run(&["migrate", "--database-url", &db], "24");
+    assert!(migrated.status.success(), "{}", stderr_of(&migrated));
+    // An event that ended 18 months ago, with one person registered.
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let db = tsudoi::storage::Database::open(
+            &tsudoi::storage::DatabaseUrl::parse(&db).unwrap(),
+            &tsudoi::storage::PoolSettings::default(),
+        )
+        .await
+        .unwrap();
+        let tsudoi::storage::Pool::Sqlite(pool) = db.pool() else {
+            unreachable!("a SQLite URL")
+        };
+        sqlx::query(
+            "INSERT INTO events (title_ja, description_ja, description_en, category, place,
+                                 starts_at, ends_at, capacity, seats_taken, status)
+             VALUES ('昔の研修', '', '', 'training', '7F', datetime('now', '-18 months', '-2 hours'),
+                     datetime('now', '-18 months'), 10, 1, 'published')",
+        )
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO users (email, display_name, role, lang) VALUES ('old@example.co.jp', '古', 'employee', 'ja')",
+        )
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO registrations (event_id, user_id, status, registered_at, updated_at)
+             VALUES (1, 1, 'registered', datetime('now', '-19 months'), datetime('now', '-19 months'))",
+        )
+        .execute(pool)
+        .await
+        .unwrap();
+        db.close().await;
+    });
+    let stdout =
+        |output: &std::process::Output| String::from_utf8_lossy(&output.stdout).to_string();
+
+    let long = run(&["retention", "--dry-run", "--database-url", &db], "24");
+    assert!(long.status.success(), "{}", stderr_of(&long));
+    assert!(
+        stdout(&long).contains("Retention: 24 months"),
+        "{}",
+        stdout(&long)
+    );
+    assert!(
+        stdout(&long).contains("In all: 0 events"),
+        "{}",
+        stdout(&long)
+    );
+    let short = run(&["retention", "--dry-run", "--database-url", &db], "12");
+    assert!(short.status.success(), "{}", stderr_of(&short));
+    assert!(
+        stdout(&short).contains("event 1 (昔の研修)")
+            && stdout(&short).contains("In all: 1 events, 1 registrations"),
+        "{}",
+        stdout(&short)
+    );
+    assert!(stdout(&short).contains("Dry run: nothing was changed"));
+
+    // Without --dry-run it refuses: the job itself is not built.
+    let refused = run(&["retention", "--database-url", &db], "12");
+    assert!(!refused.status.success());
 }
