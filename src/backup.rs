@@ -92,22 +92,20 @@ pub async fn check(path: &Path) -> Result<BackupContents, BackupError> {
             source,
         })?
         .len();
+    let not_a_backup = |error: sqlx::Error| BackupError::NotABackup {
+        path: path.to_owned(),
+        reason: error.to_string(),
+    };
     let mut conn: SqliteConnection = SqliteConnectOptions::new()
         .filename(path)
         .read_only(true)
         .connect()
         .await
-        .map_err(|error| BackupError::NotABackup {
-            path: path.to_owned(),
-            reason: error.to_string(),
-        })?;
+        .map_err(not_a_backup)?;
     let report: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
         .fetch_all(&mut conn)
         .await
-        .map_err(|error| BackupError::NotABackup {
-            path: path.to_owned(),
-            reason: error.to_string(),
-        })?;
+        .map_err(not_a_backup)?;
     if report != ["ok"] {
         return Err(BackupError::Damaged {
             path: path.to_owned(),
@@ -120,10 +118,7 @@ pub async fn check(path: &Path) -> Result<BackupContents, BackupError> {
     )
     .fetch_one(&mut conn)
     .await
-    .map_err(|error| BackupError::NotABackup {
-        path: path.to_owned(),
-        reason: error.to_string(),
-    })?;
+    .map_err(not_a_backup)?;
     Ok(BackupContents {
         bytes,
         events: counts.0,

@@ -43,3 +43,16 @@ pub fn server_context() -> Result<SharedServerContext, crate::AppError> {
         crate::AppError::Domain(tsudoi::Error::Internal)
     })
 }
+
+/// Makes the current server function's answer a file the browser saves as
+/// `file_name` (ASCII), of type `content_type`.
+pub fn send_as_attachment(content_type: &'static str, file_name: &str) {
+    use axum::http::{HeaderValue, header};
+    let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() else {
+        return;
+    };
+    response.insert_header(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        response.insert_header(header::CONTENT_DISPOSITION, value);
+    }
+}

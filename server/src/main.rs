@@ -102,6 +102,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::SeedDemo { .. } => seed_demo(&db, &settings).await,
         Command::Backup { file, .. } => back_up(&db, &file).await,
         Command::Retention { .. } => show_retention_plan(&db, settings.retention_months).await,
+        // Both were answered above, before a database was opened.
         Command::BackupCheck { .. } | Command::Restore { .. } => Ok(()),
     };
     db.close().await;

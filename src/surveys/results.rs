@@ -21,28 +21,20 @@ use crate::{Error, Result};
 pub const FIRST_TEXTS: i64 = 5;
 pub use super::TEXT_PAGE_SIZE;
 
-/// Narrowing by department: the statements with `AND r.department_id = $2`.
-#[derive(Clone, Copy)]
-enum Narrowing {
-    Whole,
-    Department,
-}
-
 /// The statements [`results`] runs after reading the survey, for tests that
 /// look at their plans: checked in by department (`$1` the event), answers by
 /// department, the tallies per question and value (`$1` the survey, `$2`
-/// the department when narrowed), and the first texts (`$1` the survey, `$2`
-/// the text questions' keys as a JSON array, `$3` the department or NULL).
-pub fn statements(backend: Backend, by_department: bool) -> [&'static str; 4] {
-    let narrowing = if by_department {
-        Narrowing::Department
-    } else {
-        Narrowing::Whole
-    };
+/// the department or NULL), and the first texts (`$1` the survey, `$2` the
+/// text questions' keys as a JSON array, `$3` the department or NULL).
+pub fn statements(backend: Backend) -> [&'static str; 4] {
     [
         checked_in_sql(backend),
         "SELECT department_id, COUNT(*) FROM survey_responses WHERE survey_id = $1 GROUP BY department_id",
-        tallies_sql(narrowing),
+        // A survey's tallies are a few hundred rows: summing them over the
+        // departments, or keeping one, costs the same.
+        "SELECT question_key, value, CAST(SUM(answers) AS BIGINT) FROM survey_tallies
+          WHERE survey_id = $1 AND ($2 IS NULL OR department_id = $2)
+          GROUP BY question_key, value",
         first_texts_sql(backend),
     ]
 }
@@ -58,19 +50,6 @@ fn checked_in_sql(backend: Backend) -> &'static str {
          WHERE r.event_id = $1 AND r.status = 'checked_in'
          GROUP BY u.department_id, d.name"
     )
-}
-
-fn tallies_sql(narrowing: Narrowing) -> &'static str {
-    match narrowing {
-        Narrowing::Whole => {
-            "SELECT question_key, value, CAST(SUM(answers) AS BIGINT) FROM survey_tallies
-             WHERE survey_id = $1 GROUP BY question_key, value"
-        }
-        Narrowing::Department => {
-            "SELECT question_key, value, answers FROM survey_tallies
-             WHERE survey_id = $1 AND department_id = $2"
-        }
-    }
 }
 
 fn first_texts_sql(backend: Backend) -> &'static str {
@@ -93,19 +72,6 @@ fn first_texts_sql(backend: Backend) -> &'static str {
     )
 }
 
-/// Binds `$1` and, when narrowed, `$2`, and runs `fetch_all`.
-macro_rules! fetch_narrowed {
-    ($db:expr, $sql:expr, $survey:expr, $department:expr) => {
-        on_pool!($db, |pool| {
-            let query = sqlx::query_as($sql).bind($survey);
-            match $department {
-                Some(department) => query.bind(department).fetch_all(pool).await?,
-                None => query.fetch_all(pool).await?,
-            }
-        })
-    };
-}
-
 /// The results of the event's survey, for everyone or for one department.
 #[tracing::instrument(level = "debug", name = "db.survey_results", skip(db, now))]
 pub async fn results(
@@ -117,8 +83,7 @@ pub async fn results(
     let survey = build::of_event(db, event_id, now)
         .await?
         .ok_or(Error::NotFound)?;
-    let [checked_in_sql, responses_sql, tallies_sql, texts_sql] =
-        statements(db.backend(), department_id.is_some());
+    let [checked_in_sql, responses_sql, tallies_sql, texts_sql] = statements(db.backend());
 
     let checked_in: Vec<(Option<i64>, Option<String>, i64)> =
         on_pool!(db, |pool| sqlx::query_as(checked_in_sql)
@@ -129,8 +94,11 @@ pub async fn results(
         .bind(survey.id)
         .fetch_all(pool)
         .await?);
-    let tallies: Vec<(String, i64, i64)> =
-        fetch_narrowed!(db, tallies_sql, survey.id, department_id);
+    let tallies: Vec<(String, i64, i64)> = on_pool!(db, |pool| sqlx::query_as(tallies_sql)
+        .bind(survey.id)
+        .bind(department_id)
+        .fetch_all(pool)
+        .await?);
     let text_keys: Vec<&str> = survey
         .questions
         .iter()

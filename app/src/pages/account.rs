@@ -30,16 +30,12 @@ pub async fn download_own_data()
         tracing::error!(%error, "own data not written as JSON");
         crate::AppError::Domain(tsudoi::Error::Internal)
     })?;
+    crate::server_context::send_as_attachment(
+        "application/json; charset=utf-8",
+        "tsudoi-my-data.json",
+    );
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         use axum::http::{HeaderValue, header};
-        response.insert_header(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        );
-        response.insert_header(
-            header::CONTENT_DISPOSITION,
-            HeaderValue::from_static("attachment; filename=\"tsudoi-my-data.json\""),
-        );
         response.insert_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     Ok(leptos::server_fn::codec::ByteStream::new(

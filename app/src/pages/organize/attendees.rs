@@ -108,18 +108,10 @@ pub async fn export_attendees(event_id: i64) -> Result<ByteStream<AppError>, App
     use futures_util::StreamExt;
     super::manager_of(event_id).await?;
     let ctx = crate::server_context::server_context()?;
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        use axum::http::{HeaderValue, header};
-        response.insert_header(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/csv; charset=utf-8"),
-        );
-        if let Ok(value) = HeaderValue::from_str(&format!(
-            "attachment; filename=\"tsudoi-event-{event_id}-attendees.csv\""
-        )) {
-            response.insert_header(header::CONTENT_DISPOSITION, value);
-        }
-    }
+    crate::server_context::send_as_attachment(
+        "text/csv; charset=utf-8",
+        &format!("tsudoi-event-{event_id}-attendees.csv"),
+    );
     let lang = crate::i18n::request_lang();
     let chunks =
         tsudoi::events::attendees::export_csv(ctx.db.clone(), event_id, ctx.time_zone, lang)

@@ -517,18 +517,10 @@ pub async fn export_survey(
     let survey = tsudoi::surveys::build::of_event(&ctx.db, event_id, chrono::Utc::now())
         .await?
         .ok_or(tsudoi::Error::NotFound)?;
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        use axum::http::{HeaderValue, header};
-        response.insert_header(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/csv; charset=utf-8"),
-        );
-        if let Ok(value) = HeaderValue::from_str(&format!(
-            "attachment; filename=\"tsudoi-event-{event_id}-survey.csv\""
-        )) {
-            response.insert_header(header::CONTENT_DISPOSITION, value);
-        }
-    }
+    crate::server_context::send_as_attachment(
+        "text/csv; charset=utf-8",
+        &format!("tsudoi-event-{event_id}-survey.csv"),
+    );
     let lang = crate::i18n::request_lang();
     let chunks = tsudoi::surveys::export::export_csv(ctx.db.clone(), survey, ctx.time_zone, lang)
         .map(|chunk| chunk.map(bytes::Bytes::from).map_err(AppError::from));
