@@ -1,4 +1,4 @@
-//! The command line: `tsudoi serve | migrate | create-admin | set-password | import-users | seed-demo | backup | backup-check | restore | retention --dry-run`.
+//! The command line: `tsudoi serve | migrate | create-admin | set-password | import-users | seed-demo | backup | backup-check | restore | retention --dry-run|--run | archive verify|restore`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -82,21 +82,49 @@ pub enum Command {
     },
     /// Check a backup file: SQLite's integrity check, and what it holds.
     BackupCheck { file: PathBuf },
-    /// Show which events are past `retention_months` and how many personal
-    /// rows each holds. Only the dry run exists: the job that archives and
-    /// removes them is not built yet.
+    /// Archive and remove the personal rows past retention: events ended
+    /// more than `retention_months` ago, mail older than `mail_keep_days`,
+    /// audit entries older than `audit_keep_months`. `--dry-run` shows what
+    /// a run would take and the last run; `--run` runs now (the server also
+    /// runs it once a day).
+    #[command(group(clap::ArgGroup::new("mode").required(true).args(["dry_run", "run"])))]
     Retention {
-        /// Required: show the plan, change nothing.
-        #[arg(long, required = true)]
+        /// Show the plan and the last run; change nothing.
+        #[arg(long)]
         dry_run: bool,
+        /// Archive and remove now.
+        #[arg(long)]
+        run: bool,
         #[command(flatten)]
         database: DatabaseArg,
+    },
+    /// Work with the archives the retention job writes.
+    Archive {
+        #[command(subcommand)]
+        action: ArchiveAction,
     },
     /// Put a backup in place of the embedded database. Stop Tsudoi first; the
     /// current database is kept beside it as `<name>.before-restore`.
     Restore {
         /// The backup file.
         file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArchiveAction {
+    /// Check an archive folder against its manifest: each file's SHA-256
+    /// and row count. Exits with an error at the first difference.
+    Verify { folder: PathBuf },
+    /// Bring one archived event's registrations, survey respondents and
+    /// the authors of its survey answers back from an archive folder.
+    Restore {
+        folder: PathBuf,
+        /// The event's id (as in the manifest and `retention --dry-run`).
+        #[arg(long)]
+        event: i64,
         #[command(flatten)]
         database: DatabaseArg,
     },

@@ -42,6 +42,10 @@ pub struct RawConfig {
     pub acquire_timeout_ms: u64,
     pub request_timeout_ms: u64,
     pub retention_months: u32,
+    /// Unset: an `archive` folder next to the binary.
+    pub archive_folder: Option<String>,
+    pub mail_keep_days: u32,
+    pub audit_keep_months: u32,
     pub session_idle_minutes: u32,
     pub session_max_hours: u32,
     pub mail_from: Option<String>,
@@ -80,6 +84,9 @@ impl Default for RawConfig {
             acquire_timeout_ms: 3_000,
             request_timeout_ms: 10_000,
             retention_months: 24,
+            archive_folder: None,
+            mail_keep_days: 180,
+            audit_keep_months: 60,
             session_idle_minutes: 120,
             session_max_hours: 12,
             mail_from: None,
@@ -99,7 +106,7 @@ impl Default for RawConfig {
     }
 }
 
-const KEYS: [&str; 28] = [
+const KEYS: [&str; 31] = [
     "addr",
     "database_url",
     "redis_url",
@@ -113,6 +120,9 @@ const KEYS: [&str; 28] = [
     "acquire_timeout_ms",
     "request_timeout_ms",
     "retention_months",
+    "archive_folder",
+    "mail_keep_days",
+    "audit_keep_months",
     "session_idle_minutes",
     "session_max_hours",
     "mail_from",
@@ -154,6 +164,12 @@ pub struct Settings {
     /// Longest a request may take to answer; past it, 503.
     pub request_timeout: Duration,
     pub retention_months: u32,
+    /// Where each retention run writes its archive folder.
+    pub archive_folder: PathBuf,
+    /// Days sent and failed mail stays in the outbox.
+    pub mail_keep_days: u32,
+    /// Months entries stay in the audit log.
+    pub audit_keep_months: u32,
     pub sessions: SessionSettings,
     pub mail: MailSettings,
     /// Pages of the public event list kept in memory; 0 keeps none.
@@ -166,6 +182,19 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Where the configuration came from, for the start-up log line.
     pub source: Option<PathBuf>,
+}
+
+impl Settings {
+    /// What the retention job needs of the configuration.
+    pub fn retention(&self) -> tsudoi::retention::job::RetentionSettings {
+        tsudoi::retention::job::RetentionSettings {
+            months: self.retention_months,
+            mail_keep_days: self.mail_keep_days,
+            audit_keep_months: self.audit_keep_months,
+            archive_folder: self.archive_folder.clone(),
+            time_zone: self.time_zone,
+        }
+    }
 }
 
 /// How long a login lasts.
@@ -354,8 +383,14 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
             "must be between 1000 and 600000 milliseconds",
         ));
     }
-    if raw.retention_months < 1 {
-        return Err(bad("retention_months", "must be at least 1"));
+    if !(1..=1_200).contains(&raw.retention_months) {
+        return Err(bad("retention_months", "must be between 1 and 1200"));
+    }
+    if !(1..=36_500).contains(&raw.mail_keep_days) {
+        return Err(bad("mail_keep_days", "must be between 1 and 36500"));
+    }
+    if !(1..=1_200).contains(&raw.audit_keep_months) {
+        return Err(bad("audit_keep_months", "must be between 1 and 1200"));
     }
     if !(5..=7 * 24 * 60).contains(&raw.session_idle_minutes) {
         return Err(bad(
@@ -427,6 +462,10 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
         },
         request_timeout: Duration::from_millis(raw.request_timeout_ms),
         retention_months: raw.retention_months,
+        archive_folder: non_empty(raw.archive_folder.clone())
+            .map_or_else(|| beside_binary("archive"), PathBuf::from),
+        mail_keep_days: raw.mail_keep_days,
+        audit_keep_months: raw.audit_keep_months,
         sessions: SessionSettings {
             idle: Duration::from_secs(u64::from(raw.session_idle_minutes) * 60),
             max_age: Duration::from_secs(u64::from(raw.session_max_hours) * 3600),

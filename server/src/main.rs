@@ -21,6 +21,7 @@ mod traces;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::io::{BufRead, IsTerminal};
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -31,7 +32,7 @@ use tsudoi::users::throttle::LoginLimits;
 use tsudoi::users::{self, NewUser, password};
 use tsudoi_app::server_context::{AuthPolicy, ServerContext};
 
-use cli::{Cli, Command};
+use cli::{ArchiveAction, Cli, Command};
 use config::{Overrides, Settings};
 
 /// Everything that stops a command, as one line for the operator.
@@ -67,8 +68,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         | Command::SeedDemo { database }
         | Command::Backup { database, .. }
         | Command::Retention { database, .. }
+        | Command::Archive {
+            action: ArchiveAction::Restore { database, .. },
+        }
         | Command::Restore { database, .. } => (None, database),
         Command::BackupCheck { file } => return check_backup(file).await,
+        Command::Archive {
+            action: ArchiveAction::Verify { folder },
+        } => return verify_archive(folder),
     };
     let overrides = Overrides {
         addr,
@@ -101,9 +108,17 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::ImportUsers { file, .. } => import_users(&db, &file).await,
         Command::SeedDemo { .. } => seed_demo(&db, &settings).await,
         Command::Backup { file, .. } => back_up(&db, &file).await,
-        Command::Retention { .. } => show_retention_plan(&db, settings.retention_months).await,
-        // Both were answered above, before a database was opened.
-        Command::BackupCheck { .. } | Command::Restore { .. } => Ok(()),
+        Command::Retention { run: false, .. } => show_retention_plan(&db, &settings).await,
+        Command::Retention { run: true, .. } => run_retention(&db, &settings).await,
+        Command::Archive {
+            action: ArchiveAction::Restore { folder, event, .. },
+        } => restore_from_archive(&db, &folder, event).await,
+        // These were answered above, before a database was opened.
+        Command::BackupCheck { .. }
+        | Command::Restore { .. }
+        | Command::Archive {
+            action: ArchiveAction::Verify { .. },
+        } => Ok(()),
     };
     db.close().await;
     result
@@ -168,6 +183,16 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
     tracing::info!(store = sessions.describe(), "sessions");
     let (stop_background, background_stopped) = tokio::sync::watch::channel(false);
     let mail = mail::start(&settings, &db, background_stopped)?;
+    // Once a day: archive and remove what is past retention. A run cut by
+    // the shutdown rolls back its current step; the next start goes on.
+    let mut retention_stop = stop_background.subscribe();
+    tokio::spawn(tsudoi::retention::job::run_scheduler(
+        db.clone(),
+        settings.retention(),
+        async move {
+            let _ = retention_stop.wait_for(|stop| *stop).await;
+        },
+    ));
     let caches = caches::open(&settings, &db).await?;
     let redis = caches.shared.clone();
     let state = http::AppState {
@@ -415,7 +440,8 @@ async fn restore_backup(file: &std::path::Path, settings: &Settings) -> Result<(
     Ok(())
 }
 
-async fn show_retention_plan(db: &Database, months: u32) -> Result<(), Failure> {
+async fn show_retention_plan(db: &Database, settings: &Settings) -> Result<(), Failure> {
+    let months = settings.retention_months;
     let plan = tsudoi::retention::plan(db, chrono::Utc::now(), months)
         .await
         .map_err(|e| e.to_string())?;
@@ -453,7 +479,100 @@ async fn show_retention_plan(db: &Database, months: u32) -> Result<(), Failure> 
         totals.survey_responses
     );
     println!(
-        "Dry run: nothing was changed. (The job that archives and removes these rows is not built yet.)"
+        "Also sent and failed mail older than {} days (mail_keep_days) and audit entries older than {} months (audit_keep_months). Archives go to {}.",
+        settings.mail_keep_days,
+        settings.audit_keep_months,
+        settings.archive_folder.display()
+    );
+    match tsudoi::retention::job::last_run(db)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        None => println!("Last run: none yet."),
+        Some(run) => println!("Last run: {}", describe_run(&run)),
+    }
+    println!("Dry run: nothing was changed.");
+    Ok(())
+}
+
+fn describe_run(run: &tsudoi::retention::job::LastRun) -> String {
+    match run.finished_at {
+        None => format!(
+            "for {}, started {}, still running",
+            run.run_for,
+            run.started_at.format("%Y-%m-%d %H:%M UTC")
+        ),
+        Some(finished) => format!(
+            "for {}, finished {}: {} events ({} registrations, {} survey answers), {} mails, {} audit entries{}",
+            run.run_for,
+            finished.format("%Y-%m-%d %H:%M UTC"),
+            run.events,
+            run.registrations,
+            run.survey_answers,
+            run.mail,
+            run.audit_entries,
+            run.archive
+                .as_deref()
+                .map(|a| format!(", archived in {a}"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+async fn run_retention(db: &Database, settings: &Settings) -> Result<(), Failure> {
+    let report = tsudoi::retention::job::run(db, &settings.retention(), chrono::Utc::now())
+        .await
+        .map_err(|e| e.to_string())?;
+    match &report.archive {
+        None => println!("Nothing is past retention: nothing archived, nothing removed."),
+        Some(folder) => println!(
+            "Archived in {} and removed: {} events ({} registrations, {} survey answers unlinked from their authors), {} mails, {} audit entries.",
+            folder.display(),
+            report.events,
+            report.registrations,
+            report.survey_answers,
+            report.mail,
+            report.audit_entries
+        ),
+    }
+    if !report.left_for_next_run.is_empty() {
+        println!(
+            "Changed while archiving, left for the next run: events {:?}.",
+            report.left_for_next_run
+        );
+    }
+    Ok(())
+}
+
+fn verify_archive(folder: &Path) -> Result<(), Failure> {
+    let verified = tsudoi::retention::archive_files::verify(folder).map_err(|e| e.to_string())?;
+    let manifest = verified.manifest;
+    println!(
+        "{}: {} archive {} from {} is intact.",
+        folder.display(),
+        manifest.format,
+        manifest.run,
+        manifest.created_at.format("%Y-%m-%d %H:%M UTC")
+    );
+    for file in &manifest.files {
+        println!(
+            "  {}: {} rows, sha256 {}",
+            file.file, file.rows, file.sha256
+        );
+    }
+    Ok(())
+}
+
+async fn restore_from_archive(db: &Database, folder: &Path, event: i64) -> Result<(), Failure> {
+    let restored = tsudoi::retention::restore::restore_event(db, folder, event)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Event {event} restored from {}: {} registrations, {} survey respondents, {} survey answers linked to their authors again.",
+        folder.display(),
+        restored.registrations,
+        restored.survey_respondents,
+        restored.survey_answers
     );
     Ok(())
 }

@@ -16,6 +16,7 @@ struct EventRow {
     capacity: i32,
     ends_at: DateTime<Utc>,
     starts_at: DateTime<Utc>,
+    archived: bool,
 }
 
 /// The statements [`event_stats`] runs, in order, for tests that look at
@@ -42,11 +43,31 @@ pub fn statements(backend: Backend) -> [&'static str; 4] {
          ORDER BY COUNT(*) DESC, d.name"
     );
     [
-        "SELECT capacity, starts_at, ends_at FROM events WHERE id = $1",
+        "SELECT capacity, starts_at, ends_at, history_archived_at IS NOT NULL AS archived
+           FROM events WHERE id = $1",
         "SELECT status, COUNT(*) FROM registrations WHERE event_id = $1 GROUP BY status",
         by_day,
         by_department,
     ]
+}
+
+/// The numbers of an event whose personal rows the retention job archived:
+/// as they were computed just before the rows were removed.
+async fn archived_stats(db: &Database, event_id: i64) -> Result<EventStats> {
+    let stats: String = on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT stats FROM archived_event_figures WHERE event_id = $1"
+    )
+    .bind(event_id)
+    .fetch_optional(pool)
+    .await?)
+    .ok_or_else(|| {
+        tracing::error!(event_id, "an archived event without its figures");
+        Error::Internal
+    })?;
+    serde_json::from_str(&stats).map_err(|err| {
+        tracing::error!(event_id, error = %err, "unreadable figures of an archived event");
+        Error::Internal
+    })
 }
 
 #[tracing::instrument(level = "debug", name = "db.event_stats", skip(db, tz, now))]
@@ -62,6 +83,9 @@ pub async fn event_stats(
         .fetch_optional(pool)
         .await?)
     .ok_or(Error::NotFound)?;
+    if event.archived {
+        return archived_stats(db, event_id).await;
+    }
 
     let by_status: Vec<(String, i64)> = on_pool!(db, |pool| sqlx::query_as(status_sql)
         .bind(event_id)

@@ -3,10 +3,9 @@
 //! the answers) is to be archived and removed, while the event keeps its
 //! figures.
 //!
-//! What exists so far is the plan: which events are past the limit and how
-//! many personal rows each holds, as `tsudoi retention --dry-run` shows it.
-//! The job that archives and removes them is not built yet; nothing here
-//! changes a row.
+//! [`plan`] says what the next run would do (`tsudoi retention --dry-run`
+//! and the admin page); [`job`] archives and removes; [`archive_files`] is
+//! the archive's format; [`restore`] brings an archived event back.
 
 use std::collections::HashMap;
 
@@ -14,6 +13,28 @@ use chrono::{DateTime, Months, Utc};
 
 use crate::Result;
 use crate::storage::{Database, on_pool};
+
+pub mod archive_files;
+pub mod job;
+pub mod restore;
+
+/// Which events a run takes (`e`): ended before the cutoff (`$1`), not
+/// archived yet, and with no survey still taking answers at `$2` (now).
+macro_rules! due_events_where {
+    () => {
+        "e.history_archived_at IS NULL AND e.ends_at < $1
+         AND NOT EXISTS (SELECT 1 FROM surveys ds WHERE ds.event_id = e.id AND ds.closes_at > $2)"
+    };
+}
+
+/// The ids of the events a run at `$2` takes with cutoff `$1`, oldest first.
+pub(crate) fn due_events_sql() -> &'static str {
+    concat!(
+        "SELECT e.id FROM events e WHERE ",
+        due_events_where!(),
+        " ORDER BY e.ends_at, e.id"
+    )
+}
 
 /// The personal rows an event holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -67,33 +88,41 @@ pub fn cutoff(now: DateTime<Utc>, months: u32) -> DateTime<Utc> {
 #[tracing::instrument(level = "debug", name = "db.retention_plan", skip(db, now))]
 pub async fn plan(db: &Database, now: DateTime<Utc>, months: u32) -> Result<RetentionPlan> {
     let cutoff = cutoff(now, months);
-    let events: Vec<EventRow> = on_pool!(db, |pool| sqlx::query_as(
-        "SELECT id, title_ja, title_en, ends_at FROM events
-              WHERE ends_at < $1 ORDER BY ends_at, id"
-    )
+    let events: Vec<EventRow> = on_pool!(db, |pool| sqlx::query_as(concat!(
+        "SELECT e.id, e.title_ja, e.title_en, e.ends_at FROM events e WHERE ",
+        due_events_where!(),
+        " ORDER BY e.ends_at, e.id"
+    ))
     .bind(cutoff)
+    .bind(now)
     .fetch_all(pool)
     .await?);
-    let registrations: Vec<(i64, i64, i64)> = on_pool!(db, |pool| sqlx::query_as(
+    let registrations: Vec<(i64, i64, i64)> = on_pool!(db, |pool| sqlx::query_as(concat!(
         "SELECT r.event_id, COUNT(*),
                 COALESCE(SUM(CASE WHEN r.status = 'checked_in' THEN 1 ELSE 0 END), 0)
            FROM registrations r JOIN events e ON e.id = r.event_id
-          WHERE e.ends_at < $1
-          GROUP BY r.event_id"
-    )
+          WHERE ",
+        due_events_where!(),
+        " GROUP BY r.event_id"
+    ))
     .bind(cutoff)
+    .bind(now)
     .fetch_all(pool)
     .await?);
-    let surveys: Vec<(i64, i64, i64)> = on_pool!(db, |pool| sqlx::query_as(
+    let surveys: Vec<(i64, i64, i64)> = on_pool!(db, |pool| {
+        sqlx::query_as(concat!(
         "SELECT s.event_id,
                 (SELECT COUNT(*) FROM survey_respondents p WHERE p.survey_id = s.id),
-                (SELECT COUNT(*) FROM survey_responses a WHERE a.survey_id = s.id)
+                (SELECT COUNT(*) FROM survey_responses a WHERE a.survey_id = s.id AND a.user_id IS NOT NULL)
            FROM surveys s JOIN events e ON e.id = s.event_id
-          WHERE e.ends_at < $1"
-    )
+          WHERE ",
+        due_events_where!()
+    ))
     .bind(cutoff)
+    .bind(now)
     .fetch_all(pool)
-    .await?);
+    .await?
+    });
 
     let registrations: HashMap<i64, (i64, i64)> = registrations
         .into_iter()

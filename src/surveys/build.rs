@@ -45,7 +45,7 @@ macro_rules! survey_columns {
     () => {
         "s.id, s.event_id, s.questions, s.anonymous, s.opens_with_event_end, s.opens_at, s.open_days,
          s.closes_at, s.reminder_days_before, s.closed_early_at, s.version,
-         (SELECT COUNT(*) FROM survey_respondents sr WHERE sr.survey_id = s.id) AS respondents"
+         (SELECT COUNT(*) FROM survey_responses sr WHERE sr.survey_id = s.id) AS respondents"
     };
 }
 pub(super) use survey_columns;

@@ -23,8 +23,9 @@ pub fn statements(backend: Backend) -> [&'static str; 5] {
         "SELECT ",
         [local_month "e.starts_at", "$3"],
         " AS month, COUNT(*),
-           CAST(SUM((SELECT COUNT(*) FROM registrations r WHERE r.event_id = e.id AND r.status = 'checked_in')) AS BIGINT),
-           CAST(SUM((SELECT COUNT(*) FROM survey_respondents sr WHERE sr.survey_id = s.id)) AS BIGINT)
+           CAST(SUM((SELECT COUNT(*) FROM registrations r WHERE r.event_id = e.id AND r.status = 'checked_in')
+                    + (SELECT COALESCE(SUM(a.checked_in), 0) FROM archived_department_figures a WHERE a.event_id = e.id)) AS BIGINT),
+           CAST(SUM((SELECT COUNT(*) FROM survey_responses sr WHERE sr.survey_id = s.id)) AS BIGINT)
          FROM surveys s JOIN events e ON e.id = s.event_id
          WHERE e.status = 'published' AND e.starts_at >= $1 AND e.starts_at < $2
          GROUP BY 1 ORDER BY 1"
@@ -72,13 +73,22 @@ pub fn statements(backend: Backend) -> [&'static str; 5] {
     [
         per_month,
         ratings_per_month,
-        "SELECT u.department_id, d.name, COUNT(*)
-         FROM surveys s JOIN events e ON e.id = s.event_id
-         JOIN registrations r ON r.event_id = e.id AND r.status = 'checked_in'
-         JOIN users u ON u.id = r.user_id
-         LEFT JOIN departments d ON d.id = u.department_id
-         WHERE e.status = 'published' AND e.starts_at >= $1 AND e.starts_at < $2
-         GROUP BY u.department_id, d.name",
+        // Archived events count their check-ins from the figures they kept.
+        "SELECT x.department_id, d.name, CAST(SUM(x.checked_in) AS BIGINT)
+         FROM (SELECT u.department_id, COUNT(*) AS checked_in
+                 FROM surveys s JOIN events e ON e.id = s.event_id
+                 JOIN registrations r ON r.event_id = e.id AND r.status = 'checked_in'
+                 JOIN users u ON u.id = r.user_id
+                WHERE e.status = 'published' AND e.starts_at >= $1 AND e.starts_at < $2
+                GROUP BY u.department_id
+               UNION ALL
+               SELECT a.department_id, a.checked_in
+                 FROM surveys s JOIN events e ON e.id = s.event_id
+                 JOIN archived_department_figures a ON a.event_id = e.id
+                WHERE e.status = 'published' AND e.starts_at >= $1 AND e.starts_at < $2
+                  AND a.checked_in > 0) x
+         LEFT JOIN departments d ON d.id = x.department_id
+         GROUP BY x.department_id, d.name",
         "SELECT r.department_id, COUNT(*)
          FROM surveys s JOIN events e ON e.id = s.event_id
          JOIN survey_responses r ON r.survey_id = s.id

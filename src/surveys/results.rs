@@ -41,14 +41,19 @@ pub fn statements(backend: Backend) -> [&'static str; 4] {
 
 fn checked_in_sql(backend: Backend) -> &'static str {
     // The people of this event only, each looked up by id: the cost follows
-    // the event's size, not the company's.
+    // the event's size, not the company's. An archived event has no
+    // registrations left and counts from the figures it kept.
     dialect_sql!(
         backend,
         "SELECT u.department_id, d.name, COUNT(*) FROM registrations r ",
         [each_row_of "users", "u", "r.user_id"],
         " LEFT JOIN departments d ON d.id = u.department_id
          WHERE r.event_id = $1 AND r.status = 'checked_in'
-         GROUP BY u.department_id, d.name"
+         GROUP BY u.department_id, d.name
+         UNION ALL
+         SELECT a.department_id, d.name, a.checked_in FROM archived_department_figures a
+           LEFT JOIN departments d ON d.id = a.department_id
+          WHERE a.event_id = $1 AND a.checked_in > 0"
     )
 }
 
