@@ -581,6 +581,99 @@ mod tests {
         load(Some(&path), &Overrides::default())
     }
 
+    /// The keys of the README's configuration table.
+    fn keys_in_readme() -> Vec<String> {
+        let readme = include_str!("../../README.md");
+        let table = readme
+            .split("| key | default | meaning |")
+            .nth(1)
+            .expect("the README's configuration table");
+        table
+            .lines()
+            .skip(2)
+            .take_while(|line| line.starts_with('|'))
+            .filter_map(|line| line.split('`').nth(1).map(str::to_string))
+            .collect()
+    }
+
+    /// The keys `Leptos.toml` shows, commented out or set.
+    fn keys_in_sample_file() -> Vec<String> {
+        include_str!("../../Leptos.toml")
+            .lines()
+            .map(|line| line.trim_start_matches('#').trim())
+            .filter_map(|line| line.split_once(" = ").map(|(key, _)| key))
+            .filter(|key| key.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn every_documented_setting_is_read_and_changes_what_tsudoi_does() {
+        let mut known: Vec<String> = KEYS.iter().map(|k| k.to_string()).collect();
+        known.sort();
+        let mut readme = keys_in_readme();
+        readme.sort();
+        assert_eq!(readme, known, "README table vs the keys Tsudoi reads");
+        let mut sample = keys_in_sample_file();
+        sample.sort();
+        assert_eq!(sample, known, "Leptos.toml vs the keys Tsudoi reads");
+
+        // For each key a valid value other than its default: the settings
+        // Tsudoi runs with must differ from the defaults'.
+        let other_values = [
+            ("addr", "\"127.0.0.1:3999\""),
+            ("database_url", "\"sqlite:///tmp/elsewhere.db\""),
+            ("redis_url", "\"redis://127.0.0.1:6380\""),
+            ("smtp_url", "\"smtp://127.0.0.1:2525\""),
+            ("public_url", "\"https://events.example.co.jp\""),
+            ("time_zone", "\"Europe/Paris\""),
+            ("reminder_time", "\"07:30\""),
+            ("pool_size", "7"),
+            ("statement_timeout_ms", "1234"),
+            ("slow_statement_ms", "321"),
+            ("acquire_timeout_ms", "4321"),
+            ("request_timeout_ms", "12345"),
+            ("retention_months", "36"),
+            ("archive_folder", "\"/var/lib/tsudoi/archive\""),
+            ("mail_keep_days", "30"),
+            ("audit_keep_months", "84"),
+            ("session_idle_minutes", "30"),
+            ("session_max_hours", "8"),
+            ("mail_from", "\"Events <events@example.co.jp>\""),
+            ("mail_folder", "\"/var/lib/tsudoi/mail\""),
+            ("mail_per_minute", "60"),
+            ("mail_batch_size", "10"),
+            ("mail_connections", "2"),
+            ("mail_max_attempts", "3"),
+            ("mail_send_timeout_seconds", "15"),
+            ("mail_retry_seconds", "90"),
+            ("list_cache_pages", "0"),
+            ("metrics_addr", "\"127.0.0.1:9464\""),
+            ("otlp_endpoint", "\"http://127.0.0.1:4318\""),
+            ("log", "\"debug\""),
+            ("log_format", "\"json\""),
+        ];
+        let mut covered: Vec<String> = other_values.iter().map(|(k, _)| k.to_string()).collect();
+        covered.sort();
+        assert_eq!(covered, known, "a value for every key");
+        // Where the file was is not a setting (each test file is elsewhere).
+        let described = |mut settings: Settings| {
+            settings.source = None;
+            format!("{settings:?}")
+        };
+        let defaults = described(with_file("").unwrap());
+        assert_eq!(described(with_file("").unwrap()), defaults);
+        for (key, value) in other_values {
+            let settings = with_file(&format!("{key} = {value}\n"))
+                .unwrap_or_else(|e| panic!("{key} = {value}: {e}"));
+            assert_ne!(
+                described(settings),
+                defaults,
+                "{key} = {value} changed nothing"
+            );
+        }
+    }
+
     #[test]
     fn passwords_in_urls_never_appear_in_debug_output() {
         let settings = with_file(

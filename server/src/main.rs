@@ -277,6 +277,9 @@ fn log_effective_configuration(settings: &Settings) {
         time_zone = %settings.time_zone,
         reminder_time = %settings.reminder_time.format("%H:%M"),
         retention_months = settings.retention_months,
+        archive_folder = %settings.archive_folder.display(),
+        mail_keep_days = settings.mail_keep_days,
+        audit_keep_months = settings.audit_keep_months,
         "configuration"
     );
 }
@@ -520,7 +523,7 @@ fn describe_run(run: &tsudoi::retention::job::LastRun) -> String {
 }
 
 async fn run_retention(db: &Database, settings: &Settings) -> Result<(), Failure> {
-    let report = tsudoi::retention::job::run(db, &settings.retention(), chrono::Utc::now())
+    let report = tsudoi::retention::job::run_now(db, &settings.retention(), chrono::Utc::now())
         .await
         .map_err(|e| e.to_string())?;
     match &report.archive {

@@ -25,6 +25,9 @@ fn every_command_has_help() {
         vec!["backup-check", "--help"],
         vec!["restore", "--help"],
         vec!["retention", "--help"],
+        vec!["archive", "--help"],
+        vec!["archive", "verify", "--help"],
+        vec!["archive", "restore", "--help"],
     ] {
         let mut command = tsudoi(dir.path());
         command.args(&args);
@@ -382,12 +385,16 @@ fn backup_check_and_restore_from_the_command_line() {
 }
 
 #[test]
-fn retention_dry_run_lists_events_past_the_configured_months_and_changes_nothing() {
+fn retention_from_the_command_line_plans_runs_verifies_and_restores() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let archives = dir.path().join("archives");
     let run = |args: &[&str], months: &str| {
         let mut command = tsudoi(dir.path());
-        command.args(args).env("TSUDOI_RETENTION_MONTHS", months);
+        command
+            .args(args)
+            .env("TSUDOI_RETENTION_MONTHS", months)
+            .env("TSUDOI_ARCHIVE_FOLDER", &archives);
         run_with_timeout(command, Duration::from_secs(60))
     };
     let migrated = run(&["migrate", "--database-url", &db], "24");
@@ -452,7 +459,84 @@ fn retention_dry_run_lists_events_past_the_configured_months_and_changes_nothing
     );
     assert!(stdout(&short).contains("Dry run: nothing was changed"));
 
-    // Without --dry-run it refuses: the job itself is not built.
+    assert!(stdout(&short).contains("Last run: none yet."));
+
+    // Neither --dry-run nor --run: refused, nothing done.
     let refused = run(&["retention", "--database-url", &db], "12");
     assert!(!refused.status.success());
+    assert!(!archives.exists());
+
+    let ran = run(&["retention", "--run", "--database-url", &db], "12");
+    assert!(ran.status.success(), "{}", stderr_of(&ran));
+    assert!(
+        stdout(&ran).contains("1 events (1 registrations"),
+        "{}",
+        stdout(&ran)
+    );
+    let folders: Vec<_> = std::fs::read_dir(&archives)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(folders.len(), 1, "{folders:?}");
+    let archive = folders[0].to_str().unwrap().to_string();
+    let after = run(&["retention", "--dry-run", "--database-url", &db], "12");
+    assert!(
+        stdout(&after).contains("In all: 0 events")
+            && stdout(&after).contains("1 events (1 registrations, 0 survey answers)"),
+        "{}",
+        stdout(&after)
+    );
+
+    let verified = run(&["archive", "verify", &archive], "12");
+    assert!(verified.status.success(), "{}", stderr_of(&verified));
+    assert!(
+        stdout(&verified).contains("registrations.jsonl.gz: 1 rows"),
+        "{}",
+        stdout(&verified)
+    );
+
+    // One changed byte in a copy: verify fails, naming the file.
+    let copy = dir.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    for entry in std::fs::read_dir(&archive).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+    }
+    let file = copy.join("events.jsonl.gz");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    std::fs::write(&file, bytes).unwrap();
+    let damaged = run(&["archive", "verify", copy.to_str().unwrap()], "12");
+    assert!(!damaged.status.success());
+    assert!(
+        stderr_of(&damaged).contains("events.jsonl.gz"),
+        "{}",
+        stderr_of(&damaged)
+    );
+
+    let restored = run(
+        &[
+            "archive",
+            "restore",
+            &archive,
+            "--event",
+            "1",
+            "--database-url",
+            &db,
+        ],
+        "12",
+    );
+    assert!(restored.status.success(), "{}", stderr_of(&restored));
+    assert!(
+        stdout(&restored).contains("1 registrations"),
+        "{}",
+        stdout(&restored)
+    );
+    let planned_again = run(&["retention", "--dry-run", "--database-url", &db], "12");
+    assert!(
+        stdout(&planned_again).contains("In all: 1 events, 1 registrations"),
+        "{}",
+        stdout(&planned_again)
+    );
 }

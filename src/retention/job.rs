@@ -84,11 +84,38 @@ pub async fn run_for(
     day: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Option<RunReport>, RetentionError> {
+    claim_and_run(db, settings, &day.to_string(), now).await
+}
+
+/// A run asked for on the command line: recorded beside the daily ones
+/// (under the day and the time), whether or not today's already ran.
+pub async fn run_now(
+    db: &Database,
+    settings: &RetentionSettings,
+    now: DateTime<Utc>,
+) -> Result<RunReport, RetentionError> {
+    let local = now.with_timezone(&settings.time_zone);
+    let key = format!(
+        "{} command line {}",
+        local.date_naive(),
+        local.format("%H:%M:%S%.3f")
+    );
+    claim_and_run(db, settings, &key, now)
+        .await?
+        .ok_or(RetentionError::Database(crate::Error::Unavailable))
+}
+
+async fn claim_and_run(
+    db: &Database,
+    settings: &RetentionSettings,
+    day: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<RunReport>, RetentionError> {
     let claimed = on_pool!(db, |pool| sqlx::query(
         "INSERT INTO retention_runs (run_for, started_at) VALUES ($1, $2)
          ON CONFLICT (run_for) DO NOTHING"
     )
-    .bind(day.to_string())
+    .bind(day)
     .bind(now)
     .execute(pool)
     .await?
@@ -104,7 +131,7 @@ pub async fn run_for(
                         registrations = $5, survey_answers = $6, mail = $7, audit_entries = $8
                   WHERE run_for = $1"
             )
-            .bind(day.to_string())
+            .bind(day)
             .bind(Utc::now())
             .bind(report.archive.as_deref().map(archive_name))
             .bind(report.events as i64)
@@ -121,7 +148,7 @@ pub async fn run_for(
             let release = on_pool!(db, |pool| sqlx::query(
                 "DELETE FROM retention_runs WHERE run_for = $1 AND finished_at IS NULL"
             )
-            .bind(day.to_string())
+            .bind(day)
             .execute(pool)
             .await
             .map(|_| ()));
