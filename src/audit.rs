@@ -23,6 +23,7 @@ pub enum AuditAction {
     RoleChanged,
     UserDeactivated,
     UserReactivated,
+    UserAnonymized,
     UsersImported,
     EventEdited,
     CapacityChanged,
@@ -44,7 +45,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 27] = [
+    pub const ALL: [AuditAction; 28] = [
         AuditAction::LoginFailed,
         AuditAction::LoginThrottled,
         AuditAction::LoggedIn,
@@ -54,6 +55,7 @@ impl AuditAction {
         AuditAction::RoleChanged,
         AuditAction::UserDeactivated,
         AuditAction::UserReactivated,
+        AuditAction::UserAnonymized,
         AuditAction::UsersImported,
         AuditAction::EventEdited,
         AuditAction::CapacityChanged,
@@ -85,6 +87,7 @@ impl AuditAction {
             AuditAction::RoleChanged => "role_changed",
             AuditAction::UserDeactivated => "user_deactivated",
             AuditAction::UserReactivated => "user_reactivated",
+            AuditAction::UserAnonymized => "user_anonymized",
             AuditAction::UsersImported => "users_imported",
             AuditAction::EventEdited => "event_edited",
             AuditAction::CapacityChanged => "capacity_changed",

@@ -150,6 +150,8 @@ pub enum Reason {
     LastActiveAdmin,
     #[error("You cannot deactivate your own account.")]
     CannotDeactivateSelf,
+    #[error("You cannot anonymize your own account.")]
+    CannotAnonymizeSelf,
     #[error(
         "This link has expired or has been used already. Ask for a new one with “Forgot your password?” on the sign-in page."
     )]

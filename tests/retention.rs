@@ -114,6 +114,7 @@ fn settings(folder: &Path) -> RetentionSettings {
         audit_keep_months: 60,
         archive_folder: folder.to_path_buf(),
         time_zone: Tokyo,
+        anonymize_after_days: 90,
     }
 }
 
@@ -684,5 +685,302 @@ async fn two_instances_on_one_database_run_the_day_once() {
         assert_eq!(ran.len(), 1, "{backend}: exactly one instance ran the day");
         assert_eq!(ran[0].events, 1, "{backend}");
         only_folder_in(folder.path());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// People who leave: anonymized, and nothing of them left behind.
+
+use futures_util::StreamExt;
+use tsudoi::storage::Pool;
+use tsudoi::users::anonymize;
+
+/// Every text value of every table, as (table, text): what an attacker
+/// with a copy of the database could read. The full-text indexes' own
+/// tables (binary segments) are left out; their content table is read.
+async fn every_text_in_the_database(db: &Database) -> Vec<(String, String)> {
+    use sqlx::{Column, Row};
+    let mut found = Vec::new();
+    match db.pool() {
+        Pool::Sqlite(pool) => {
+            let tables: Vec<String> = sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table'
+                   AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '%_search_%'",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            for table in tables {
+                let rows = sqlx::query(&format!("SELECT * FROM \"{table}\""))
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
+                for row in rows {
+                    for column in row.columns() {
+                        if let Ok(Some(text)) = row.try_get::<Option<String>, _>(column.ordinal()) {
+                            found.push((table.clone(), text));
+                        }
+                    }
+                }
+            }
+        }
+        Pool::Postgres(pool) => {
+            let tables: Vec<String> = sqlx::query_scalar(
+                "SELECT CAST(table_name AS TEXT) FROM information_schema.tables
+                  WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            for table in tables {
+                let rows: Vec<String> = sqlx::query_scalar(&format!(
+                    "SELECT CAST(row_to_json(t) AS TEXT) FROM \"{table}\" t"
+                ))
+                .fetch_all(pool)
+                .await
+                .unwrap();
+                found.extend(rows.into_iter().map(|row| (table.clone(), row)));
+            }
+        }
+    }
+    found
+}
+
+async fn bytes_of<S>(stream: S) -> String
+where
+    S: futures_util::Stream<Item = tsudoi::Result<Vec<u8>>>,
+{
+    let mut out = Vec::new();
+    let mut stream = std::pin::pin!(stream);
+    while let Some(chunk) = stream.next().await {
+        out.extend(chunk.unwrap());
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[tokio::test]
+async fn an_anonymized_person_appears_nowhere_and_past_figures_do_not_change() {
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let past = past_event(db, "gone", old_start()).await;
+        let now = old_start() + Duration::days(30);
+        let email = "gone-in0@example.com";
+        let name = format!("Person {email}");
+        let person =
+            common::scalar(db, &format!("SELECT id FROM users WHERE email = '{email}'")).await;
+        let admin = member(db, "gone-admin@example.com", None, Role::Admin).await;
+        // Places that copy a person's address: mail, audit entries, the login counter.
+        common::execute(
+            db,
+            &format!(
+                "INSERT INTO mail_outbox (kind, recipient_user_id, to_address, status, next_attempt_at, created_at)
+                 VALUES ('reminder', {person}, 'Gone-In0@Example.com', 'sent', {at}, {at})",
+                at = common::sql_time(now)
+            ),
+        )
+        .await
+        .unwrap();
+        let limits = tsudoi::users::throttle::LoginLimits::default();
+        let refused = users::log_in(
+            db,
+            &limits,
+            email,
+            "wrong-password".into(),
+            "192.0.2.1",
+            now,
+        )
+        .await;
+        assert!(refused.is_err());
+        assert!(
+            every_text_in_the_database(db)
+                .await
+                .iter()
+                .any(|(_, text)| text.contains(email)),
+            "{backend}: the check below can see the address"
+        );
+
+        let window = (
+            common::tokyo(2026, 12, 1, 0, 0),
+            common::tokyo(2027, 1, 1, 0, 0),
+        );
+        let stats = tsudoi::events::event_stats(db, Tokyo, past.event_id, now)
+            .await
+            .unwrap();
+        let overview = tsudoi::events::overview::overview(db, Tokyo, window.0, window.1, now)
+            .await
+            .unwrap();
+        let survey_results = results::results(db, past.event_id, None, now)
+            .await
+            .unwrap();
+        let surveys = tsudoi::surveys::overview::overview(db, Tokyo, window.0, window.1)
+            .await
+            .unwrap();
+        assert!(
+            stats
+                .by_department
+                .iter()
+                .any(|d| d.department.as_deref() == Some("営業部") && d.checked_in == 2)
+        );
+
+        assert_eq!(
+            anonymize::anonymize(db, Some(admin), admin, now)
+                .await
+                .unwrap_err(),
+            tsudoi::Error::Conflict(tsudoi::Reason::CannotAnonymizeSelf)
+        );
+        assert!(
+            anonymize::anonymize(db, Some(admin), person, now)
+                .await
+                .unwrap(),
+            "{backend}"
+        );
+        assert!(
+            !anonymize::anonymize(db, Some(admin), person, now)
+                .await
+                .unwrap(),
+            "{backend}: once"
+        );
+
+        let lowered_name = name.to_lowercase();
+        for (table, text) in every_text_in_the_database(db).await {
+            let lowered = text.to_lowercase();
+            assert!(
+                !lowered.contains(email) && !lowered.contains(&lowered_name),
+                "{backend}: {table} still holds {text}"
+            );
+        }
+        assert_eq!(
+            common::scalar(db, &format!("SELECT COUNT(*) FROM users WHERE id = {person} AND department_id IS NULL AND password_hash IS NULL AND NOT active")).await,
+            1,
+            "{backend}"
+        );
+        let attendees = bytes_of(tsudoi::events::attendees::export_csv(
+            db.clone(),
+            past.event_id,
+            Tokyo,
+            Lang::Ja,
+        ))
+        .await;
+        assert!(
+            !attendees.contains(email) && attendees.contains(&anonymize::anonymous_name(person)),
+            "{backend}: {attendees}"
+        );
+        let survey = build::of_event(db, past.event_id, now)
+            .await
+            .unwrap()
+            .unwrap();
+        let answers = bytes_of(tsudoi::surveys::export::export_csv(
+            db.clone(),
+            survey,
+            Tokyo,
+            Lang::Ja,
+        ))
+        .await;
+        assert!(
+            !answers.contains(email) && !answers.contains(&name),
+            "{backend}"
+        );
+
+        // Past figures count them as before, under the department they had.
+        assert_eq!(
+            tsudoi::events::event_stats(db, Tokyo, past.event_id, now)
+                .await
+                .unwrap(),
+            stats,
+            "{backend}"
+        );
+        assert_eq!(
+            tsudoi::events::overview::overview(db, Tokyo, window.0, window.1, now)
+                .await
+                .unwrap(),
+            overview,
+            "{backend}"
+        );
+        let after = results::results(db, past.event_id, None, now)
+            .await
+            .unwrap();
+        assert_eq!(
+            (after.departments, after.questions),
+            (survey_results.departments, survey_results.questions),
+            "{backend}"
+        );
+        assert_eq!(
+            tsudoi::surveys::overview::overview(db, Tokyo, window.0, window.1)
+                .await
+                .unwrap(),
+            surveys,
+            "{backend}"
+        );
+
+        // The audit log says it happened, without saying who it was.
+        assert_eq!(
+            common::scalar(
+                db,
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'user_anonymized'"
+            )
+            .await,
+            1
+        );
+        // Nobody can log in as them.
+        assert!(
+            users::log_in(
+                db,
+                &limits,
+                email,
+                "anything-at-all".into(),
+                "192.0.2.1",
+                now
+            )
+            .await
+            .is_err()
+        );
+    }
+}
+
+#[tokio::test]
+async fn people_who_left_are_anonymized_after_the_configured_days() {
+    for t in test_support::backends().await {
+        let db = &t.db;
+        let backend = db.backend().name();
+        let admin = member(db, "hr@example.com", None, Role::Admin).await;
+        let leaver = member(db, "leaver@example.com", Some("総務部"), Role::Employee).await;
+        let stayer = member(db, "stayer@example.com", Some("総務部"), Role::Employee).await;
+        users::set_active(db, admin, leaver, false).await.unwrap();
+        // Deactivated and back again: not a leaver.
+        users::set_active(db, admin, stayer, false).await.unwrap();
+        users::set_active(db, admin, stayer, true).await.unwrap();
+        let soon = Utc::now() + Duration::days(10);
+        assert_eq!(
+            anonymize::anonymize_leavers(db, 90, soon).await.unwrap(),
+            0,
+            "{backend}"
+        );
+        let later = Utc::now() + Duration::days(91);
+        assert_eq!(
+            anonymize::anonymize_leavers(db, 90, later).await.unwrap(),
+            1,
+            "{backend}"
+        );
+        assert_eq!(
+            anonymize::anonymize_leavers(db, 90, later).await.unwrap(),
+            0,
+            "{backend}"
+        );
+        let emails = common::pairs(db, "SELECT id, email FROM users WHERE email LIKE '%leaver%' OR email LIKE '%stayer%' OR email LIKE 'anonymized-%' ORDER BY id").await;
+        assert_eq!(
+            emails,
+            [
+                (leaver, anonymize::anonymous_email(leaver)),
+                (stayer, "stayer@example.com".to_string())
+            ],
+            "{backend}"
+        );
+        // The daily run does it too, and says so.
+        let third = member(db, "third@example.com", None, Role::Employee).await;
+        users::set_active(db, admin, third, false).await.unwrap();
+        let folder = tempfile::tempdir().unwrap();
+        let report = job::run(db, &settings(folder.path()), later).await.unwrap();
+        assert_eq!(report.people_anonymized, 1, "{backend}");
     }
 }

@@ -46,6 +46,7 @@ pub struct RawConfig {
     pub archive_folder: Option<String>,
     pub mail_keep_days: u32,
     pub audit_keep_months: u32,
+    pub anonymize_after_days: u32,
     pub session_idle_minutes: u32,
     pub session_max_hours: u32,
     pub mail_from: Option<String>,
@@ -87,6 +88,7 @@ impl Default for RawConfig {
             archive_folder: None,
             mail_keep_days: 180,
             audit_keep_months: 60,
+            anonymize_after_days: 90,
             session_idle_minutes: 120,
             session_max_hours: 12,
             mail_from: None,
@@ -106,7 +108,7 @@ impl Default for RawConfig {
     }
 }
 
-const KEYS: [&str; 31] = [
+const KEYS: [&str; 32] = [
     "addr",
     "database_url",
     "redis_url",
@@ -123,6 +125,7 @@ const KEYS: [&str; 31] = [
     "archive_folder",
     "mail_keep_days",
     "audit_keep_months",
+    "anonymize_after_days",
     "session_idle_minutes",
     "session_max_hours",
     "mail_from",
@@ -170,6 +173,8 @@ pub struct Settings {
     pub mail_keep_days: u32,
     /// Months entries stay in the audit log.
     pub audit_keep_months: u32,
+    /// Days after deactivation until a person who left is anonymized.
+    pub anonymize_after_days: u32,
     pub sessions: SessionSettings,
     pub mail: MailSettings,
     /// Pages of the public event list kept in memory; 0 keeps none.
@@ -193,6 +198,7 @@ impl Settings {
             audit_keep_months: self.audit_keep_months,
             archive_folder: self.archive_folder.clone(),
             time_zone: self.time_zone,
+            anonymize_after_days: self.anonymize_after_days,
         }
     }
 }
@@ -389,6 +395,9 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
     if !(1..=36_500).contains(&raw.mail_keep_days) {
         return Err(bad("mail_keep_days", "must be between 1 and 36500"));
     }
+    if !(1..=36_500).contains(&raw.anonymize_after_days) {
+        return Err(bad("anonymize_after_days", "must be between 1 and 36500"));
+    }
     if !(1..=1_200).contains(&raw.audit_keep_months) {
         return Err(bad("audit_keep_months", "must be between 1 and 1200"));
     }
@@ -466,6 +475,7 @@ fn validate(raw: RawConfig, source: Option<&Path>) -> Result<Settings, ConfigErr
             .map_or_else(|| beside_binary("archive"), PathBuf::from),
         mail_keep_days: raw.mail_keep_days,
         audit_keep_months: raw.audit_keep_months,
+        anonymize_after_days: raw.anonymize_after_days,
         sessions: SessionSettings {
             idle: Duration::from_secs(u64::from(raw.session_idle_minutes) * 60),
             max_age: Duration::from_secs(u64::from(raw.session_max_hours) * 3600),
@@ -637,6 +647,7 @@ mod tests {
             ("archive_folder", "\"/var/lib/tsudoi/archive\""),
             ("mail_keep_days", "30"),
             ("audit_keep_months", "84"),
+            ("anonymize_after_days", "30"),
             ("session_idle_minutes", "30"),
             ("session_max_hours", "8"),
             ("mail_from", "\"Events <events@example.co.jp>\""),

@@ -280,6 +280,7 @@ fn log_effective_configuration(settings: &Settings) {
         archive_folder = %settings.archive_folder.display(),
         mail_keep_days = settings.mail_keep_days,
         audit_keep_months = settings.audit_keep_months,
+        anonymize_after_days = settings.anonymize_after_days,
         "configuration"
     );
 }

@@ -25,13 +25,13 @@ pub fn statements(backend: Backend) -> [&'static str; 2] {
         per_month,
         // Archived events count from the figures they kept per department.
         "SELECT d.name, CAST(SUM(x.registered) AS BIGINT), CAST(SUM(x.checked_in) AS BIGINT)
-         FROM (SELECT u.department_id, COUNT(*) AS registered,
+         FROM (SELECT COALESCE(r.department_id, u.department_id) AS department_id, COUNT(*) AS registered,
                       SUM(CASE WHEN r.status = 'checked_in' THEN 1 ELSE 0 END) AS checked_in
                  FROM events e
                  JOIN registrations r ON r.event_id = e.id AND r.status IN ('registered', 'checked_in')
                  JOIN users u ON u.id = r.user_id
                 WHERE e.status = 'published' AND e.starts_at >= $1 AND e.starts_at < $2 AND e.ends_at <= $3
-                GROUP BY u.department_id
+                GROUP BY COALESCE(r.department_id, u.department_id)
                UNION ALL
                SELECT a.department_id, a.registered, a.checked_in
                  FROM events e JOIN archived_department_figures a ON a.event_id = e.id

@@ -37,7 +37,9 @@ pub fn statements(backend: Backend) -> [&'static str; 4] {
                 SUM(CASE WHEN r.status = 'checked_in' THEN 1 ELSE 0 END)
          FROM registrations r ",
         [each_row_of "users", "u", "r.user_id"],
-        " LEFT JOIN departments d ON d.id = u.department_id
+        // An anonymized person's registrations keep the department they
+        // counted under.
+        " LEFT JOIN departments d ON d.id = COALESCE(r.department_id, u.department_id)
          WHERE r.event_id = $1 AND r.status IN ('registered', 'checked_in')
          GROUP BY d.name
          ORDER BY COUNT(*) DESC, d.name"

@@ -45,6 +45,8 @@ pub struct RetentionSettings {
     pub archive_folder: PathBuf,
     /// The company's zone: the day a run belongs to, the dashboard's days.
     pub time_zone: Tz,
+    /// Days after an account's deactivation until its person is anonymized.
+    pub anonymize_after_days: u32,
 }
 
 /// What a run did.
@@ -57,6 +59,8 @@ pub struct RunReport {
     pub survey_answers: u64,
     pub mail: u64,
     pub audit_entries: u64,
+    /// People who left, anonymized by this run.
+    pub people_anonymized: u64,
     /// Events archived but left in place because their rows changed
     /// meanwhile; the next run takes them again.
     pub left_for_next_run: Vec<i64>,
@@ -128,7 +132,8 @@ async fn claim_and_run(
         Ok(report) => {
             on_pool!(db, |pool| sqlx::query(
                 "UPDATE retention_runs SET finished_at = $2, archive = $3, events = $4,
-                        registrations = $5, survey_answers = $6, mail = $7, audit_entries = $8
+                        registrations = $5, survey_answers = $6, mail = $7, audit_entries = $8,
+                        people_anonymized = $9
                   WHERE run_for = $1"
             )
             .bind(day)
@@ -139,6 +144,7 @@ async fn claim_and_run(
             .bind(report.survey_answers as i64)
             .bind(report.mail as i64)
             .bind(report.audit_entries as i64)
+            .bind(report.people_anonymized as i64)
             .execute(pool)
             .await
             .map(|_| ())?);
@@ -205,8 +211,14 @@ pub async fn run(
     .bind(cutoffs.audit)
     .fetch_one(pool)
     .await?);
+    // People who left are not archived: their rows stay, without them.
+    let people_anonymized =
+        crate::users::anonymize::anonymize_leavers(db, settings.anonymize_after_days, now).await?;
     if events.is_empty() && mail_due == 0 && audit_due == 0 {
-        return Ok(RunReport::default());
+        return Ok(RunReport {
+            people_anonymized,
+            ..RunReport::default()
+        });
     }
 
     let run = format!("retention-{}", now.format("%Y%m%dT%H%M%S%.3fZ"));
@@ -234,6 +246,7 @@ pub async fn run(
 
     let mut report = RunReport {
         archive: Some(folder),
+        people_anonymized,
         ..RunReport::default()
     };
     for event in &archived.events {
@@ -509,11 +522,11 @@ async fn remove_event(
         } else {
             sqlx::query(
                 "INSERT INTO archived_department_figures (event_id, department_id, registered, checked_in)
-                 SELECT $1, u.department_id, COUNT(*),
+                 SELECT $1, COALESCE(r.department_id, u.department_id), COUNT(*),
                         SUM(CASE WHEN r.status = 'checked_in' THEN 1 ELSE 0 END)
                    FROM registrations r JOIN users u ON u.id = r.user_id
                   WHERE r.event_id = $1 AND r.status IN ('registered', 'checked_in')
-                  GROUP BY u.department_id",
+                  GROUP BY COALESCE(r.department_id, u.department_id)",
             )
             .bind(event_id)
             .execute(&mut *conn)
@@ -639,12 +652,13 @@ pub struct LastRun {
     pub survey_answers: i64,
     pub mail: i64,
     pub audit_entries: i64,
+    pub people_anonymized: i64,
 }
 
 pub async fn last_run(db: &Database) -> crate::Result<Option<LastRun>> {
     Ok(on_pool!(db, |pool| sqlx::query_as(
         "SELECT run_for, started_at, finished_at, archive, events, registrations,
-                survey_answers, mail, audit_entries
+                survey_answers, mail, audit_entries, people_anonymized
            FROM retention_runs ORDER BY run_for DESC LIMIT 1"
     )
     .fetch_optional(pool)

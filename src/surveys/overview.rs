@@ -75,12 +75,12 @@ pub fn statements(backend: Backend) -> [&'static str; 5] {
         ratings_per_month,
         // Archived events count their check-ins from the figures they kept.
         "SELECT x.department_id, d.name, CAST(SUM(x.checked_in) AS BIGINT)
-         FROM (SELECT u.department_id, COUNT(*) AS checked_in
+         FROM (SELECT COALESCE(r.department_id, u.department_id) AS department_id, COUNT(*) AS checked_in
                  FROM surveys s JOIN events e ON e.id = s.event_id
                  JOIN registrations r ON r.event_id = e.id AND r.status = 'checked_in'
                  JOIN users u ON u.id = r.user_id
                 WHERE e.status = 'published' AND e.starts_at >= $1 AND e.starts_at < $2
-                GROUP BY u.department_id
+                GROUP BY COALESCE(r.department_id, u.department_id)
                UNION ALL
                SELECT a.department_id, a.checked_in
                  FROM surveys s JOIN events e ON e.id = s.event_id

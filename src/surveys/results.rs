@@ -45,11 +45,11 @@ fn checked_in_sql(backend: Backend) -> &'static str {
     // registrations left and counts from the figures it kept.
     dialect_sql!(
         backend,
-        "SELECT u.department_id, d.name, COUNT(*) FROM registrations r ",
+        "SELECT COALESCE(r.department_id, u.department_id), d.name, COUNT(*) FROM registrations r ",
         [each_row_of "users", "u", "r.user_id"],
-        " LEFT JOIN departments d ON d.id = u.department_id
+        " LEFT JOIN departments d ON d.id = COALESCE(r.department_id, u.department_id)
          WHERE r.event_id = $1 AND r.status = 'checked_in'
-         GROUP BY u.department_id, d.name
+         GROUP BY COALESCE(r.department_id, u.department_id), d.name
          UNION ALL
          SELECT a.department_id, d.name, a.checked_in FROM archived_department_figures a
            LEFT JOIN departments d ON d.id = a.department_id

@@ -437,9 +437,14 @@ async fn change_account(
                     .bind(role.code())
             }
             AccountChange::Active(active) => {
-                sqlx::query("UPDATE users SET active = $2, updated_at = $3 WHERE id = $1")
-                    .bind(user_id)
-                    .bind(active)
+                // The anonymization of people who left counts from deactivation.
+                sqlx::query(
+                    "UPDATE users SET active = $2, updated_at = $3,
+                            deactivated_at = CASE WHEN $2 THEN NULL ELSE $3 END
+                      WHERE id = $1",
+                )
+                .bind(user_id)
+                .bind(active)
             }
         };
         update.bind(now).execute(&mut *tx).await.map(|_| ())

@@ -1,6 +1,7 @@
 //! People and departments, logging in, and the password hashing behind it.
 
 mod admin;
+pub mod anonymize;
 pub mod import;
 pub mod own_data;
 pub mod password_links;

@@ -75,6 +75,7 @@ pub fn japanese(reason: &Reason) -> String {
             "最後の有効な管理者です。先に別の人を管理者にしてください。".into()
         }
         CannotDeactivateSelf => "自分のアカウントは無効にできません。".into(),
+        CannotAnonymizeSelf => "自分のアカウントは匿名化できません。".into(),
         PasswordLinkInvalid => "このリンクは有効期限が切れたか、すでに使われています。サインイン画面の「パスワードをお忘れの方」から新しいリンクを受け取ってください。".into(),
         NobodyChosen => "招待する人を1人以上選んでください。".into(),
         TooManyChosen { max } => format!("一度に招待できるのは{max}人までです。パスワード未設定の全員を招待することもできます。"),
@@ -248,6 +249,7 @@ mod tests {
             EmailTaken,
             LastActiveAdmin,
             CannotDeactivateSelf,
+            CannotAnonymizeSelf,
             PasswordLinkInvalid,
             NobodyChosen,
             TooManyChosen { max: 200 },
@@ -326,6 +328,7 @@ mod tests {
                 | EmailTaken
                 | LastActiveAdmin
                 | CannotDeactivateSelf
+                | CannotAnonymizeSelf
                 | PasswordLinkInvalid
                 | NobodyChosen
                 | TooManyChosen { .. }
