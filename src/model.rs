@@ -308,6 +308,8 @@ pub struct UserSummary {
     pub active: bool,
     /// False for people imported but not yet given a password: they cannot log in.
     pub has_password: bool,
+    /// Their name, e-mail and department were removed (they left, or asked).
+    pub anonymized: bool,
 }
 
 /// A page of users in e-mail order.

@@ -152,6 +152,8 @@ pub enum Reason {
     CannotDeactivateSelf,
     #[error("You cannot anonymize your own account.")]
     CannotAnonymizeSelf,
+    #[error("Tick the box to confirm that this cannot be undone.")]
+    AnonymizeNotConfirmed,
     #[error(
         "This link has expired or has been used already. Ask for a new one with “Forgot your password?” on the sign-in page."
     )]

@@ -145,10 +145,12 @@ fn PageRoutes() -> impl IntoView {
             <Route path=path!("/tickets/:id") view=pages::ticket::TicketPage ssr=SsrMode::Async />
             <Route path=path!("/surveys/:id") view=pages::survey::SurveyPage ssr=SsrMode::Async />
             <Route path=path!("/admin/users") view=pages::admin::users::UsersPage ssr=SsrMode::Async />
+            <Route path=path!("/admin/users/anonymize") view=pages::admin::anonymize::AnonymizePage ssr=SsrMode::Async />
             <Route path=path!("/admin/audit") view=pages::admin::audit::AuditPage ssr=SsrMode::Async />
             <Route path=path!("/admin/outbox") view=pages::admin::outbox::OutboxPage ssr=SsrMode::Async />
             <Route path=path!("/admin/outbox/:id") view=pages::admin::outbox::MailPage ssr=SsrMode::Async />
             <Route path=path!("/admin/overview") view=pages::admin::overview::OverviewPage ssr=SsrMode::Async />
+            <Route path=path!("/admin/retention") view=pages::admin::retention::RetentionPage ssr=SsrMode::Async />
             <Route path=path!("/organize") view=pages::organize::OrganizePage ssr=SsrMode::Async />
             <Route path=path!("/organize/new") view=pages::organize::NewEventPage ssr=SsrMode::Async />
             <Route path=path!("/organize/:id") view=pages::organize::DashboardPage ssr=SsrMode::Async />

@@ -21,6 +21,8 @@ pub struct ServerContext {
     pub list_cache: std::sync::Arc<tsudoi::events::list_cache::ListCache>,
     /// Survey results, checked for freshness on every read like the dashboard.
     pub survey_results: std::sync::Arc<tsudoi::surveys::results_cache::SurveyResultsCache>,
+    /// The retention limits, shown on the administrators' retention page.
+    pub retention: tsudoi::retention::job::RetentionSettings,
 }
 
 /// The rules for logging in and staying logged in.

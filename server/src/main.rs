@@ -211,6 +211,7 @@ async fn serve(settings: Settings, db: Database) -> Result<(), Failure> {
             list_cache: caches.list,
             db,
             time_zone: settings.time_zone,
+            retention: settings.retention(),
             auth: AuthPolicy {
                 max_session_age: chrono::Duration::from_std(settings.sessions.max_age)
                     .unwrap_or(chrono::Duration::hours(12)),

@@ -208,6 +208,43 @@ fn actions(targets: Targets, tag: &str) -> Vec<Action> {
             rule: Rule::AdminOnly,
         },
         Action {
+            name: "retention page",
+            method: Method::GET,
+            path: "/admin/retention".into(),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "retention plan",
+            method: Method::GET,
+            path: "/api/admin/retention".into(),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "anonymize page",
+            method: Method::GET,
+            path: format!("/admin/users/anonymize?id={target}"),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        Action {
+            name: "person to anonymize",
+            method: Method::GET,
+            path: format!("/api/admin/users/anonymize/preview?user_id={target}"),
+            body: Body::None,
+            rule: Rule::AdminOnly,
+        },
+        // Unconfirmed: refused for everyone, but only an administrator
+        // learns why (the others are refused before).
+        Action {
+            name: "anonymize without confirming",
+            method: Method::POST,
+            path: "/api/admin/users/anonymize".into(),
+            body: form(&[("user_id", &target)]),
+            rule: Rule::AdminOnly,
+        },
+        Action {
             name: "import users",
             method: Method::POST,
             path: "/api/admin/users/import".into(),

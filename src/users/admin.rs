@@ -29,6 +29,7 @@ struct SummaryRow {
     lang: String,
     active: bool,
     has_password: bool,
+    anonymized: bool,
     sort_key: String,
 }
 
@@ -43,6 +44,7 @@ impl SummaryRow {
             department: self.department,
             active: self.active,
             has_password: self.has_password,
+            anonymized: self.anonymized,
         })
     }
 }
@@ -65,7 +67,8 @@ macro_rules! select_summary {
     ($($rest:expr),* $(,)?) => {
         concat!(
             "SELECT u.id, u.email, u.display_name, d.name AS department, u.role, u.lang, u.active,
-                    u.password_hash IS NOT NULL AS has_password, lower(u.email) AS sort_key
+                    u.password_hash IS NOT NULL AS has_password,
+                    u.anonymized_at IS NOT NULL AS anonymized, lower(u.email) AS sort_key
                FROM users u LEFT JOIN departments d ON d.id = u.department_id ",
             $($rest),*
         )

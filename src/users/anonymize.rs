@@ -200,3 +200,16 @@ pub async fn anonymize_leavers(db: &Database, after_days: u32, now: DateTime<Utc
     }
     Ok(done)
 }
+
+/// How many people the next run would anonymize: deactivated more than
+/// `after_days` before `now` and not anonymized yet.
+pub async fn leavers_due(db: &Database, after_days: u32, now: DateTime<Utc>) -> Result<i64> {
+    let before = now - Duration::days(i64::from(after_days));
+    Ok(on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users
+          WHERE anonymized_at IS NULL AND deactivated_at < $1 AND NOT active"
+    )
+    .bind(before)
+    .fetch_one(pool)
+    .await?))
+}

@@ -76,6 +76,7 @@ pub fn japanese(reason: &Reason) -> String {
         }
         CannotDeactivateSelf => "自分のアカウントは無効にできません。".into(),
         CannotAnonymizeSelf => "自分のアカウントは匿名化できません。".into(),
+        AnonymizeNotConfirmed => "元に戻せないことを確認するチェックを入れてください。".into(),
         PasswordLinkInvalid => "このリンクは有効期限が切れたか、すでに使われています。サインイン画面の「パスワードをお忘れの方」から新しいリンクを受け取ってください。".into(),
         NobodyChosen => "招待する人を1人以上選んでください。".into(),
         TooManyChosen { max } => format!("一度に招待できるのは{max}人までです。パスワード未設定の全員を招待することもできます。"),
@@ -250,6 +251,7 @@ mod tests {
             LastActiveAdmin,
             CannotDeactivateSelf,
             CannotAnonymizeSelf,
+            AnonymizeNotConfirmed,
             PasswordLinkInvalid,
             NobodyChosen,
             TooManyChosen { max: 200 },
@@ -329,6 +331,7 @@ mod tests {
                 | LastActiveAdmin
                 | CannotDeactivateSelf
                 | CannotAnonymizeSelf
+                | AnonymizeNotConfirmed
                 | PasswordLinkInvalid
                 | NobodyChosen
                 | TooManyChosen { .. }

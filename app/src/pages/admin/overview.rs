@@ -67,7 +67,10 @@ pub fn OverviewPage() -> impl IntoView {
     let surveys = Resource::new(|| (), |_| load_survey_overview());
     view! {
         <Title text=t.organize.overview_title />
-        <div class="page-head"><h1>{t.organize.overview_title}</h1></div>
+        <div class="page-head">
+            <h1>{t.organize.overview_title}</h1>
+            <a class="button small secondary" href="/admin/retention" data-testid="retention-link">{t.retention.link}</a>
+        </div>
         <Suspense fallback=move || view! { <p class="loading" aria-busy="true">{t.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {

@@ -340,7 +340,9 @@ fn UserRow(
     let t = use_texts();
     let a = &t.admin;
     let roles = [Role::Employee, Role::Staff, Role::Organizer, Role::Admin];
-    let (status, toggle_label, toggle_to) = if user.active {
+    let (status, toggle_label, toggle_to) = if user.anonymized {
+        (a.anonymized, a.reactivate, "true")
+    } else if user.active {
         (a.active, a.deactivate, "false")
     } else {
         (a.deactivated, a.reactivate, "true")
@@ -353,12 +355,14 @@ fn UserRow(
         role: current_role,
         active,
         has_password,
+        anonymized,
         ..
     } = user;
     let invitable = active && !has_password;
     let choose_label = (a.choose_person)(&email);
     let confirm_text = (a.confirm_deactivate)(&email);
     let role_label = (a.role_of)(&email);
+    let anonymize_label = (a.anonymize_who)(&email);
     let row_key = email.clone();
     view! {
         <tr data-user=row_key class:inactive=!active>
@@ -400,7 +404,8 @@ fn UserRow(
                 }}
             </td>
             <td data-label=a.status>
-                <span class="status">{status}</span>
+                <span class="status" data-testid="status">{status}</span>
+                {(!anonymized).then(|| view! {
                 <ActionForm action=set_active attr:class="inline-form">
                     <input type="hidden" name="user_id" value=id />
                     <input type="hidden" name="active" value=toggle_to />
@@ -414,6 +419,13 @@ fn UserRow(
                         }
                     >{toggle_label}</button>
                 </ActionForm>
+                <a
+                    class="button small secondary"
+                    href=format!("/admin/users/anonymize?id={id}")
+                    aria-label=anonymize_label
+                    data-testid="anonymize"
+                >{a.anonymize}</a>
+                })}
             </td>
         </tr>
     }
