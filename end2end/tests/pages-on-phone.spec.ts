@@ -104,6 +104,10 @@ for (const viewport of VIEWPORTS) {
       await check(admin, '/admin/audit', 'audit', 'table');
       await check(admin, '/admin/outbox', 'outbox', 'h1');
       await check(admin, '/admin/overview', 'overview', '[data-testid="chart-months"]');
+      await check(admin, '/admin/retention', 'retention', '[data-testid="limits"]');
+      await admin.goto(`${server.baseUrl}/admin/users`);
+      const anonymizeLink = await admin.getByTestId('anonymize').first().getAttribute('href');
+      await check(admin, anonymizeLink!, 'anonymize', '[data-testid="confirm-anonymize"]');
 
       const staff = await loggedIn(browser, 'staff', viewport, lang);
       await check(staff, `/events/${id}/door`, 'door', '[data-testid="door-code"]');

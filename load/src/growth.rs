@@ -48,6 +48,7 @@ const STAFF: &str = "growth.staff@example.co.jp";
 /// One endpoint at one size.
 pub struct Measurement {
     pub backend: &'static str,
+    /// The size measured: employees here, past registrations in `history.rs`.
     pub people: usize,
     pub endpoint: String,
     pub median_ms: f64,
@@ -56,12 +57,12 @@ pub struct Measurement {
     pub rows_per_request: Option<f64>,
 }
 
-struct Probe {
-    event: i64,
+pub(crate) struct Probe {
+    pub event: i64,
 }
 
 #[derive(Clone, Copy)]
-enum As {
+pub(crate) enum As {
     Visitor,
     Employee,
     Admin,
@@ -133,20 +134,27 @@ async fn run_at(
         &settings,
     )
     .await?;
-    let probe = seed(&db, people).await?;
+    let probe = seed(&db, people, REGISTRATIONS_PER_PERSON).await?;
     let server = binary.serve(database).await?;
     let counters = match db.pool() {
         Pool::Postgres(pool) => Some(pool.clone()),
         Pool::Sqlite(_) => None,
     };
-    let result = measure(&server.base_url, &probe, counters.as_ref(), backend, people).await;
+    let result = measure(
+        &server.base_url,
+        endpoints(&probe),
+        counters.as_ref(),
+        backend,
+        people,
+    )
+    .await;
     server.stop().await?;
     result
 }
 
-async fn measure(
+pub(crate) async fn measure(
     base_url: &str,
-    probe: &Probe,
+    endpoints: Vec<(As, String)>,
     counters: Option<&PgPool>,
     backend: &Backend,
     people: usize,
@@ -155,7 +163,7 @@ async fn measure(
     let employee = logged_in(base_url, EMPLOYEE).await?;
     let admin = logged_in(base_url, ADMIN).await?;
     let staff = logged_in(base_url, STAFF).await?;
-    let endpoints: Vec<(&reqwest::Client, String, String)> = endpoints(probe)
+    let endpoints: Vec<(&reqwest::Client, String, String)> = endpoints
         .into_iter()
         .map(|(who, path)| {
             let client = match who {
@@ -268,9 +276,14 @@ async fn rows_read(pool: &PgPool) -> Result<i64> {
     .await?)
 }
 
-/// The company of `people` employees with its events and registrations, in
-/// bulk statements, and the probe accounts and event.
-async fn seed(db: &Database, people: usize) -> Result<Probe> {
+/// The company of `people` employees with its events and
+/// `registrations_per_person` registrations each, in bulk statements, and
+/// the probe accounts and event.
+pub(crate) async fn seed(
+    db: &Database,
+    people: usize,
+    registrations_per_person: i64,
+) -> Result<Probe> {
     let started = Instant::now();
     let now = Utc::now();
     let events = people / 5;
@@ -371,10 +384,10 @@ async fn seed(db: &Database, people: usize) -> Result<Probe> {
             insert.build().execute(pool).await?;
         });
     }
-    // Twenty registrations a person, spread over the events (13 is prime to
+    // Twenty registrations a person (or as many as asked), spread over the events (13 is prime to
     // every event count here, so one person's twenty are distinct).
     let events_i64 = events as i64;
-    for k in 0..REGISTRATIONS_PER_PERSON {
+    for k in 0..registrations_per_person {
         on_pool!(db, |pool| sqlx::query(
             "INSERT INTO registrations (event_id, user_id, status, registered_at, updated_at)
              SELECT f.first + ((u.id * 7 + $1 * 13) % $2), u.id, 'registered', $3, $3
@@ -424,7 +437,7 @@ async fn seed(db: &Database, people: usize) -> Result<Probe> {
     )
     .fetch_one(pool)
     .await?);
-    let expected = people as i64 * REGISTRATIONS_PER_PERSON
+    let expected = people as i64 * registrations_per_person
         + PROBE_ATTENDEES.min(people) as i64
         + PROBE_EMPLOYEE_SEATS as i64;
     ensure!(

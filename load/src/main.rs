@@ -15,10 +15,13 @@
 //! is a finding to read in the table, not an error.
 //!
 //! With `--growth` (`cargo xtask slo --growth`) it measures instead how each
-//! page and endpoint grows with the company (see `growth.rs`).
+//! page and endpoint grows with the company (see `growth.rs`); with
+//! `--history`, whether ten years of past events slow down today's pages
+//! (see `history.rs`).
 
 mod backend;
 mod growth;
+mod history;
 mod machine;
 mod metrics;
 mod report;
@@ -43,6 +46,7 @@ struct Options {
     seconds: u64,
     backend: Option<String>,
     growth: bool,
+    history: bool,
 }
 
 impl Options {
@@ -51,6 +55,7 @@ impl Options {
         let mut seconds = 10;
         let mut backend = None;
         let mut growth = false;
+        let mut history = false;
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -59,8 +64,9 @@ impl Options {
                 "--seconds" => seconds = value()?.parse().context("--seconds: a number")?,
                 "--backend" => backend = Some(value()?.to_lowercase()),
                 "--growth" => growth = true,
+                "--history" => history = true,
                 other => bail!(
-                    "unknown argument {other}; usage: tsudoi-load --binary PATH [--seconds N] [--backend sqlite|postgres] [--growth]"
+                    "unknown argument {other}; usage: tsudoi-load --binary PATH [--seconds N] [--backend sqlite|postgres] [--growth | --history]"
                 ),
             }
         }
@@ -69,6 +75,7 @@ impl Options {
             seconds,
             backend,
             growth,
+            history,
         })
     }
 }
@@ -115,6 +122,28 @@ async fn run() -> Result<bool> {
     }
     let workdir = std::env::temp_dir().join(format!("tsudoi-slo-{}", std::process::id()));
     let machine = machine::Machine::describe();
+    if options.history {
+        let mut measurements = Vec::new();
+        for backend in &backends {
+            let folder = workdir.join(backend.name().split_whitespace().next().unwrap_or("db"));
+            std::fs::create_dir_all(&folder)?;
+            let binary = Binary {
+                path: binary.clone(),
+                workdir: folder.clone(),
+            };
+            measurements.extend(history::run(&binary, backend).await.with_context(|| {
+                format!(
+                    "{} history run (server log in {})",
+                    backend.name(),
+                    folder.display()
+                )
+            })?);
+        }
+        std::fs::remove_dir_all(&workdir).ok();
+        println!("{}\n{}", machine.summary(), history::table(&measurements));
+        println!("Whole run: {:.0} s.", started.elapsed().as_secs_f64());
+        return Ok(true);
+    }
     if options.growth {
         let mut measurements = Vec::new();
         for backend in &backends {

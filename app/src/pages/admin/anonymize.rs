@@ -97,7 +97,7 @@ fn Confirmation(person: UserSummary, anonymize: ServerAction<AnonymizePerson>) -
         <dl class="facts" data-testid="person">
             <dt>{t.name}</dt><dd>{person.display_name.clone()}</dd>
             <dt>{t.email}</dt><dd>{person.email.clone()}</dd>
-            <dt>{a.department}</dt><dd>{person.department.clone().unwrap_or_default()}</dd>
+            <dt>{a.department}</dt><dd>{person.department.clone().unwrap_or_else(|| "—".to_string())}</dd>
         </dl>
     };
     if person.anonymized {
