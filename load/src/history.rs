@@ -85,7 +85,18 @@ async fn run_at(
     .await?;
     let probe = crate::growth::seed(&db, PEOPLE, 1).await?;
     add_history(&db, history).await?;
-    let server = binary.serve(database).await?;
+    // The history is measured as kept: the daily retention run, which
+    // would archive and remove most of it at start, is held off.
+    let server = binary
+        .serve_with(
+            database,
+            &[
+                ("TSUDOI_RETENTION_MONTHS", "1200"),
+                ("TSUDOI_MAIL_KEEP_DAYS", "36500"),
+                ("TSUDOI_AUDIT_KEEP_MONTHS", "1200"),
+            ],
+        )
+        .await?;
     let counters = match db.pool() {
         Pool::Postgres(pool) => Some(pool.clone()),
         Pool::Sqlite(_) => None,
@@ -195,12 +206,7 @@ async fn add_history(db: &Database, history: usize) -> Result<()> {
     Ok(())
 }
 
-fn summary(
-    backend: &Backend,
-    history: usize,
-    what: &str,
-    mut times: Vec<f64>,
-) -> Measurement {
+fn summary(backend: &Backend, history: usize, what: &str, mut times: Vec<f64>) -> Measurement {
     times.sort_by(f64::total_cmp);
     let at = |share: f64| times[((times.len() - 1) as f64 * share).round() as usize];
     Measurement {
@@ -230,7 +236,10 @@ async fn registrations(
     .bind(CORE_CALLS as i64)
     .fetch_all(pool)
     .await?);
-    ensure!(newcomers.len() == CORE_CALLS, "not enough people without a seat");
+    ensure!(
+        newcomers.len() == CORE_CALLS,
+        "not enough people without a seat"
+    );
     let mut times = Vec::with_capacity(CORE_CALLS);
     for person in newcomers {
         let started = Instant::now();
@@ -250,7 +259,12 @@ async fn reminder_batches(db: &Database, backend: &Backend, history: usize) -> R
         ensure!(queued.is_some(), "the reminder batch for {day} did not run");
         times.push(started.elapsed().as_secs_f64() * 1000.0);
     }
-    Ok(summary(backend, history, "reminder batch (core call)", times))
+    Ok(summary(
+        backend,
+        history,
+        "reminder batch (core call)",
+        times,
+    ))
 }
 
 /// Per backend and path, the small and the large history side by side and

@@ -70,6 +70,15 @@ impl Binary {
 
     /// Starts `tsudoi serve` on free ports and waits until it is ready.
     pub async fn serve(&self, database: &FreshDatabase) -> Result<Server> {
+        self.serve_with(database, &[]).await
+    }
+
+    /// As [`serve`](Self::serve), with more settings in the environment.
+    pub async fn serve_with(
+        &self,
+        database: &FreshDatabase,
+        settings: &[(&str, &str)],
+    ) -> Result<Server> {
         let port = free_port()?;
         let metrics_port = free_port()?;
         let base_url = format!("http://127.0.0.1:{port}");
@@ -84,6 +93,8 @@ impl Binary {
             // The default, said out loud: a log line per request is part of
             // what production pays for each request.
             .env("TSUDOI_LOG", "info")
+            .env("TSUDOI_ARCHIVE_FOLDER", self.workdir.join("archive"))
+            .envs(settings.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

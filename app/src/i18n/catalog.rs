@@ -968,8 +968,20 @@ pub static EN: Texts = Texts {
         mail_after: "Sent and failed mail",
         audit_after: "Audit entries",
         anonymize_after: "People who left, after deactivation (then anonymized)",
-        months: |n| if n == 1 { "1 month".to_string() } else { format!("{n} months") },
-        days: |n| if n == 1 { "1 day".to_string() } else { format!("{n} days") },
+        months: |n| {
+            if n == 1 {
+                "1 month".to_string()
+            } else {
+                format!("{n} months")
+            }
+        },
+        days: |n| {
+            if n == 1 {
+                "1 day".to_string()
+            } else {
+                format!("{n} days")
+            }
+        },
         explanation: "Once a day Tsudoi first writes what it removes to an archive folder (compressed JSON Lines with checksums), then removes it. Events keep their figures: seats, check-ins by department and survey results. The limits are set in Leptos.toml.",
         next_run: "Next run",
         cutoff: |at| format!("Events that ended before {at} are past retention."),
