@@ -3,9 +3,10 @@
 //! 100,000 (300,000), both statements reach every table through an index
 //! and read the same rows: the person's twelve.
 //!
-//! Below a few thousand events PostgreSQL reads the small events table whole
-//! instead (a hash join is cheaper there); that cost stops growing where
-//! this test starts.
+//! The upcoming statement looks each event up by id for each of the
+//! person's rows: with a few thousand events and a long history (many rows
+//! a person on average) PostgreSQL would otherwise hash the whole events
+//! table (docs/PERFORMANCE.md, "Ten years of history").
 
 mod common;
 
@@ -103,7 +104,11 @@ async fn on_postgresql_my_events_reads_the_persons_rows_whatever_the_number_of_e
         events_of_others(&mut conn, events, OTHERS).await;
         let total_events = common::scalar(db, "SELECT COUNT(*) FROM events").await;
         let mut plans = Vec::new();
-        for (n, statement) in registrations::my_events_statements().iter().enumerate() {
+        for (n, statement) in
+            registrations::my_events_statements(tsudoi::storage::Backend::Postgres)
+                .iter()
+                .enumerate()
+        {
             let name = format!("mine_{round}_{n}");
             sqlx::query(&format!(
                 "PREPARE {name} (bigint, timestamptz, bigint) AS {statement}"
