@@ -391,7 +391,7 @@ mod tests {
     #[test]
     fn every_reason_has_a_text_in_both_languages() {
         let all = every_reason();
-        assert_eq!(all.len(), 70);
+        assert_eq!(all.len(), 72);
         for reason in all {
             let japanese = japanese(&reason);
             let english = reason.to_string();
