@@ -338,7 +338,7 @@ async fn an_event_past_retention_is_archived_and_removed_while_its_figures_stay(
         );
         let archive = report.archive.clone().unwrap();
         assert_eq!(archive, only_folder_in(folder.path()), "{backend}");
-        let manifest = archive_files::verify(&archive).unwrap().manifest;
+        let manifest = archive_files::verify(&archive).unwrap();
         let rows = |table: &str| {
             manifest
                 .files

@@ -219,16 +219,28 @@ async fn timed(
         fetch(client, url).await?;
         times.push(started.elapsed().as_secs_f64() * 1000.0);
     }
+    let mut measurement = summary(backend, people, path, times);
+    measurement.rows_per_request = rows_per_request;
+    Ok(measurement)
+}
+
+/// Median and 95th percentile of `times` (milliseconds) for one path at one size.
+pub(crate) fn summary(
+    backend: &Backend,
+    size: usize,
+    what: &str,
+    mut times: Vec<f64>,
+) -> Measurement {
     times.sort_by(f64::total_cmp);
     let at = |share: f64| times[((times.len() - 1) as f64 * share).round() as usize];
-    Ok(Measurement {
+    Measurement {
         backend: backend.name(),
-        people,
-        endpoint: path.to_string(),
+        people: size,
+        endpoint: what.to_string(),
         median_ms: at(0.5),
         p95_ms: at(0.95),
-        rows_per_request,
-    })
+        rows_per_request: None,
+    }
 }
 
 /// The whole answer, read to its end; anything but 200 ends the run.

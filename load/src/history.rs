@@ -21,7 +21,7 @@ use chrono_tz::Asia::Tokyo;
 use tsudoi::storage::{Database, DatabaseUrl, Pool, PoolSettings};
 
 use crate::backend::{Backend, FreshDatabase};
-use crate::growth::{As, Measurement, Probe};
+use crate::growth::{As, Measurement, Probe, summary};
 use crate::seed::on_pool;
 use crate::server::Binary;
 
@@ -204,19 +204,6 @@ async fn add_history(db: &Database, history: usize) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-fn summary(backend: &Backend, history: usize, what: &str, mut times: Vec<f64>) -> Measurement {
-    times.sort_by(f64::total_cmp);
-    let at = |share: f64| times[((times.len() - 1) as f64 * share).round() as usize];
-    Measurement {
-        backend: backend.name(),
-        people: history,
-        endpoint: what.to_string(),
-        median_ms: at(0.5),
-        p95_ms: at(0.95),
-        rows_per_request: None,
-    }
 }
 
 /// 20 employees without a seat register for the probe event, one after

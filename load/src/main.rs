@@ -122,7 +122,9 @@ async fn run() -> Result<bool> {
     }
     let workdir = std::env::temp_dir().join(format!("tsudoi-slo-{}", std::process::id()));
     let machine = machine::Machine::describe();
-    if options.history {
+    // The studies: one run per backend, then one table.
+    if options.history || options.growth {
+        let name = if options.history { "history" } else { "growth" };
         let mut measurements = Vec::new();
         for backend in &backends {
             let folder = workdir.join(backend.name().split_whitespace().next().unwrap_or("db"));
@@ -131,38 +133,26 @@ async fn run() -> Result<bool> {
                 path: binary.clone(),
                 workdir: folder.clone(),
             };
-            measurements.extend(history::run(&binary, backend).await.with_context(|| {
-                format!(
-                    "{} history run (server log in {})",
-                    backend.name(),
-                    folder.display()
-                )
-            })?);
-        }
-        std::fs::remove_dir_all(&workdir).ok();
-        println!("{}\n{}", machine.summary(), history::table(&measurements));
-        println!("Whole run: {:.0} s.", started.elapsed().as_secs_f64());
-        return Ok(true);
-    }
-    if options.growth {
-        let mut measurements = Vec::new();
-        for backend in &backends {
-            let folder = workdir.join(backend.name().split_whitespace().next().unwrap_or("db"));
-            std::fs::create_dir_all(&folder)?;
-            let binary = Binary {
-                path: binary.clone(),
-                workdir: folder.clone(),
+            let measured = if options.history {
+                history::run(&binary, backend).await
+            } else {
+                growth::run(&binary, backend).await
             };
-            measurements.extend(growth::run(&binary, backend).await.with_context(|| {
+            measurements.extend(measured.with_context(|| {
                 format!(
-                    "{} growth run (server log in {})",
+                    "{} {name} run (server log in {})",
                     backend.name(),
                     folder.display()
                 )
             })?);
         }
         std::fs::remove_dir_all(&workdir).ok();
-        println!("{}\n{}", machine.summary(), growth::table(&measurements));
+        let table = if options.history {
+            history::table(&measurements)
+        } else {
+            growth::table(&measurements)
+        };
+        println!("{}\n{table}", machine.summary());
         println!("Whole run: {:.0} s.", started.elapsed().as_secs_f64());
         return Ok(true);
     }

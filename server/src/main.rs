@@ -550,8 +550,7 @@ async fn run_retention(db: &Database, settings: &Settings) -> Result<(), Failure
 }
 
 fn verify_archive(folder: &Path) -> Result<(), Failure> {
-    let verified = tsudoi::retention::archive_files::verify(folder).map_err(|e| e.to_string())?;
-    let manifest = verified.manifest;
+    let manifest = tsudoi::retention::archive_files::verify(folder).map_err(|e| e.to_string())?;
     println!(
         "{}: {} archive {} from {} is intact.",
         folder.display(),

@@ -53,10 +53,9 @@ pub async fn restore_event(
     folder: &Path,
     event_id: i64,
 ) -> Result<Restored, RestoreError> {
-    let verified = archive_files::verify(folder)?;
-    let run = verified.manifest.run;
-    let Some(expected) = verified
-        .manifest
+    let manifest = archive_files::verify(folder)?;
+    let run = manifest.run;
+    let Some(expected) = manifest
         .events
         .iter()
         .find(|e| e.event_id == event_id)

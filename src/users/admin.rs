@@ -396,6 +396,20 @@ struct TargetRow {
     active: bool,
 }
 
+/// Locks the active administrators, in id order (two account changes queue
+/// instead of deadlocking), and answers their ids: a change that could leave
+/// no administrator decides on a count no other change can act on meanwhile.
+pub(super) async fn lock_active_admins(uow: &mut UnitOfWork<'_>) -> Result<Vec<i64>> {
+    let lock_admins = dialect_sql!(
+        uow.backend(),
+        "SELECT id FROM users WHERE role = 'admin' AND active ORDER BY id",
+        lock_rows
+    );
+    Ok(on_tx!(uow, |tx| sqlx::query_scalar(lock_admins)
+        .fetch_all(&mut *tx)
+        .await?))
+}
+
 async fn change_account(
     db: &Database,
     actor: Option<i64>,
@@ -406,20 +420,13 @@ async fn change_account(
     // another admin": the active admins are locked first (in id order, so
     // two such changes queue instead of deadlocking), then the target.
     let mut uow = db.begin_write().await?;
-    let lock_admins = dialect_sql!(
-        uow.backend(),
-        "SELECT id FROM users WHERE role = 'admin' AND active ORDER BY id",
-        lock_rows
-    );
     let load_target = dialect_sql!(
         uow.backend(),
         "SELECT email, role, active FROM users WHERE id = $1",
         lock_rows
     );
     let now = Utc::now();
-    let active_admins: Vec<i64> = on_tx!(&mut uow, |tx| sqlx::query_scalar(lock_admins)
-        .fetch_all(&mut *tx)
-        .await?);
+    let active_admins = lock_active_admins(&mut uow).await?;
     let target: Option<TargetRow> = on_tx!(&mut uow, |tx| sqlx::query_as(load_target)
         .bind(user_id)
         .fetch_optional(&mut *tx)

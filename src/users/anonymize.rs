@@ -54,20 +54,13 @@ pub async fn anonymize(
     let mut uow = db.begin_write().await?;
     // Locked in the same order as other account changes: the administrators
     // first (so two changes cannot both leave "another admin"), then the person.
-    let lock_admins = dialect_sql!(
-        uow.backend(),
-        "SELECT id FROM users WHERE role = 'admin' AND active ORDER BY id",
-        lock_rows
-    );
+    let active_admins = super::admin::lock_active_admins(&mut uow).await?;
     let load_target = dialect_sql!(
         uow.backend(),
         "SELECT email, display_name, role, active, department_id, anonymized_at
            FROM users WHERE id = $1",
         lock_rows
     );
-    let active_admins: Vec<i64> = on_tx!(&mut uow, |tx| sqlx::query_scalar(lock_admins)
-        .fetch_all(&mut *tx)
-        .await?);
     let target: Target = on_tx!(&mut uow, |tx| sqlx::query_as(load_target)
         .bind(user_id)
         .fetch_optional(&mut *tx)
@@ -179,16 +172,23 @@ fn json_escaped(text: &str) -> String {
         .to_string()
 }
 
+/// People deactivated before `$1` and not anonymized yet.
+macro_rules! leavers_where {
+    () => {
+        "anonymized_at IS NULL AND deactivated_at < $1 AND NOT active"
+    };
+}
+
 /// Anonymizes everyone whose account was deactivated more than
 /// `after_days` ago and who is not anonymized yet. How many were.
 #[tracing::instrument(skip(db, now))]
 pub async fn anonymize_leavers(db: &Database, after_days: u32, now: DateTime<Utc>) -> Result<u64> {
     let before = now - Duration::days(i64::from(after_days));
-    let leavers: Vec<i64> = on_pool!(db, |pool| sqlx::query_scalar(
-        "SELECT id FROM users
-          WHERE anonymized_at IS NULL AND deactivated_at < $1 AND NOT active
-          ORDER BY id"
-    )
+    let leavers: Vec<i64> = on_pool!(db, |pool| sqlx::query_scalar(concat!(
+        "SELECT id FROM users WHERE ",
+        leavers_where!(),
+        " ORDER BY id"
+    ))
     .bind(before)
     .fetch_all(pool)
     .await?);
@@ -205,10 +205,10 @@ pub async fn anonymize_leavers(db: &Database, after_days: u32, now: DateTime<Utc
 /// `after_days` before `now` and not anonymized yet.
 pub async fn leavers_due(db: &Database, after_days: u32, now: DateTime<Utc>) -> Result<i64> {
     let before = now - Duration::days(i64::from(after_days));
-    Ok(on_pool!(db, |pool| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users
-          WHERE anonymized_at IS NULL AND deactivated_at < $1 AND NOT active"
-    )
+    Ok(on_pool!(db, |pool| sqlx::query_scalar(concat!(
+        "SELECT COUNT(*) FROM users WHERE ",
+        leavers_where!()
+    ))
     .bind(before)
     .fetch_one(pool)
     .await?))
