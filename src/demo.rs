@@ -434,8 +434,8 @@ pub async fn seed(db: &Database, tz: Tz, now: DateTime<Utc>, seed: u64) -> Resul
                 };
                 let at = times[position];
                 sqlx::query(
-                    "INSERT INTO registrations (event_id, user_id, status, waitlist_seq, registered_at, updated_at, checked_in_at)
-                     VALUES ($1, $2, $3, $4, $5, $5, $6)",
+                    "INSERT INTO registrations (event_id, user_id, status, waitlist_seq, registered_at, updated_at, checked_in_at, department_id)
+                     VALUES ($1, $2, $3, $4, $5, $5, $6, (SELECT department_id FROM users WHERE id = $2))",
                 )
                 .bind(event_id)
                 .bind(user_id)

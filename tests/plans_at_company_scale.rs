@@ -4,11 +4,13 @@
 //! - Keyword search on events and the admin's people search reach their rows
 //!   through the search index (a trigram index), not by reading every event
 //!   or every person.
-//! - The attendee list, the door search and door list, and the dashboard's
-//!   count by department start from the event's registrations and look each
-//!   person up by id: they read about as many people as the event has,
-//!   never the whole company, also in the plan a pooled connection keeps
-//!   (PostgreSQL's generic plan).
+//! - The attendee list, the door search and door list start from the
+//!   event's registrations and look each person up by id: they read about
+//!   as many people as the event has, never the whole company, also in the
+//!   plan a pooled connection keeps (PostgreSQL's generic plan).
+//! - The dashboard's count by department and the administrators' overview
+//!   read the counts the database keeps per event and department: no
+//!   registration and no person at all.
 //!
 //! PostgreSQL: `EXPLAIN (ANALYZE)` of each statement as the code runs it,
 //! counting the rows each table gave. SQLite: `EXPLAIN QUERY PLAN`.
@@ -171,12 +173,6 @@ async fn on_postgresql_searches_use_their_index_and_event_lists_read_only_the_ev
             types: "(bigint, bigint)",
             args: format!("({probe}, 100000)"),
         },
-        Probe {
-            name: "count by department",
-            sql: by_department,
-            types: "(bigint)",
-            args: format!("({probe})"),
-        },
     ];
     let mut conn = pool.acquire().await.unwrap();
     for (n, probe) in people_probes.iter().enumerate() {
@@ -217,6 +213,57 @@ async fn on_postgresql_searches_use_their_index_and_event_lists_read_only_the_ev
             assert!(
                 users > 0.0,
                 "{} ({mode}) read no people:\n{plan:#}",
+                probe.name
+            );
+        }
+    }
+    let counted_probes = [
+        Probe {
+            name: "count by department",
+            sql: by_department,
+            types: "(bigint)",
+            args: format!("({probe})"),
+        },
+        Probe {
+            name: "overview attendance",
+            sql: events::overview::statements(Backend::Postgres)[1],
+            types: "(timestamptz, timestamptz, timestamptz)",
+            args: "(now() - interval '1 day', now() + interval '1000 days', now() + interval '1000 days')"
+                .to_string(),
+        },
+    ];
+    for (n, probe) in counted_probes.iter().enumerate() {
+        sqlx::query(&format!(
+            "PREPARE counted_{n} {} AS {}",
+            probe.types, probe.sql
+        ))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        for mode in ["force_custom_plan", "force_generic_plan"] {
+            sqlx::query(&format!("SET plan_cache_mode = {mode}"))
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            let plan: serde_json::Value = sqlx::query_scalar(&format!(
+                "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE counted_{n} {}",
+                probe.args
+            ))
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+            let root = &plan[0]["Plan"];
+            for table in ["registrations", "users"] {
+                assert_eq!(
+                    rows_read(root, table),
+                    0.0,
+                    "{} ({mode}) read {table}:\n{plan:#}",
+                    probe.name
+                );
+            }
+            assert!(
+                rows_read(root, "attendance_by_department") > 0.0,
+                "{} ({mode}) read no counts:\n{plan:#}",
                 probe.name
             );
         }
@@ -327,10 +374,6 @@ async fn on_sqlite_searches_use_their_index_and_event_lists_look_people_up_by_id
         ),
         ("door search", door_search),
         ("door list", door_list),
-        (
-            "count by department",
-            events::stats_statements(Backend::Sqlite)[3],
-        ),
     ] {
         let steps = plan(sql).await;
         assert!(
@@ -345,6 +388,31 @@ async fn on_sqlite_searches_use_their_index_and_event_lists_look_people_up_by_id
         );
         assert!(
             !steps.iter().any(|s| s.starts_with("SCAN")),
+            "{name} scans a table: {steps:#?}"
+        );
+    }
+    // The counts by department: the event's few kept rows by key.
+    for (name, sql) in [
+        (
+            "count by department",
+            events::stats_statements(Backend::Sqlite)[3],
+        ),
+        (
+            "overview attendance",
+            events::overview::statements(Backend::Sqlite)[1],
+        ),
+    ] {
+        let steps = plan(sql).await;
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.starts_with("SEARCH a USING PRIMARY KEY (event_id=?)")),
+            "{name} should read the event's kept counts by key: {steps:#?}"
+        );
+        assert!(
+            !steps
+                .iter()
+                .any(|s| s.starts_with("SCAN a") || s.starts_with("SCAN e")),
             "{name} scans a table: {steps:#?}"
         );
     }

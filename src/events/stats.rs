@@ -29,21 +29,15 @@ pub fn statements(backend: Backend) -> [&'static str; 4] {
         [local_day "registered_at", "$2"],
         " AS day, COUNT(*) FROM registrations WHERE event_id = $1 GROUP BY 1 ORDER BY 1"
     );
-    // The people of this event only, each looked up by id: the cost follows
-    // the event's size, not the company's.
-    let by_department = dialect_sql!(
-        backend,
-        "SELECT d.name, COUNT(*),
-                SUM(CASE WHEN r.status = 'checked_in' THEN 1 ELSE 0 END)
-         FROM registrations r ",
-        [each_row_of "users", "u", "r.user_id"],
-        // An anonymized person's registrations keep the department they
-        // counted under.
-        " LEFT JOIN departments d ON d.id = COALESCE(r.department_id, u.department_id)
-         WHERE r.event_id = $1 AND r.status IN ('registered', 'checked_in')
+    // Seats and check-ins per department as the database keeps them for the
+    // event: a few rows, however many registered.
+    let by_department =
+        "SELECT d.name, CAST(SUM(a.registered) AS BIGINT), CAST(SUM(a.checked_in) AS BIGINT)
+         FROM attendance_by_department a
+         LEFT JOIN departments d ON d.id = NULLIF(a.department_key, 0)
+         WHERE a.event_id = $1 AND a.registered > 0
          GROUP BY d.name
-         ORDER BY COUNT(*) DESC, d.name"
-    );
+         ORDER BY SUM(a.registered) DESC, d.name";
     [
         "SELECT capacity, starts_at, ends_at, history_archived_at IS NOT NULL AS archived
            FROM events WHERE id = $1",

@@ -8,8 +8,9 @@
 //! fingerprint recomputes, so a write shows at once, to its writer and on
 //! every instance, without any invalidation message to lose.
 //!
-//! One thing the fingerprint does not see is a person moving to another
-//! department; entries therefore also expire after [`MAX_AGE`].
+//! One thing the fingerprint does not see is a department renamed (the
+//! counts are by the department a person had when registering, but shown
+//! by its current name); entries therefore also expire after [`MAX_AGE`].
 //!
 //! With Redis configured, numbers one instance computed are stored there
 //! under their fingerprint, and another instance asked for the same event
@@ -31,7 +32,7 @@ use crate::caching::redis::SharedCache;
 use crate::storage::{Database, on_pool};
 use crate::{Error, Result};
 
-/// The longest a department change can take to show on a dashboard.
+/// The longest a renamed department can take to show on a dashboard.
 pub const MAX_AGE: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -258,7 +258,7 @@ async fn write_group(
 
     let rows: Vec<RegistrationRow> = on_tx!(&mut uow, |tx| {
         let mut insert = sqlx::QueryBuilder::new(
-            "INSERT INTO registrations (event_id, user_id, status, waitlist_seq, registered_at, updated_at) ",
+            "INSERT INTO registrations (event_id, user_id, status, waitlist_seq, registered_at, updated_at, department_id) ",
         );
         insert.push_values(newcomers.iter().enumerate(), |mut row, (index, user)| {
             let index = index as i64;
@@ -275,7 +275,11 @@ async fn write_group(
                 .push_bind(status.code())
                 .push_bind(seq)
                 .push_bind(now)
-                .push_bind(now);
+                .push_bind(now)
+                // Counted under the department the person has now, for good.
+                .push("(SELECT department_id FROM users WHERE id = ")
+                .push_bind_unseparated(*user)
+                .push_unseparated(")");
         });
         insert.push(format!(" RETURNING {COLUMNS}"));
         insert.build_query_as().fetch_all(&mut *tx).await?

@@ -159,9 +159,11 @@ async fn try_register(
     user_id: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Result<Registration>> {
+    // The registration counts under the person's department of today for
+    // good: a later move does not rewrite past attendance.
     const INSERT: &str = concat!(
-        "INSERT INTO registrations (event_id, user_id, status, waitlist_seq, registered_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $5) RETURNING ",
+        "INSERT INTO registrations (event_id, user_id, status, waitlist_seq, registered_at, updated_at, department_id)
+         VALUES ($1, $2, $3, $4, $5, $5, (SELECT department_id FROM users WHERE id = $2)) RETURNING ",
         columns!()
     );
     on_pool!(db, |pool| {

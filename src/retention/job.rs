@@ -522,11 +522,9 @@ async fn remove_event(
         } else {
             sqlx::query(
                 "INSERT INTO archived_department_figures (event_id, department_id, registered, checked_in)
-                 SELECT $1, COALESCE(r.department_id, u.department_id), COUNT(*),
-                        SUM(CASE WHEN r.status = 'checked_in' THEN 1 ELSE 0 END)
-                   FROM registrations r JOIN users u ON u.id = r.user_id
-                  WHERE r.event_id = $1 AND r.status IN ('registered', 'checked_in')
-                  GROUP BY COALESCE(r.department_id, u.department_id)",
+                 SELECT event_id, NULLIF(department_key, 0), registered, checked_in
+                   FROM attendance_by_department
+                  WHERE event_id = $1 AND registered > 0",
             )
             .bind(event_id)
             .execute(&mut *conn)
@@ -554,6 +552,12 @@ async fn remove_event(
             .execute(&mut *conn)
             .await?;
             sqlx::query("DELETE FROM registrations WHERE event_id = $1")
+                .bind(event_id)
+                .execute(&mut *conn)
+                .await?;
+            // Only zeros are left of the kept counts once the rows are gone;
+            // the archived figures stand in for them.
+            sqlx::query("DELETE FROM attendance_by_department WHERE event_id = $1")
                 .bind(event_id)
                 .execute(&mut *conn)
                 .await?;

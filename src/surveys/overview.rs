@@ -23,7 +23,7 @@ pub fn statements(backend: Backend) -> [&'static str; 5] {
         "SELECT ",
         [local_month "e.starts_at", "$3"],
         " AS month, COUNT(*),
-           CAST(SUM((SELECT COUNT(*) FROM registrations r WHERE r.event_id = e.id AND r.status = 'checked_in')
+           CAST(SUM((SELECT COALESCE(SUM(a.checked_in), 0) FROM attendance_by_department a WHERE a.event_id = e.id)
                     + (SELECT COALESCE(SUM(a.checked_in), 0) FROM archived_department_figures a WHERE a.event_id = e.id)) AS BIGINT),
            CAST(SUM((SELECT COUNT(*) FROM survey_responses sr WHERE sr.survey_id = s.id)) AS BIGINT)
          FROM surveys s JOIN events e ON e.id = s.event_id
@@ -73,14 +73,14 @@ pub fn statements(backend: Backend) -> [&'static str; 5] {
     [
         per_month,
         ratings_per_month,
-        // Archived events count their check-ins from the figures they kept.
+        // Check-ins per department as the database keeps them for each
+        // event; archived events from the figures they kept.
         "SELECT x.department_id, d.name, CAST(SUM(x.checked_in) AS BIGINT)
-         FROM (SELECT COALESCE(r.department_id, u.department_id) AS department_id, COUNT(*) AS checked_in
+         FROM (SELECT NULLIF(a.department_key, 0) AS department_id, a.checked_in
                  FROM surveys s JOIN events e ON e.id = s.event_id
-                 JOIN registrations r ON r.event_id = e.id AND r.status = 'checked_in'
-                 JOIN users u ON u.id = r.user_id
+                 JOIN attendance_by_department a ON a.event_id = e.id
                 WHERE e.status = 'published' AND e.starts_at >= $1 AND e.starts_at < $2
-                GROUP BY COALESCE(r.department_id, u.department_id)
+                  AND a.checked_in > 0
                UNION ALL
                SELECT a.department_id, a.checked_in
                  FROM surveys s JOIN events e ON e.id = s.event_id

@@ -28,7 +28,7 @@ pub use super::TEXT_PAGE_SIZE;
 /// text questions' keys as a JSON array, `$3` the department or NULL).
 pub fn statements(backend: Backend) -> [&'static str; 4] {
     [
-        checked_in_sql(backend),
+        checked_in_sql(),
         "SELECT department_id, COUNT(*) FROM survey_responses WHERE survey_id = $1 GROUP BY department_id",
         // A survey's tallies are a few hundred rows: summing them over the
         // departments, or keeping one, costs the same.
@@ -39,22 +39,17 @@ pub fn statements(backend: Backend) -> [&'static str; 4] {
     ]
 }
 
-fn checked_in_sql(backend: Backend) -> &'static str {
-    // The people of this event only, each looked up by id: the cost follows
-    // the event's size, not the company's. An archived event has no
-    // registrations left and counts from the figures it kept.
-    dialect_sql!(
-        backend,
-        "SELECT COALESCE(r.department_id, u.department_id), d.name, COUNT(*) FROM registrations r ",
-        [each_row_of "users", "u", "r.user_id"],
-        " LEFT JOIN departments d ON d.id = COALESCE(r.department_id, u.department_id)
-         WHERE r.event_id = $1 AND r.status = 'checked_in'
-         GROUP BY COALESCE(r.department_id, u.department_id), d.name
-         UNION ALL
-         SELECT a.department_id, d.name, a.checked_in FROM archived_department_figures a
-           LEFT JOIN departments d ON d.id = a.department_id
-          WHERE a.event_id = $1 AND a.checked_in > 0"
-    )
+fn checked_in_sql() -> &'static str {
+    // Check-ins per department as the database keeps them for the event: a
+    // few rows, however many came. An archived event counts from the
+    // figures it kept.
+    "SELECT NULLIF(a.department_key, 0), d.name, a.checked_in FROM attendance_by_department a
+       LEFT JOIN departments d ON d.id = NULLIF(a.department_key, 0)
+      WHERE a.event_id = $1 AND a.checked_in > 0
+     UNION ALL
+     SELECT a.department_id, d.name, a.checked_in FROM archived_department_figures a
+       LEFT JOIN departments d ON d.id = a.department_id
+      WHERE a.event_id = $1 AND a.checked_in > 0"
 }
 
 fn first_texts_sql(backend: Backend) -> &'static str {

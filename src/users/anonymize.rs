@@ -34,7 +34,6 @@ struct Target {
     display_name: String,
     role: String,
     active: bool,
-    department_id: Option<i64>,
     anonymized_at: Option<DateTime<Utc>>,
 }
 
@@ -57,7 +56,7 @@ pub async fn anonymize(
     let active_admins = super::admin::lock_active_admins(&mut uow).await?;
     let load_target = dialect_sql!(
         uow.backend(),
-        "SELECT email, display_name, role, active, department_id, anonymized_at
+        "SELECT email, display_name, role, active, anonymized_at
            FROM users WHERE id = $1",
         lock_rows
     );
@@ -75,16 +74,6 @@ pub async fn anonymize(
     let email = anonymous_email(user_id);
     let backend = uow.backend();
     on_tx!(&mut uow, |tx| {
-        if let Some(department) = target.department_id {
-            sqlx::query(
-                "UPDATE registrations SET department_id = $2
-                  WHERE user_id = $1 AND department_id IS NULL",
-            )
-            .bind(user_id)
-            .bind(department)
-            .execute(&mut *tx)
-            .await?;
-        }
         sqlx::query(
             "UPDATE mail_outbox SET to_address = $2
               WHERE recipient_user_id = $1 OR LOWER(to_address) = LOWER($3)",
