@@ -172,11 +172,12 @@ async fn add_history(db: &Database, history: usize) -> Result<()> {
         // 1,000 of the 10,000 employees at each: those whose number matches
         // the event's last digit; four in five came.
         sqlx::query(
-            "INSERT INTO registrations (event_id, user_id, status, registered_at, updated_at, checked_in_at)
+            "INSERT INTO registrations (event_id, user_id, status, registered_at, updated_at, checked_in_at, department_id)
              SELECT e.id, u.id,
                     CASE WHEN (u.id / 10) % 5 = 0 THEN 'registered' ELSE 'checked_in' END,
                     e.created_at, e.starts_at,
-                    CASE WHEN (u.id / 10) % 5 = 0 THEN NULL ELSE e.starts_at END
+                    CASE WHEN (u.id / 10) % 5 = 0 THEN NULL ELSE e.starts_at END,
+                    u.department_id
                FROM events e JOIN users u ON u.id % 10 = e.id % 10
               WHERE e.ends_at < $1 AND e.title_en LIKE 'Past training %'
                 AND u.email LIKE 'growth.person%'",
