@@ -177,10 +177,10 @@ async fn on_postgresql_the_numbers_of_a_big_event_use_indexes_and_read_only_its_
     execute(
         db,
         &format!(
-            "INSERT INTO registrations (event_id, user_id, status, registered_at, updated_at, checked_in_at)
+            "INSERT INTO registrations (event_id, user_id, status, registered_at, updated_at, checked_in_at, department_id)
              SELECT {id}, u.id, CASE WHEN u.id % 4 = 0 THEN 'checked_in' ELSE 'registered' END,
                     now() - (u.id % 14) * interval '1 day', now(),
-                    CASE WHEN u.id % 4 = 0 THEN now() END
+                    CASE WHEN u.id % 4 = 0 THEN now() END, u.department_id
              FROM users u"
         ),
     )
@@ -189,8 +189,8 @@ async fn on_postgresql_the_numbers_of_a_big_event_use_indexes_and_read_only_its_
     execute(
         db,
         &format!(
-            "INSERT INTO registrations (event_id, user_id, status, registered_at, updated_at)
-             SELECT e.id, u.id, 'registered', now(), now()
+            "INSERT INTO registrations (event_id, user_id, status, registered_at, updated_at, department_id)
+             SELECT e.id, u.id, 'registered', now(), now(), u.department_id
              FROM events e JOIN users u ON u.id <= 1000 WHERE e.id <> {id}"
         ),
     )

@@ -83,9 +83,9 @@ async fn large_company(db: &Database) -> i64 {
     execute(
         db,
         &format!(
-            "INSERT INTO registrations (event_id, user_id, status, registered_at, updated_at)
+            "INSERT INTO registrations (event_id, user_id, status, registered_at, updated_at, department_id)
              SELECT CASE WHEN u.id <= {ATTENDEES} THEN {probe} ELSE {probe} + 1 + u.id % ({EVENTS} - 1) END,
-                    u.id, 'registered', e.starts_at, e.starts_at
+                    u.id, 'registered', e.starts_at, e.starts_at, u.department_id
                FROM users u, events e WHERE e.id = {probe}"
         ),
     )
@@ -134,6 +134,35 @@ struct Probe<'a> {
     args: String,
 }
 
+/// The plans of `probe` prepared as `name`: the one made for its values,
+/// and the generic one a pooled connection may keep for every event.
+async fn plans_of(
+    conn: &mut sqlx::PgConnection,
+    name: &str,
+    probe: &Probe<'_>,
+) -> Vec<(&'static str, serde_json::Value)> {
+    sqlx::query(&format!("PREPARE {name} {} AS {}", probe.types, probe.sql))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let mut plans = Vec::new();
+    for mode in ["force_custom_plan", "force_generic_plan"] {
+        sqlx::query(&format!("SET plan_cache_mode = {mode}"))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let plan = sqlx::query_scalar(&format!(
+            "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE {name} {}",
+            probe.args
+        ))
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        plans.push((mode, plan));
+    }
+    plans
+}
+
 #[tokio::test]
 async fn on_postgresql_searches_use_their_index_and_event_lists_read_only_the_event() {
     let Some(server) = test_support::postgres_url() else {
@@ -176,27 +205,7 @@ async fn on_postgresql_searches_use_their_index_and_event_lists_read_only_the_ev
     ];
     let mut conn = pool.acquire().await.unwrap();
     for (n, probe) in people_probes.iter().enumerate() {
-        sqlx::query(&format!(
-            "PREPARE people_{n} {} AS {}",
-            probe.types, probe.sql
-        ))
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-        // The first plan is made for these values; the generic one is what
-        // a pooled connection may keep for every event.
-        for mode in ["force_custom_plan", "force_generic_plan"] {
-            sqlx::query(&format!("SET plan_cache_mode = {mode}"))
-                .execute(&mut *conn)
-                .await
-                .unwrap();
-            let plan: serde_json::Value = sqlx::query_scalar(&format!(
-                "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE people_{n} {}",
-                probe.args
-            ))
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
+        for (mode, plan) in plans_of(&mut conn, &format!("people_{n}"), probe).await {
             let root = &plan[0]["Plan"];
             let users = rows_read(root, "users");
             assert!(
@@ -233,25 +242,7 @@ async fn on_postgresql_searches_use_their_index_and_event_lists_read_only_the_ev
         },
     ];
     for (n, probe) in counted_probes.iter().enumerate() {
-        sqlx::query(&format!(
-            "PREPARE counted_{n} {} AS {}",
-            probe.types, probe.sql
-        ))
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-        for mode in ["force_custom_plan", "force_generic_plan"] {
-            sqlx::query(&format!("SET plan_cache_mode = {mode}"))
-                .execute(&mut *conn)
-                .await
-                .unwrap();
-            let plan: serde_json::Value = sqlx::query_scalar(&format!(
-                "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE counted_{n} {}",
-                probe.args
-            ))
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
+        for (mode, plan) in plans_of(&mut conn, &format!("counted_{n}"), probe).await {
             let root = &plan[0]["Plan"];
             for table in ["registrations", "users"] {
                 assert_eq!(

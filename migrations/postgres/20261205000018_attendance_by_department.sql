@@ -13,18 +13,6 @@ UPDATE registrations r
   FROM users u
  WHERE u.id = r.user_id AND r.department_id IS NULL AND u.department_id IS NOT NULL;
 
--- Registrations written without a department (the application writes it;
--- imports and fixtures may not) take their person's. The WHEN is checked
--- without entering the function, so rows that carry one cost nothing.
-CREATE FUNCTION registration_takes_department() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    NEW.department_id := (SELECT u.department_id FROM users u WHERE u.id = NEW.user_id);
-    RETURN NEW;
-END $$;
-CREATE TRIGGER registrations_take_department BEFORE INSERT ON registrations
-    FOR EACH ROW WHEN (NEW.department_id IS NULL)
-    EXECUTE FUNCTION registration_takes_department();
-
 -- Per event and department (`department_key` 0 for none, so the key is
 -- never empty): seats held (registered or checked in) and check-ins. Always
 -- equal to counting the event's registrations; the triggers below keep it.
@@ -99,3 +87,19 @@ CREATE TRIGGER attendance_counts_update AFTER UPDATE ON registrations
 CREATE TRIGGER attendance_counts_delete AFTER DELETE ON registrations
     REFERENCING OLD TABLE AS changed_from
     FOR EACH STATEMENT EXECUTE FUNCTION count_attendance_changes();
+
+-- Registrations written without a department (the application writes it;
+-- an older binary and fixtures may not) take their person's. The WHEN is
+-- checked without entering the function, so rows that carry one cost
+-- nothing; a row trigger because it sets the row before it is written, so
+-- the counts see the department at once. (A grouped update from the
+-- statement's rows was tried: with no statistics on the rows it planned a
+-- scan of the registrations per row.)
+CREATE FUNCTION registration_takes_department() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.department_id := (SELECT u.department_id FROM users u WHERE u.id = NEW.user_id);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER registrations_take_department BEFORE INSERT ON registrations
+    FOR EACH ROW WHEN (NEW.department_id IS NULL)
+    EXECUTE FUNCTION registration_takes_department();

@@ -13,9 +13,11 @@ UPDATE registrations
  WHERE department_id IS NULL;
 
 -- Registrations written without a department (the application writes it;
--- imports and fixtures may not) take their person's.
+-- an older binary and fixtures may not) take their person's, when they
+-- have one. The update trigger below moves what was counted as "none".
 CREATE TRIGGER registrations_take_department AFTER INSERT ON registrations
 WHEN NEW.department_id IS NULL
+ AND (SELECT u.department_id FROM users u WHERE u.id = NEW.user_id) IS NOT NULL
 BEGIN
     UPDATE registrations
        SET department_id = (SELECT u.department_id FROM users u WHERE u.id = NEW.user_id)
