@@ -7,11 +7,17 @@
 //! temporary name and renamed when complete and checked, so a file with the
 //! backup's name is always a whole one.
 //!
+//! SQLite's integrity check finds damage to the file's structure but not a
+//! changed byte inside a stored value (pages carry no checksum), so each
+//! backup also gets `FILE.sha256` (the format `sha256sum -c` reads), and
+//! checking or restoring a backup compares it when it is there.
+//!
 //! PostgreSQL has its own tools (`pg_dump`, see the README); this module
 //! says so instead of copying it.
 
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
 use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 
@@ -76,6 +82,18 @@ pub async fn back_up(db: &Database, to: &Path) -> Result<BackupContents, BackupE
             return Err(error);
         }
     };
+    // The checksum first: a crash between the two leaves a checksum without
+    // its file, never a backup that cannot be verified.
+    let file_name = to.file_name().unwrap_or_default().to_string_lossy();
+    let checksum = checksum_name(to);
+    std::fs::write(
+        &checksum,
+        format!("{}  {file_name}\n", sha256_of(&partial)?),
+    )
+    .map_err(|source| BackupError::File {
+        path: checksum.clone(),
+        source,
+    })?;
     std::fs::rename(&partial, to).map_err(|source| BackupError::File {
         path: to.to_owned(),
         source,
@@ -83,8 +101,48 @@ pub async fn back_up(db: &Database, to: &Path) -> Result<BackupContents, BackupE
     Ok(contents)
 }
 
-/// Opens a backup read-only, runs SQLite's full integrity check and counts
-/// what it holds.
+fn checksum_name(path: &Path) -> PathBuf {
+    with_suffix(path, ".sha256")
+}
+
+fn sha256_of(path: &Path) -> Result<String, BackupError> {
+    let file_error = |source| BackupError::File {
+        path: path.to_owned(),
+        source,
+    };
+    let mut hasher = Sha256::new();
+    std::io::copy(
+        &mut std::fs::File::open(path).map_err(file_error)?,
+        &mut hasher,
+    )
+    .map_err(file_error)?;
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Compares the file with the checksum written beside it, when there is one.
+fn compare_checksum(path: &Path) -> Result<(), BackupError> {
+    let Ok(written) = std::fs::read_to_string(checksum_name(path)) else {
+        return Ok(());
+    };
+    let expected = written.split_whitespace().next().unwrap_or_default();
+    if sha256_of(path)? != expected.to_ascii_lowercase() {
+        return Err(BackupError::Damaged {
+            path: path.to_owned(),
+            report: format!(
+                "its SHA-256 differs from {}, written with the backup",
+                checksum_name(path).display()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Compares a backup with its checksum file (when there is one), opens it
+/// read-only, runs SQLite's full integrity check and counts what it holds.
 pub async fn check(path: &Path) -> Result<BackupContents, BackupError> {
     let bytes = std::fs::metadata(path)
         .map_err(|source| BackupError::File {
@@ -92,6 +150,7 @@ pub async fn check(path: &Path) -> Result<BackupContents, BackupError> {
             source,
         })?
         .len();
+    compare_checksum(path)?;
     let not_a_backup = |error: sqlx::Error| BackupError::NotABackup {
         path: path.to_owned(),
         reason: error.to_string(),

@@ -361,14 +361,39 @@ fn backup_check_and_restore_from_the_command_line() {
 
     let checked = run(&["backup-check", copy_name]);
     assert!(checked.status.success(), "{}", stderr_of(&checked));
-    // One changed byte in a page of the file: the check fails.
+    // The checksum beside it is one `sha256sum -c` reads.
+    let checksum = std::fs::read_to_string(dir.path().join("copy.db.sha256")).unwrap();
+    assert!(checksum.ends_with("  copy.db\n"), "{checksum}");
+    assert_eq!(checksum.split_whitespace().next().unwrap().len(), 64);
+    // One changed byte anywhere in the file (here the middle, which may
+    // well be inside a stored value SQLite cannot check): refused.
     let mut damaged = bytes.clone();
     let middle = damaged.len() / 2;
     damaged[middle] ^= 0xff;
     let damaged_file = dir.path().join("damaged.db");
     std::fs::write(&damaged_file, &damaged).unwrap();
+    std::fs::copy(
+        dir.path().join("copy.db.sha256"),
+        dir.path().join("damaged.db.sha256"),
+    )
+    .unwrap();
     let refused = run(&["backup-check", damaged_file.to_str().unwrap()]);
     assert!(!refused.status.success(), "a damaged backup passed");
+    assert!(
+        stderr_of(&refused).contains("SHA-256"),
+        "{}",
+        stderr_of(&refused)
+    );
+    let not_restored = run(&[
+        "restore",
+        damaged_file.to_str().unwrap(),
+        "--database-url",
+        &db,
+    ]);
+    assert!(
+        !not_restored.status.success(),
+        "a damaged backup was restored"
+    );
     assert_eq!(
         stderr_of(&refused).lines().count(),
         1,
