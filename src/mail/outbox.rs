@@ -513,6 +513,10 @@ pub async fn run_reminder_batch(
     .fetch_one(&mut *conn)
     .await?);
     if !ours {
+        // Ended now, not when the dropped transaction's rollback reaches
+        // the server: until then it would hold the advisory lock, and the
+        // next day's run right after would find it taken.
+        uow.rollback().await?;
         return Ok(None);
     }
     let reminders = queue_mails_sql!(
