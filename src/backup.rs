@@ -17,7 +17,6 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 
@@ -106,21 +105,10 @@ fn checksum_name(path: &Path) -> PathBuf {
 }
 
 fn sha256_of(path: &Path) -> Result<String, BackupError> {
-    let file_error = |source| BackupError::File {
+    crate::file_checksum::sha256_hex(path).map_err(|source| BackupError::File {
         path: path.to_owned(),
         source,
-    };
-    let mut hasher = Sha256::new();
-    std::io::copy(
-        &mut std::fs::File::open(path).map_err(file_error)?,
-        &mut hasher,
-    )
-    .map_err(file_error)?;
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    })
 }
 
 /// Compares the file with the checksum written beside it, when there is one.

@@ -31,6 +31,8 @@ pub mod csv_export;
 #[cfg(feature = "server")]
 pub mod demo;
 #[cfg(feature = "server")]
+mod file_checksum;
+#[cfg(feature = "server")]
 mod observe;
 #[cfg(feature = "server")]
 pub mod retention;

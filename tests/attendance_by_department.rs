@@ -10,12 +10,12 @@
 mod common;
 
 use chrono::Utc;
-use common::open_event;
+use common::{member as person, open_event};
 use tsudoi::checkin;
-use tsudoi::model::{Lang, Role};
+use tsudoi::model::Role;
 use tsudoi::registrations::{self, Ending, Registrar};
 use tsudoi::storage::{Database, Pool, test_support};
-use tsudoi::users::{self, NewUser};
+use tsudoi::users;
 
 type Counts = Vec<(i64, i64, i64, i64)>;
 
@@ -61,22 +61,6 @@ async fn assert_kept_equals_counted(db: &Database, step: &str) {
     let counted = counted(db).await;
     assert!(!counted.is_empty(), "{step}: nothing to compare");
     assert_eq!(kept(db).await, counted, "{:?}: {step}", db.backend());
-}
-
-async fn person(db: &Database, email: &str, department: Option<&str>, role: Role) -> i64 {
-    users::upsert(
-        db,
-        &NewUser {
-            email: email.into(),
-            display_name: email.into(),
-            department: department.map(str::to_string),
-            role,
-            lang: Lang::Ja,
-        },
-        None,
-    )
-    .await
-    .unwrap()
 }
 
 /// The registered-and-checked-in counts of one event and department.

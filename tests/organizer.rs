@@ -16,19 +16,7 @@ use tsudoi::storage::{Database, Pool, test_support};
 use tsudoi::users::{self, NewUser};
 
 async fn member(db: &Database, email: &str, department: Option<&str>) -> i64 {
-    users::upsert(
-        db,
-        &NewUser {
-            email: email.into(),
-            display_name: email.into(),
-            department: department.map(str::to_string),
-            role: Role::Employee,
-            lang: Lang::Ja,
-        },
-        None,
-    )
-    .await
-    .unwrap()
+    common::member(db, email, department, Role::Employee).await
 }
 
 #[tokio::test]

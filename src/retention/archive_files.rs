@@ -22,7 +22,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -30,7 +30,6 @@ use flate2::Compression;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// The version of the layout above; readers refuse any other.
 pub const FORMAT: &str = "tsudoi-archive/1";
@@ -245,21 +244,7 @@ fn sync_folder(folder: &Path) -> Result<(), ArchiveError> {
 }
 
 fn sha256_of(path: &Path) -> Result<String, ArchiveError> {
-    let mut file = File::open(path).map_err(io_at(path))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let n = file.read(&mut buffer).map_err(io_at(path))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    crate::file_checksum::sha256_hex(path).map_err(io_at(path))
 }
 
 /// Reads an archive's manifest, refusing another format.

@@ -161,3 +161,20 @@ pub fn plan_scans(node: &serde_json::Value, out: &mut Vec<(String, String, f64)>
         }
     }
 }
+
+/// An account named by its e-mail, in `department` (created on first use).
+pub async fn member(db: &Database, email: &str, department: Option<&str>, role: Role) -> i64 {
+    users::upsert(
+        db,
+        &NewUser {
+            email: email.into(),
+            display_name: email.into(),
+            department: department.map(str::to_string),
+            role,
+            lang: Lang::Ja,
+        },
+        None,
+    )
+    .await
+    .unwrap()
+}
